@@ -1,0 +1,366 @@
+"""Equirectangular projection of rig cameras: footprints, remap maps, coverage and overlaps.
+
+Panorama convention (DESIGN.md "Panorama"): width W, height H = W / 2, pixel centres at integer
+coordinates, yaw = atan2(x, z), pitch = -atan2(y, hypot(x, z)) of a direction in the rig frame,
+u = (0.5 + yaw / 2 pi) W, v = (0.5 - pitch / pi) H; u wraps at 0 <-> W.
+
+Each camera is drawn into a **layer**: a crop ``(x0, y0, width, height)`` of an *unwrapped*
+panorama frame, where layer column ``c`` is panorama column ``(x0 + c) mod W``. ``x0`` may be
+negative and ``x0 + width`` may pass W, so a camera straddling the 0/W seam is one contiguous
+array; absolute coordinates ``u`` handed between stages may therefore lie outside [0, W) and are
+always taken modulo W. Cameras that see a pole get a full-width layer (x0 = 0, width = W).
+The projection assumes the scene at infinity (rotation only): the parallax this ignores is what
+the seam repair corrects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from sensors.camera import project, unproject
+from sensors.errors import InputError
+
+from .rig import Rig, RigCamera
+
+__all__ = [
+    "Layer",
+    "ProjectedLayer",
+    "Overlap",
+    "pano_dirs_from_uv",
+    "pano_uv_from_dirs",
+    "wrap_u",
+    "camera_footprint",
+    "plan_layers",
+    "source_pixels",
+    "layer_maps",
+    "coverage_weight",
+    "project_image",
+    "project_rig",
+    "find_overlaps",
+]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A camera's crop of the unwrapped panorama frame (see the module docstring).
+
+    Parameters
+    ----------
+    cam_index : int
+        Index of the camera in the rig.
+    x0, y0 : int
+        Panorama coordinates of the crop's top-left pixel (``x0`` may be < 0 or >= W).
+    width, height : int
+        Crop size in pixels (``width <= W``).
+    pano_width : int
+        Panorama width W the layer belongs to.
+    """
+
+    cam_index: int
+    x0: int
+    y0: int
+    width: int
+    height: int
+    pano_width: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of the layer arrays."""
+        return (self.height, self.width)
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Absolute panorama coordinates (u, v) (h, w) float64 of every layer pixel."""
+        u = self.x0 + np.arange(self.width, dtype=np.float64)
+        v = self.y0 + np.arange(self.height, dtype=np.float64)
+        return np.meshgrid(u, v)
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectedLayer:
+    """A camera image drawn into its layer (the contract with ``stitch.flow``/``warp_solve``).
+
+    Parameters
+    ----------
+    index : int
+        Camera index in the rig.
+    x0, y0 : int
+        Top-left of the layer in the unwrapped panorama frame of width ``pano_width``.
+    image : (h, w, 3) uint8
+        Projected pixels (BGR, zero outside the camera).
+    mask : (h, w) float32
+        Coverage weight in [0, 1]: 0 outside the camera, ramping to 1 over ``feather_px``
+        inside its edge; ``mask > 0`` is the valid area.
+    pano_width : int
+        Panorama width W.
+    """
+
+    index: int
+    x0: int
+    y0: int
+    image: np.ndarray
+    mask: np.ndarray
+    pano_width: int
+
+    @property
+    def layer(self) -> Layer:
+        """The crop this layer occupies."""
+        h, w = self.mask.shape
+        return Layer(self.index, self.x0, self.y0, w, h, self.pano_width)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(h, w) bool: pixels the camera sees."""
+        return self.mask > 0
+
+
+@dataclass(frozen=True, eq=False)
+class Overlap:
+    """Where two layers both have coverage, in one unwrapped frame.
+
+    ``mask[r, c]`` is True where panorama pixel ``((x0 + c) mod W, y0 + r)`` is seen by both
+    camera ``i`` and camera ``j``. ``x0`` is expressed in the unwrapped frame of the narrower of
+    the two layers, so it may be negative or past W.
+    """
+
+    i: int
+    j: int
+    x0: int
+    y0: int
+    w: int
+    h: int
+    mask: np.ndarray
+
+    @property
+    def area_px(self) -> int:
+        """Number of panorama pixels in the overlap."""
+        return int(np.count_nonzero(self.mask))
+
+
+def wrap_u(u: np.ndarray, W: int) -> np.ndarray:
+    """Panorama columns taken into [0, W)."""
+    return np.mod(u, W)
+
+
+def pano_dirs_from_uv(u: np.ndarray, v: np.ndarray, W: int) -> np.ndarray:
+    """Unit rig-frame directions (..., 3) of panorama coordinates (any u; wraps)."""
+    H = W // 2
+    yaw = (np.asarray(u, dtype=np.float64) / W - 0.5) * (2 * math.pi)
+    pitch = (0.5 - np.asarray(v, dtype=np.float64) / H) * math.pi
+    cp = np.cos(pitch)
+    return np.stack([cp * np.sin(yaw), -np.sin(pitch), cp * np.cos(yaw)], axis=-1)
+
+
+def pano_uv_from_dirs(dirs: np.ndarray, W: int) -> np.ndarray:
+    """Panorama coordinates (..., 2) of rig-frame directions (..., 3); u in [0, W)."""
+    d = np.asarray(dirs, dtype=np.float64)
+    H = W // 2
+    yaw = np.arctan2(d[..., 0], d[..., 2])
+    pitch = -np.arctan2(d[..., 1], np.hypot(d[..., 0], d[..., 2]))
+    u = np.mod((0.5 + yaw / (2 * math.pi)) * W, W)
+    v = (0.5 - pitch / math.pi) * H
+    return np.stack([u, v], axis=-1)
+
+
+def _inside_image(cam: RigCamera, px: np.ndarray, rays_cam: np.ndarray) -> np.ndarray:
+    w, h = cam.size
+    x, y = px[..., 0], px[..., 1]
+    with np.errstate(invalid="ignore"):
+        ok = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
+    ok &= np.isfinite(x) & np.isfinite(y) & (rays_cam[..., 2] > 1e-9)
+    if cam.fov_rad is not None:
+        n = np.linalg.norm(rays_cam, axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ok &= rays_cam[..., 2] / n >= math.cos(cam.fov_rad)
+    return ok
+
+
+def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where panorama coordinates (u, v) fall in a camera's image.
+
+    Parameters
+    ----------
+    cam : RigCamera
+    u, v : (...) float
+        Absolute panorama coordinates (u may be outside [0, W); it wraps).
+    W : int
+        Panorama width.
+
+    Returns
+    -------
+    map_x, map_y : (...) float32
+        Source pixel coordinates (-1 where invalid, so ``cv2.remap`` with a constant border
+        gives zero there).
+    valid : (...) bool
+        The camera sees the direction and it lands inside the image (and the lens fov).
+    """
+    dirs = pano_dirs_from_uv(u, v, W)
+    rays = dirs @ cam.R_rig_from_cam  # R^T d for row vectors
+    with np.errstate(invalid="ignore", divide="ignore"):
+        px = project(cam.camera, rays)
+    ok = _inside_image(cam, px, rays)
+    mx = np.where(ok, px[..., 0], -1.0).astype(np.float32)
+    my = np.where(ok, px[..., 1], -1.0).astype(np.float32)
+    return mx, my, ok
+
+
+def camera_footprint(cam: RigCamera, W: int, margin_px: int = 4, cam_index: int = 0,
+                     samples: int = 64) -> Layer:
+    """The layer (wrap-aware bounding box) a camera covers on a panorama of width W.
+
+    The image border and an interior grid are unprojected to panorama coordinates; u is unwrapped
+    around the optical axis's column so a camera straddling 0/W gets one contiguous crop. A camera
+    that sees a pole gets the full width.
+    """
+    if W < 8 or W % 2:
+        raise InputError(f"panorama width must be an even integer >= 8, got {W}")
+    H = W // 2
+    w, h = cam.size
+    t = np.linspace(-0.5, 1.0, samples + 1)[:-1]
+    xs = np.clip(t * w, -0.5, w - 0.5)
+    ys = np.clip(t * h, -0.5, h - 0.5)
+    gx, gy = np.meshgrid(np.linspace(-0.5, w - 0.5, samples), np.linspace(-0.5, h - 0.5, samples))
+    border = np.concatenate([
+        np.stack([xs, np.full_like(xs, -0.5)], -1), np.stack([xs, np.full_like(xs, h - 0.5)], -1),
+        np.stack([np.full_like(ys, -0.5), ys], -1), np.stack([np.full_like(ys, w - 0.5), ys], -1),
+        np.stack([gx.ravel(), gy.ravel()], -1),
+    ])
+    rays = unproject(cam.camera, border)
+    if cam.fov_rad is not None:
+        # Clamp rays beyond the lens fov onto its cone so a circular fisheye's footprint is right.
+        ang = np.arccos(np.clip(rays[:, 2], -1, 1))
+        over = ang > cam.fov_rad
+        if np.any(over):
+            xy = rays[over, :2] / np.maximum(np.linalg.norm(rays[over, :2], axis=1), 1e-12)[:, None]
+            rays[over] = np.column_stack([xy * math.sin(cam.fov_rad),
+                                          np.full(int(over.sum()), math.cos(cam.fov_rad))])
+    dirs = rays @ cam.R_rig_from_cam.T
+    uv = pano_uv_from_dirs(dirs, W)
+    axis_u = pano_uv_from_dirs(cam.R_rig_from_cam[:, 2], W)[0]
+    u = axis_u + np.mod(uv[:, 0] - axis_u + W / 2, W) - W / 2
+    v0 = max(0, int(math.floor(uv[:, 1].min())) - margin_px)
+    v1 = min(H, int(math.ceil(uv[:, 1].max())) + 1 + margin_px)
+    sees_pole = False
+    for pole in (np.array([0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0])):
+        r = cam.R_rig_from_cam.T @ pole
+        with np.errstate(invalid="ignore", divide="ignore"):
+            px = project(cam.camera, r[None])
+        if _inside_image(cam, px, r[None])[0]:
+            sees_pole = True
+            v0 = 0 if pole[1] < 0 else v0
+            v1 = H if pole[1] > 0 else v1
+    x0 = int(math.floor(u.min())) - margin_px
+    x1 = int(math.ceil(u.max())) + 1 + margin_px
+    if sees_pole or x1 - x0 >= W:
+        x0, x1 = 0, W
+    return Layer(cam_index, x0, v0, x1 - x0, v1 - v0, W)
+
+
+def plan_layers(rig: Rig, W: int, margin_px: int = 4) -> list[Layer]:
+    """Footprint of every camera of the rig on a panorama of width W."""
+    return [camera_footprint(c, W, margin_px, k) for k, c in enumerate(rig)]
+
+
+def layer_maps(cam: RigCamera, layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps (float32) and validity (bool) of one camera over its layer."""
+    u, v = layer.grid()
+    return source_pixels(cam, u, v, layer.pano_width)
+
+
+def coverage_weight(valid: np.ndarray, feather_px: float) -> np.ndarray:
+    """Coverage weight (float32 in [0, 1]): 0 outside, ramping to 1 over ``feather_px`` inside.
+
+    The ramp is the Euclidean distance to the nearest invalid pixel; the layer's own crop edge
+    counts as invalid only where the camera is cut by it (a full-width layer wraps, so its left
+    and right columns are not an edge).
+    """
+    valid = np.asarray(valid, dtype=bool)
+    if feather_px <= 0:
+        return valid.astype(np.float32)
+    padded = np.pad(valid, 1, constant_values=False).astype(np.uint8)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    return np.clip(dist / float(feather_px), 0.0, 1.0).astype(np.float32) * valid
+
+
+def project_image(img: np.ndarray, cam: RigCamera, layer: Layer, feather_px: float = 8.0,
+                  interpolation: int = cv2.INTER_LINEAR) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a camera image into its layer.
+
+    Returns
+    -------
+    pixels : (h, w, C) same dtype as ``img`` (zero outside the camera)
+    mask : (h, w) float32 coverage weight (see :func:`coverage_weight`)
+    """
+    img = np.asarray(img)
+    w, h = cam.size
+    if img.shape[:2] != (h, w):
+        raise InputError(f"camera {cam.id}: image is {img.shape[1]}x{img.shape[0]}, the rig "
+                         f"says {w}x{h}")
+    mx, my, ok = layer_maps(cam, layer)
+    pix = cv2.remap(img, mx, my, interpolation, borderMode=cv2.BORDER_CONSTANT)
+    if pix.ndim == 2 and img.ndim == 3:
+        pix = pix[..., None]
+    pix[~ok] = 0
+    return pix, coverage_weight(ok, feather_px)
+
+
+def project_rig(rig: Rig, images: Sequence[np.ndarray], W: int, feather_px: float = 8.0,
+                margin_px: int = 4) -> list[ProjectedLayer]:
+    """Project every camera image of a rig into its layer (images in rig order)."""
+    if len(images) != len(rig):
+        raise InputError(f"rig has {len(rig)} cameras but {len(images)} images were given",
+                         rig.source)
+    out = []
+    for k, (cam, lay) in enumerate(zip(rig, plan_layers(rig, W, margin_px), strict=True)):
+        pix, mask = project_image(images[k], cam, lay, feather_px)
+        out.append(ProjectedLayer(k, lay.x0, lay.y0, pix, mask, W))
+    return out
+
+
+def _columns_in(layer: Layer, u_abs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column index inside ``layer`` of absolute columns (wrapping), and whether it is inside."""
+    c = np.mod(u_abs - layer.x0, layer.pano_width)
+    return c, c < layer.width
+
+
+def find_overlaps(layers: Sequence[ProjectedLayer], min_area_px: int = 16) -> list[Overlap]:
+    """Every pair of layers that both cover some panorama pixels (wrap-aware).
+
+    Returns
+    -------
+    list of Overlap, for pairs ``i < j`` whose common area is at least ``min_area_px``.
+    """
+    out = []
+    for a in range(len(layers)):
+        for b in range(a + 1, len(layers)):
+            la, lb = layers[a], layers[b]
+            A, B = la.layer, lb.layer
+            # Work in the narrower layer's frame; the other is looked up modulo W.
+            base, other = (A, B) if A.width <= B.width else (B, A)
+            bmask = (la if base is A else lb).valid
+            omask_full = (lb if base is A else la).valid
+            rows0 = max(base.y0, other.y0)
+            rows1 = min(base.y0 + base.height, other.y0 + other.height)
+            if rows1 <= rows0:
+                continue
+            u_abs = base.x0 + np.arange(base.width)
+            oc, inside = _columns_in(other, u_abs)
+            if not inside.any():
+                continue
+            both = np.zeros((rows1 - rows0, base.width), dtype=bool)
+            sub_b = bmask[rows0 - base.y0:rows1 - base.y0]
+            sub_o = omask_full[rows0 - other.y0:rows1 - other.y0]
+            both[:, inside] = sub_b[:, inside] & sub_o[:, oc[inside].astype(np.intp)]
+            if np.count_nonzero(both) < min_area_px:
+                continue
+            rr = np.flatnonzero(both.any(axis=1))
+            cc = np.flatnonzero(both.any(axis=0))
+            m = both[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1]
+            out.append(Overlap(la.index, lb.index, int(base.x0 + cc[0]), int(rows0 + rr[0]),
+                               int(m.shape[1]), int(m.shape[0]), m))
+    return out
