@@ -1,0 +1,371 @@
+"""Rosette generator with ground truth: N cameras on a ring rendered from a real panorama photo.
+
+The scene is the equirectangular photo (``samples/equirect/examplepano.jpg``) at infinity plus a
+**near ground plane** ``ground_plane_m`` below the rig centre (rig frame: y down): a camera ray
+from the camera's own centre that hits the plane samples the photo in the direction of the hit
+point *as seen from the rig centre*; rays above the horizon sample it at infinity. Cameras sit on
+their ring positions, so overlaps near the ground carry real parallax, which a rotation-only
+projection cannot remove. The written rig files carry a known calibration error (a random
+rotation of exactly ``miscalibration_deg`` per camera); the truth keeps the real rig, the
+perturbations, the per-camera gains and the scene.
+
+:func:`true_correspondence` gives, for a panorama pixel of camera i's layer (projected with any
+rig, e.g. the miscalibrated one), where the same scene point lands in camera j's layer, so seam
+residuals can be measured exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sensors.atomic import atomic_output
+from sensors.camera import project, unproject
+from sensors.errors import InputError
+from sensors.types import CameraModel
+
+from .projection import pano_dirs_from_uv, pano_uv_from_dirs
+from .rig import Rig, RigCamera, read_surround360_rig, write_colmap_rig, write_surround360_rig
+
+__all__ = [
+    "RosetteScene",
+    "RosetteTruth",
+    "GeneratedRosette",
+    "ring_rig",
+    "render_view",
+    "generate_rosette",
+    "load_rosette_truth",
+    "true_correspondence",
+    "default_panorama_path",
+]
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def default_panorama_path() -> Path:
+    """The real equirectangular photo the generators render from (see samples/ATTRIBUTION.md)."""
+    try:
+        from sensors.synthetic import default_panorama_path as _p
+
+        return Path(_p())
+    except ImportError:
+        return _REPO / "samples" / "equirect" / "examplepano.jpg"
+
+
+@functools.lru_cache(maxsize=4)
+def _load_panorama(path: str, width: int) -> np.ndarray:
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise InputError("cannot read the panorama image", path)
+    if img.shape[1] > width:
+        # Pre-filter to about the sampling rate of the views so bilinear lookups do not alias.
+        img = cv2.resize(img, (width, width // 2), interpolation=cv2.INTER_AREA)
+    img.setflags(write=False)
+    return img
+
+
+@dataclass(frozen=True)
+class RosetteScene:
+    """The rendered world: a panorama at infinity and a horizontal ground plane.
+
+    Parameters
+    ----------
+    ground_plane_m : float or None
+        Distance of the ground plane below the rig centre (rig y = +ground_plane_m); None = no
+        plane (pure rotation scene, no parallax).
+    panorama_path : str
+        Equirectangular photo used as the environment.
+    """
+
+    ground_plane_m: float | None = 1.6
+    panorama_path: str = ""
+
+    def points(self, origins: np.ndarray, dirs: np.ndarray) -> np.ndarray:
+        """Homogeneous scene points (..., 4) hit by rays: ``(X, 1)`` on the ground plane,
+        ``(d, 0)`` at infinity."""
+        o = np.broadcast_to(np.asarray(origins, dtype=np.float64), dirs.shape)
+        d = np.asarray(dirs, dtype=np.float64)
+        out = np.concatenate([d, np.zeros(d.shape[:-1] + (1,))], axis=-1)
+        if self.ground_plane_m is None:
+            return out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (self.ground_plane_m - o[..., 1]) / d[..., 1]
+        hit = (d[..., 1] > 1e-9) & (t > 0)
+        X = o + np.where(hit, t, 0.0)[..., None] * d
+        out[hit] = np.concatenate([X[hit], np.ones((int(hit.sum()), 1))], axis=-1)
+        return out
+
+    def environment_dirs(self, points_h: np.ndarray) -> np.ndarray:
+        """Direction from the rig centre in which each scene point samples the photo."""
+        d = points_h[..., :3]
+        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+
+def render_view(cam: RigCamera, scene: RosetteScene, pano: np.ndarray) -> np.ndarray:
+    """Render one camera's image (h, w, 3) uint8 of the scene (bilinear, wrap-aware)."""
+    w, h = cam.size
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    rays = unproject(cam.camera, np.stack([gx, gy], axis=-1))
+    dirs = rays @ cam.R_rig_from_cam.T
+    env = scene.environment_dirs(scene.points(cam.position_m, dirs))
+    Wp = pano.shape[1]
+    uv = pano_uv_from_dirs(env, Wp)
+    return cv2.remap(pano, uv[..., 0].astype(np.float32), uv[..., 1].astype(np.float32),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+
+
+def _R_y(yaw: float) -> np.ndarray:
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+def _R_x(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
+
+
+def _rotvec_matrix(rv: np.ndarray) -> np.ndarray:
+    th = float(np.linalg.norm(rv))
+    if th < 1e-15:
+        return np.eye(3)
+    k = rv / th
+    Kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + math.sin(th) * Kx + (1 - math.cos(th)) * Kx @ Kx
+
+
+def ring_rig(n_cameras: int = 8, width: int = 960, height: int = 720, hfov_deg: float = 80.0,
+             ring_radius_m: float = 0.06, dist=(-0.05, 0.01), up_down: bool = False,
+             up_down_hfov_deg: float = 140.0) -> Rig:
+    """An ideal rosette: cameras looking outwards on a horizontal ring, yaw 360 k / N.
+
+    Camera k is ``cam{k}`` at ``ring_radius_m (sin yaw, 0, cos yaw)``; optional ``cam_up`` /
+    ``cam_down`` look along -y / +y from just above / below the ring centre. Lenses are
+    rectilinear (``opencv_standard``) with mild radial distortion ``dist = (k1, k2)``.
+    """
+    if n_cameras < 2:
+        raise InputError(f"a rosette needs at least 2 cameras, got {n_cameras}")
+    if not 10 <= hfov_deg < 170:
+        raise InputError(f"hfov_deg must be in [10, 170), got {hfov_deg}")
+
+    def lens(hfov):
+        f = (width / 2) / math.tan(math.radians(hfov) / 2)
+        K = [[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]]
+        return CameraModel(K, [dist[0], dist[1], 0, 0, 0], "opencv_standard", (width, height))
+
+    cams = []
+    for k in range(n_cameras):
+        yaw = 2 * math.pi * k / n_cameras
+        R = _R_y(yaw)
+        cams.append(RigCamera(f"cam{k}", lens(hfov_deg), R, ring_radius_m * R[:, 2], "side"))
+    if up_down:
+        # Looking up: camera z along rig -y; camera y (down in image) along rig -z.
+        R_up = _R_x(math.pi / 2)
+        R_down = _R_x(-math.pi / 2)
+        off = ring_radius_m / 2
+        cams.append(RigCamera("cam_up", lens(up_down_hfov_deg), R_up, [0, -off, 0], "updown"))
+        cams.append(RigCamera("cam_down", lens(up_down_hfov_deg), R_down, [0, off, 0], "updown"))
+    return Rig(tuple(cams))
+
+
+@dataclass(frozen=True, eq=False)
+class RosetteTruth:
+    """What the generator knows: the true rig, the rig as written, the scene, the gains.
+
+    ``R_written = R_err R_true`` per camera with ``R_err`` a rotation of ``perturbation_rotvec``.
+    """
+
+    true_rig: Rig
+    written_rig: Rig
+    scene: RosetteScene
+    gains: np.ndarray
+    perturbation_rotvec_rad: np.ndarray
+    seed: int
+
+
+@dataclass(frozen=True, eq=False)
+class GeneratedRosette:
+    """Files written by :func:`generate_rosette` and the truth behind them."""
+
+    out_dir: Path
+    image_paths: tuple[Path, ...]
+    rig_path: Path
+    colmap_rig_path: Path
+    truth_path: Path
+    truth: RosetteTruth
+
+    @property
+    def rig(self) -> Rig:
+        """The (miscalibrated) rig as written to ``rig_path``."""
+        return self.truth.written_rig
+
+    @property
+    def true_rig(self) -> Rig:
+        return self.truth.true_rig
+
+
+def generate_rosette(out_dir: str | os.PathLike, n_cameras: int = 8, width: int = 960,
+                     height: int = 720, hfov_deg: float = 80.0, miscalibration_deg: float = 0.4,
+                     ground_plane_m: float | None = 1.6, ring_radius_m: float = 0.06,
+                     seed: int = 0, up_down: bool = False, gain_range: float = 0.15,
+                     image_format: str = "png", panorama_path: str | os.PathLike | None = None,
+                     ) -> GeneratedRosette:
+    """Render a rosette with known truth and write images, rig files and a truth file.
+
+    Parameters
+    ----------
+    out_dir : path
+        Folder to write into (created): ``cam{k}.png``, ``camera_rig.json`` (Surround360,
+        miscalibrated), ``rig_config.json`` + ``cameras.txt`` (COLMAP, miscalibrated),
+        ``truth_camera_rig.json`` (the true rig) and ``truth.json``.
+    n_cameras, width, height, hfov_deg, ring_radius_m, up_down
+        Rig layout (see :func:`ring_rig`).
+    miscalibration_deg : float
+        Angle of the random rotation error applied to every camera of the written rig.
+    ground_plane_m : float or None
+        Ground plane distance below the rig centre (None: scene at infinity only).
+    seed : int
+        Seeds the perturbation axes and the gains.
+    gain_range : float
+        Per-camera exposure gains are drawn uniformly from ``1 +- gain_range``.
+    image_format : {"png", "jpg"}
+        PNG is lossless, which sub-pixel seam measurements want.
+    panorama_path : path, optional
+        Environment photo (default :func:`default_panorama_path`).
+
+    Returns
+    -------
+    GeneratedRosette
+    """
+    if image_format not in ("png", "jpg"):
+        raise InputError(f"image_format must be png or jpg, got {image_format!r}")
+    if ground_plane_m is not None and ground_plane_m <= 0:
+        raise InputError(f"ground_plane_m must be positive, got {ground_plane_m}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    true_rig = ring_rig(n_cameras, width, height, hfov_deg, ring_radius_m, up_down=up_down)
+    n = len(true_rig)
+    axes = rng.normal(size=(n, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    rotvec = axes * math.radians(miscalibration_deg)
+    gains = 1.0 + rng.uniform(-gain_range, gain_range, size=n)
+    written = true_rig.with_rotations(
+        np.stack([_rotvec_matrix(rv) @ c.R_rig_from_cam for rv, c in zip(rotvec, true_rig,
+                                                                         strict=True)]))
+    pano_path = str(panorama_path or default_panorama_path())
+    scene = RosetteScene(ground_plane_m, pano_path)
+    # About 1.5 panorama pixels per view pixel at the image centre keeps sampling alias-free.
+    f = true_rig[0].camera.K[0, 0]
+    pano = _load_panorama(pano_path, int(2 * round(1.5 * f * math.pi)))
+    paths = []
+    for k, cam in enumerate(true_rig):
+        img = render_view(cam, scene, pano).astype(np.float32) * gains[k]
+        img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        p = out / f"{cam.id}.{image_format}"
+        with atomic_output(p) as tmp:
+            if not cv2.imwrite(str(tmp), img):
+                raise InputError("could not write image", str(p))
+        paths.append(p)
+    rig_path = out / "camera_rig.json"
+    write_surround360_rig(rig_path, written)
+    colmap_path = out / "rig_config.json"
+    write_colmap_rig(colmap_path, written)
+    write_surround360_rig(out / "truth_camera_rig.json", true_rig)
+    truth_doc = {
+        "generator": "stitch.synthetic.generate_rosette",
+        "seed": seed,
+        "true_rig": "truth_camera_rig.json",
+        "written_rig": "camera_rig.json",
+        "images": [p.name for p in paths],
+        "miscalibration_deg": miscalibration_deg,
+        "perturbation_rotvec_rad": rotvec.tolist(),
+        "perturbation_convention": "R_written = exp([rotvec]x) @ R_true (rig frame)",
+        "gains": gains.tolist(),
+        "ground_plane_m": ground_plane_m,
+        "ring_radius_m": ring_radius_m,
+        "hfov_deg": hfov_deg,
+        "panorama": pano_path,
+    }
+    truth_path = out / "truth.json"
+    with atomic_output(truth_path) as tmp:
+        Path(tmp).write_text(json.dumps(truth_doc, indent=2) + "\n")
+    truth = RosetteTruth(true_rig, written, scene, gains, rotvec, seed)
+    return GeneratedRosette(out, tuple(paths), rig_path, colmap_path, truth_path, truth)
+
+
+def load_rosette_truth(path: str | os.PathLike) -> RosetteTruth:
+    """Read a ``truth.json`` written by :func:`generate_rosette`."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read rosette truth ({exc.__class__.__name__})", str(p)) from None
+    true_rig = read_surround360_rig(p.with_name(doc["true_rig"]))
+    written = read_surround360_rig(p.with_name(doc["written_rig"]))
+    scene = RosetteScene(doc["ground_plane_m"], doc.get("panorama", ""))
+    return RosetteTruth(true_rig, written, scene, np.asarray(doc["gains"]),
+                        np.asarray(doc["perturbation_rotvec_rad"]), int(doc["seed"]))
+
+
+def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i: np.ndarray,
+                        W: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the scene point at panorama pixel ``uv_i`` of camera i's layer lands in camera j's.
+
+    Both layers are projections with ``used_rig`` (e.g. the miscalibrated rig read from the
+    file, or a refined one); the scene and the cameras' real poses come from the truth.
+
+    Parameters
+    ----------
+    truth : RosetteTruth
+    used_rig : Rig
+        The rig the layers were projected with (same cameras as the truth).
+    i, j : int
+        Camera indices.
+    uv_i : (N, 2) float
+        Absolute panorama coordinates in camera i's layer (u may be outside [0, W)).
+    W : int
+        Panorama width.
+
+    Returns
+    -------
+    uv_j : (N, 2) float64
+        The same scene point in camera j's layer; u is unwrapped to lie within W/2 of ``uv_i``'s.
+    valid : (N,) bool
+        The point is inside both cameras' images (NaN rows in ``uv_j`` otherwise).
+    """
+    uv_i = np.asarray(uv_i, dtype=np.float64).reshape(-1, 2)
+    ci_used, cj_used = used_rig[i], used_rig[j]
+    ci_true, cj_true = truth.true_rig[i], truth.true_rig[j]
+    # Pixel of camera i that the layer shows at uv_i (under the rig used for projection).
+    ray_i = pano_dirs_from_uv(uv_i[:, 0], uv_i[:, 1], W) @ ci_used.R_rig_from_cam
+    with np.errstate(invalid="ignore", divide="ignore"):
+        px_i = project(ci_used.camera, ray_i)
+    wi, hi = ci_used.size
+    ok = np.isfinite(px_i).all(axis=1) & (ray_i[:, 2] > 0)
+    with np.errstate(invalid="ignore"):
+        ok &= (px_i[:, 0] >= -0.5) & (px_i[:, 0] <= wi - 0.5)
+        ok &= (px_i[:, 1] >= -0.5) & (px_i[:, 1] <= hi - 0.5)
+    # That pixel's real ray hits the scene somewhere; camera j (really) sees it at px_j.
+    ray_true = unproject(ci_true.camera, np.where(ok[:, None], px_i, 0.0))
+    Xh = truth.scene.points(ci_true.position_m, ray_true @ ci_true.R_rig_from_cam.T)
+    ray_j = (Xh[:, :3] - Xh[:, 3:4] * cj_true.position_m) @ cj_true.R_rig_from_cam
+    with np.errstate(invalid="ignore", divide="ignore"):
+        px_j = project(cj_true.camera, ray_j)
+    wj, hj = cj_true.size
+    ok &= np.isfinite(px_j).all(axis=1) & (ray_j[:, 2] > 0)
+    with np.errstate(invalid="ignore"):
+        ok &= (px_j[:, 0] >= -0.5) & (px_j[:, 0] <= wj - 0.5)
+        ok &= (px_j[:, 1] >= -0.5) & (px_j[:, 1] <= hj - 0.5)
+    # Camera j's layer (under the used rig) draws px_j at this panorama position.
+    d_j = unproject(cj_used.camera, np.where(ok[:, None], px_j, 0.0)) @ cj_used.R_rig_from_cam.T
+    uv_j = pano_uv_from_dirs(d_j, W)
+    uv_j[:, 0] = uv_i[:, 0] + np.mod(uv_j[:, 0] - uv_i[:, 0] + W / 2, W) - W / 2
+    uv_j[~ok] = np.nan
+    return uv_j, ok

@@ -1,0 +1,97 @@
+"""Equirectangular layers: the DESIGN.md convention, wrap-aware footprints, maps and overlaps."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sensors.camera import project
+from stitch.projection import (
+    camera_footprint,
+    coverage_weight,
+    find_overlaps,
+    pano_dirs_from_uv,
+    pano_uv_from_dirs,
+    project_rig,
+    source_pixels,
+)
+from stitch.synthetic import ring_rig
+
+W = 1024
+
+
+def test_convention_matches_design_formulas():
+    # yaw = atan2(x, z), pitch = -atan2(y, hypot(x, z)),
+    # u = (0.5 + yaw/2pi) W, v = (0.5 - pitch/pi) H
+    d = np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0.001], [0.3, 0.4, -0.8]])
+    uv = pano_uv_from_dirs(d, W)
+    yaw = np.arctan2(d[:, 0], d[:, 2])
+    pitch = -np.arctan2(d[:, 1], np.hypot(d[:, 0], d[:, 2]))
+    np.testing.assert_allclose(uv[:, 0], np.mod((0.5 + yaw / (2 * math.pi)) * W, W))
+    np.testing.assert_allclose(uv[:, 1], (0.5 - pitch / math.pi) * W / 2)
+    assert uv[0, 0] == pytest.approx(0.75 * W)  # +x (right) is to the right of the centre
+
+
+def test_uv_dirs_round_trip_and_wrap():
+    rng = np.random.default_rng(2376609)
+    uv = np.column_stack([rng.uniform(0, W, 200), rng.uniform(1, W / 2 - 1, 200)])
+    back = pano_uv_from_dirs(pano_dirs_from_uv(uv[:, 0], uv[:, 1], W), W)
+    np.testing.assert_allclose(back, uv, atol=1e-9)
+    # u and u + W are the same direction.
+    np.testing.assert_allclose(pano_dirs_from_uv(uv[:, 0] + W, uv[:, 1], W),
+                               pano_dirs_from_uv(uv[:, 0], uv[:, 1], W), atol=1e-12)
+
+
+def test_camera_straddling_the_seam_gets_one_contiguous_layer():
+    rig = ring_rig(4, 320, 240, hfov_deg=90, dist=(0.0, 0.0))
+    back = rig[2]  # looks along -z: yaw 180 deg, u = 0 = W
+    lay = camera_footprint(back, W, margin_px=4)
+    assert lay.x0 < 0 < lay.x0 + lay.width
+    # 90 degrees of yaw (a pinhole's vertical edges are meridians) plus the margins.
+    assert lay.width == pytest.approx(W / 4 + 2 * 4, abs=2)
+    # Every image corner lands inside the layer.
+    u, v = lay.grid()
+    mx, my, ok = source_pixels(back, u, v, W)
+    assert ok[:, 0].sum() == 0 and ok[:, -1].sum() == 0  # margins are outside the image
+    assert mx[ok].min() < 2 and mx[ok].max() > 316  # panorama pixels are ~1.2 image px
+
+
+def test_maps_hit_the_pixel_that_sees_the_direction():
+    rig = ring_rig(3, 320, 240, hfov_deg=90)
+    cam = rig[1]
+    lay = camera_footprint(cam, W)
+    u, v = lay.grid()
+    mx, my, ok = source_pixels(cam, u, v, W)
+    d = pano_dirs_from_uv(u[ok], v[ok], W)
+    px = project(cam.camera, d @ cam.R_rig_from_cam)
+    np.testing.assert_allclose(np.column_stack([mx[ok], my[ok]]), px, atol=1e-3)
+
+
+def test_upward_camera_gets_a_full_width_layer_reaching_the_pole():
+    rig = ring_rig(4, 320, 240, up_down=True)
+    lay = camera_footprint(rig[4], W)
+    assert (lay.x0, lay.width, lay.y0) == (0, W, 0)
+
+
+def test_coverage_weight_ramps_over_the_feather():
+    valid = np.zeros((40, 60), bool)
+    valid[:, 10:] = True
+    w = coverage_weight(valid, 8.0)
+    assert w[20, 5] == 0 and w[20, 40] == 1
+    assert 0 < w[20, 12] < 0.5
+    assert np.all(np.diff(w[20, 10:30]) >= 0)
+
+
+def test_overlaps_of_a_ring_include_the_pair_across_the_seam():
+    rig = ring_rig(5, 160, 120, hfov_deg=90, dist=(0.0, 0.0))
+    imgs = [np.full((120, 160, 3), 50 * k + 10, np.uint8) for k in range(5)]
+    layers = project_rig(rig, imgs, 512, feather_px=2)
+    pairs = {(o.i, o.j): o for o in find_overlaps(layers)}
+    assert set(pairs) == {(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)}
+    # cam2 and cam3 straddle yaw 180 (u = 0 = W) between them; their overlap holds the seam.
+    o = pairs[(2, 3)]
+    assert o.x0 < 0 < o.x0 + o.w or o.x0 < 512 < o.x0 + o.w
+    # Overlap widths are all alike: 90 - 72 = 18 degrees of yaw at the horizon.
+    widths = [p.mask[p.h // 2].sum() for p in pairs.values()]
+    assert max(widths) - min(widths) <= 2
+    assert np.mean(widths) == pytest.approx(18 / 360 * 512, abs=3)
