@@ -44,6 +44,7 @@ __all__ = [
     "load_rosette_truth",
     "true_correspondence",
     "default_panorama_path",
+    "reference_panorama",
 ]
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -117,6 +118,20 @@ def render_view(cam: RigCamera, scene: RosetteScene, pano: np.ndarray) -> np.nda
     env = scene.environment_dirs(scene.points(cam.position_m, dirs))
     Wp = pano.shape[1]
     uv = pano_uv_from_dirs(env, Wp)
+    return cv2.remap(pano, uv[..., 0].astype(np.float32), uv[..., 1].astype(np.float32),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+
+
+def reference_panorama(scene: RosetteScene, W: int) -> np.ndarray:
+    """The scene as an ideal camera at the rig centre sees it: (W/2, W, 3) uint8 equirect.
+
+    From the rig centre every scene point samples the photo along its own direction, so this is
+    the environment photo resampled to width W: the target a perfect stitch reproduces.
+    """
+    H = W // 2
+    pano = _load_panorama(scene.panorama_path or str(default_panorama_path()), W)
+    u, v = np.meshgrid(np.arange(W, dtype=np.float64), np.arange(H, dtype=np.float64))
+    uv = pano_uv_from_dirs(pano_dirs_from_uv(u, v, W), pano.shape[1])
     return cv2.remap(pano, uv[..., 0].astype(np.float32), uv[..., 1].astype(np.float32),
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
 
