@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from sensors.camera import project, unproject
+from sensors.equirect import dirs_to_equirect, equirect_to_dirs
 from sensors.errors import InputError
 
 from .rig import Rig, RigCamera
@@ -147,23 +148,18 @@ def wrap_u(u: np.ndarray, W: int) -> np.ndarray:
 
 
 def pano_dirs_from_uv(u: np.ndarray, v: np.ndarray, W: int) -> np.ndarray:
-    """Unit rig-frame directions (..., 3) of panorama coordinates (any u; wraps)."""
-    H = W // 2
-    yaw = (np.asarray(u, dtype=np.float64) / W - 0.5) * (2 * math.pi)
-    pitch = (0.5 - np.asarray(v, dtype=np.float64) / H) * math.pi
-    cp = np.cos(pitch)
-    return np.stack([cp * np.sin(yaw), -np.sin(pitch), cp * np.cos(yaw)], axis=-1)
+    """Unit rig-frame directions (..., 3) of panorama coordinates (any u; wraps).
+
+    The convention lives in ``sensors.equirect``; this takes u and v as separate arrays.
+    """
+    uv = np.stack(np.broadcast_arrays(np.asarray(u, dtype=np.float64),
+                                      np.asarray(v, dtype=np.float64)), axis=-1)
+    return equirect_to_dirs(uv, W)
 
 
 def pano_uv_from_dirs(dirs: np.ndarray, W: int) -> np.ndarray:
     """Panorama coordinates (..., 2) of rig-frame directions (..., 3); u in [0, W)."""
-    d = np.asarray(dirs, dtype=np.float64)
-    H = W // 2
-    yaw = np.arctan2(d[..., 0], d[..., 2])
-    pitch = -np.arctan2(d[..., 1], np.hypot(d[..., 0], d[..., 2]))
-    u = np.mod((0.5 + yaw / (2 * math.pi)) * W, W)
-    v = (0.5 - pitch / math.pi) * H
-    return np.stack([u, v], axis=-1)
+    return dirs_to_equirect(dirs, W)
 
 
 def _inside_image(cam: RigCamera, px: np.ndarray, rays_cam: np.ndarray) -> np.ndarray:
