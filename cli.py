@@ -59,6 +59,63 @@ def progress(iterable=None, length=None, label=""):
 # --- stitch ---
 
 
+@main.command("stitch")
+@click.argument("rig", type=click.Path())
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Panorama file (.jpg, .png, .tif), equirectangular with GPano XMP.")
+@click.option("--width", "width_px", type=int, default=3072, show_default=True,
+              help="Panorama width in pixels (height = width / 2).")
+@click.option("--layers", "layers_dir", type=click.Path(file_okay=False),
+              help="Write each camera's warped image as a full-canvas RGBA PNG here.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Write the seam report (JSON) here.")
+@click.option("--no-repair", is_flag=True, help="Skip overlap flow and spline warps.")
+@click.option("--no-refine", is_flag=True, help="Keep the rig's camera rotations as given.")
+@click.option("--exposure", type=click.Choice(["none", "gain", "gain_blocks", "channels",
+                                               "channels_blocks"]),
+              default="gain_blocks", show_default=True, help="Exposure compensation.")
+@click.option("--bands", type=click.IntRange(0, 12), default=5, show_default=True,
+              help="Multi-band blender bands (0 = hard seams).")
+@click.option("--debug-dir", type=click.Path(file_okay=False),
+              help="Write numbered intermediate pictures here.")
+def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair, no_refine,
+               exposure, bands, debug_dir):
+    """Stitch a rosette: RIG file (Surround360 camera_rig.json or COLMAP rig_config.json) and
+    IMAGE... in rig order (or one folder with files named by camera id)."""
+    from stitch.params import StitchParams
+    from stitch.pipeline import STAGES, stitch_panorama
+
+    params = StitchParams(width_px=width_px, repair=not no_repair, refine=not no_refine,
+                          exposure=exposure, blend_bands=bands)
+    with progress(length=len(STAGES), label="stitch") as bar:
+        result = stitch_panorama(rig, images, output, params, report=report_path,
+                                 layers_dir=layers_dir, debug_dir=debug_dir,
+                                 progress=lambda stage: bar.update(1))
+    rep = result.report
+    click.echo(f"Wrote {result.output} ({rep['width_px']}x{rep['height_px']}, "
+               f"{len(rep['cameras'])} cameras, {len(rep['overlaps'])} overlaps, "
+               f"coverage {100 * rep['coverage_fraction']:.1f}%)")
+    seams = rep.get("seams") or {}
+    overall = seams.get("overall") if isinstance(seams, dict) else None
+    if isinstance(overall, dict):
+        click.echo("Seams: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                         for k, v in overall.items()
+                                         if not isinstance(v, dict | list)))
+    if rep.get("warps"):
+        worst = min(w["min_jacobian_det"] for w in rep["warps"])
+        biggest = max(w["max_displacement_px"] for w in rep["warps"])
+        click.echo(f"Warps: max displacement {biggest:.2f} px, min Jacobian det {worst:.3f}")
+    click.echo("Timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in rep["timings_s"].items()))
+    for w in rep["warnings"]:
+        click.echo(f"Warning: {w}", err=True)
+    if report_path:
+        click.echo(f"Report: {report_path}")
+    if result.layer_paths:
+        click.echo(f"Layers: {len(result.layer_paths)} files in {layers_dir}")
+
+
+
 # --- batch ---
 
 
