@@ -79,8 +79,10 @@ def progress(iterable=None, length=None, label=""):
               help="Multi-band blender bands (0 = hard seams).")
 @click.option("--debug-dir", type=click.Path(file_okay=False),
               help="Write numbered intermediate pictures here.")
+@click.option("--pto", "pto_path", type=click.Path(dir_okay=False),
+              help="Also write a Hugin project (.pto) of the rig and images.")
 def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair, no_refine,
-               exposure, bands, debug_dir):
+               exposure, bands, debug_dir, pto_path):
     """Stitch a rosette: RIG file (Surround360 camera_rig.json or COLMAP rig_config.json) and
     IMAGE... in rig order (or one folder with files named by camera id)."""
     from stitch.params import StitchParams
@@ -91,7 +93,7 @@ def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair
     with progress(length=len(STAGES), label="stitch") as bar:
         result = stitch_panorama(rig, images, output, params, report=report_path,
                                  layers_dir=layers_dir, debug_dir=debug_dir,
-                                 progress=lambda stage: bar.update(1))
+                                 progress=lambda stage: bar.update(1), pto=pto_path)
     rep = result.report
     click.echo(f"Wrote {result.output} ({rep['width_px']}x{rep['height_px']}, "
                f"{len(rep['cameras'])} cameras, {len(rep['overlaps'])} overlaps, "

@@ -24,7 +24,7 @@ from sensors.errors import InputError, SolveError
 from .params import IMAGE_SUFFIXES, StitchParams
 from .projection import Overlap, ProjectedLayer, find_overlaps, project_rig
 from .render import blend_layers, warp_layers, write_layers, write_panorama
-from .rig import Rig, read_rig
+from .rig import Rig, read_rig, write_pto
 
 __all__ = ["StitchResult", "STAGES", "stitch_panorama", "load_images", "resolve_images"]
 
@@ -180,7 +180,8 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
                     report: str | os.PathLike | None = None,
                     layers_dir: str | os.PathLike | None = None,
                     debug_dir: str | os.PathLike | None = None,
-                    progress: Callable[[str], None] | None = None) -> StitchResult:
+                    progress: Callable[[str], None] | None = None,
+                    pto: str | os.PathLike | None = None) -> StitchResult:
     """Stitch a rosette's images into an equirectangular panorama with seam repair.
 
     Parameters
@@ -202,6 +203,8 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         after repair, the seam assignment).
     progress : callable(stage), optional
         Called with each name of ``STAGES`` as that stage finishes.
+    pto : path, optional
+        Also write a Hugin project of the (refined) rig and the images, to inspect in Hugin.
 
     Returns
     -------
@@ -238,8 +241,9 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         rig = read_rig(rig)
     paths = resolve_images(rig, images)
     check_not_input(out_path, *paths, rig.source)
-    if report is not None:
-        check_not_input(report, *paths, rig.source, out_path)
+    for extra in (report, pto):
+        if extra is not None:
+            check_not_input(extra, *paths, rig.source, out_path)
     imgs = load_images(rig, paths)
     t = done("load", t)
 
@@ -332,6 +336,8 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
     layer_paths = []
     if layers_dir is not None:
         layer_paths = write_layers(layers_dir, warped, rig)
+    if pto is not None:
+        write_pto(pto, rig, [p.resolve() for p in paths], W)
     timings["write"] = round(time.perf_counter() - t, 4)
     timings["total"] = round(time.perf_counter() - t_start, 4)
     if progress is not None:

@@ -20,12 +20,15 @@ def test_stitch_command_writes_what_it_reports(rosette, tmp_path):
     r = CliRunner().invoke(main, ["stitch", str(rosette.rig_path), str(rosette.out_dir),
                                   "-o", str(out), "--width", "1024", "--no-repair",
                                   "--no-refine", "--report", str(tmp_path / "r.json"),
-                                  "--layers", str(tmp_path / "layers")])
+                                  "--layers", str(tmp_path / "layers"),
+                                  "--pto", str(tmp_path / "rig.pto")])
     assert r.exit_code == 0, r.output
     assert f"Wrote {out} (1024x512, 5 cameras, 5 overlaps" in r.output
     assert out.exists()
     assert json.loads((tmp_path / "r.json").read_text())["width_px"] == 1024
     assert len(list((tmp_path / "layers").iterdir())) == 5
+    pto = (tmp_path / "rig.pto").read_text()
+    assert pto.count("\ni ") == 5 and str(rosette.image_paths[0].resolve()) in pto
 
 
 def test_count_mismatch_exits_2_with_one_line(rosette, tmp_path):
