@@ -295,7 +295,7 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
     t = done("solve", t)
 
     # 6. render: warp with the displacements, compensate exposure, blend (wrap-aware)
-    warped = warp_layers(rig, imgs, W, warps, params.margin_px)
+    warped = warp_layers(rig, imgs, W, warps, params.margin_px, projected=layers)
     pano, coverage = blend_layers(warped, W, params)
     if dbg is not None and warps is not None:
         _debug_overlaps(dbg, "03_after", [(wl.layer.x0, wl.layer.y0, wl.image) for wl in warped],

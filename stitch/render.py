@@ -111,14 +111,24 @@ def warp_layer(img: np.ndarray, rig: Rig, layer: Layer,
 
 
 def warp_layers(rig: Rig, images: Sequence[np.ndarray], W: int, warps=None, margin_px: int = 4,
-                progress: Callable[[int, int], None] | None = None) -> list[WarpedLayer]:
-    """Warp every camera into its layer (``warps[k].dense(layer)`` gives the displacement)."""
+                progress: Callable[[int, int], None] | None = None,
+                projected: Sequence | None = None) -> list[WarpedLayer]:
+    """Warp every camera into its layer.
+
+    ``warps[k].dense(layer)`` gives camera k's displacement over its layer; ``layer`` is
+    ``projected[k]`` (the ``ProjectedLayer`` the warps were solved on) when given, else the
+    planned ``Layer`` (both carry ``x0``, ``y0`` and the crop shape).
+    """
     layers = plan_layers(rig, W, margin_px)
     out = []
     for k, lay in enumerate(layers):
         disp = None
         if warps is not None and warps[k] is not None:
-            disp = warps[k].dense(lay)
+            target = lay if projected is None else projected[k]
+            if (target.x0, target.y0) != (lay.x0, lay.y0):
+                raise InputError(f"camera {rig[k].id}: warp was solved on another layer crop")
+            dx, dy = warps[k].dense(target)
+            disp = (np.asarray(dx, np.float32), np.asarray(dy, np.float32))
         out.append(warp_layer(images[k], rig, lay, disp))
         if progress is not None:
             progress(k + 1, len(layers))
