@@ -121,6 +121,62 @@ def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair
 # --- batch ---
 
 
+def _batch_options(pairs: tuple[str, ...]) -> dict:
+    """``KEY=VALUE`` pairs -> dict; values parse as JSON when they can (``false``, ``4096``)."""
+    import json
+
+    out = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--set")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+@main.command("batch")
+@click.argument("manifest", type=click.Path(path_type=str))
+@click.option("--results", type=click.Path(dir_okay=False, path_type=str),
+              help="Results JSONL to append to (default: MANIFEST.results.jsonl beside it).")
+@click.option("--scheduler", metavar="ADDR",
+              help="Address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+                   "(default: an embedded local cluster).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes of the embedded cluster (default: one per core).")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Folder for relative (JSONL) or all (capture folders) outputs.")
+@click.option("--set", "options", multiple=True, metavar="KEY=VALUE",
+              help="Stitch option for every job unless its line sets it, e.g. "
+                   "--set width_px=4096 --set refine=false (repeatable).")
+def batch_cmd(manifest, results, scheduler, workers, out_dir, options) -> None:
+    """Stitch every job of MANIFEST (JSONL, or a folder of capture folders) on Dask.
+
+    Finished jobs with unchanged settings are skipped, so a rerun resumes. Exit code 1 when a
+    job failed, 2 when the manifest as a whole is unusable.
+    """
+    from stitch.batch import load_manifest, run_batch
+
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes the embedded cluster; it cannot be combined "
+                               "with --scheduler (start the workers with `dask worker`)")
+    man = load_manifest(manifest, out_dir=out_dir, defaults=_batch_options(options))
+    with progress(length=len(man), label="batch") as bar:
+        summary = run_batch(man, results=results, scheduler=scheduler, workers=workers,
+                            progress=lambda rec, n, total: bar.update(1))
+    for rec in summary.records:
+        if rec["status"] == "failed":
+            name = f" {rec['id']}" if rec["id"] is not None else ""
+            click.echo(f"failed{name}: {rec['error']}", err=True)
+    click.echo(f"batch: {summary.n_done} done, {summary.n_failed} failed, "
+               f"{summary.n_skipped} skipped in {summary.wall_s:.1f} s "
+               f"({summary.n_workers} workers); results: {summary.results_path}")
+    if not summary.ok:
+        sys.exit(1)
+
+
 # --- demo ---
 
 
