@@ -5,9 +5,10 @@ coordinates, yaw = atan2(x, z), pitch = -atan2(y, hypot(x, z)) of a direction in
 u = (0.5 + yaw / 2 pi) W, v = (0.5 - pitch / pi) H; u wraps at 0 <-> W.
 
 Each camera is drawn into a **layer**: a crop ``(x0, y0, width, height)`` of an *unwrapped*
-panorama frame, where layer column ``c`` is panorama column ``(x0 + c) mod W``. ``x0`` may be
-negative and ``x0 + width`` may pass W, so a camera straddling the 0/W seam is one contiguous
-array; absolute coordinates ``u`` handed between stages may therefore lie outside [0, W) and are
+panorama frame, where layer column ``c`` is panorama column ``(x0 + c) mod W``. Planned layers
+have 0 <= x0 < W and ``x0 + width`` may pass W, so a camera straddling the 0/W seam is one
+contiguous array (code must not rely on the normalisation: any x0 is taken modulo W).
+Absolute coordinates ``u`` handed between stages may therefore lie outside [0, W) and are
 always taken modulo W. Cameras that see a pole get a full-width layer (x0 = 0, width = W).
 The projection assumes the scene at infinity (rotation only): the parallax this ignores is what
 the seam repair corrects.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sensors.camera import project, unproject
+from sensors.camera import project
 from sensors.equirect import dirs_to_equirect, equirect_to_dirs
 from sensors.errors import InputError
 
@@ -162,16 +163,46 @@ def pano_uv_from_dirs(dirs: np.ndarray, W: int) -> np.ndarray:
     return dirs_to_equirect(dirs, W)
 
 
+def _project_rays(cam: RigCamera, rays: np.ndarray) -> np.ndarray:
+    """Pixels of camera-frame rays; fisheye rays may lie beyond 90 degrees off axis.
+
+    ``sensors.camera.project`` divides by z, which stops an equidistant fisheye at 90 degrees;
+    Surround360's FTHETA lenses see 92.5 degrees, so the angle is taken with atan2 here.
+    """
+    if cam.camera.model != "opencv_fisheye":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return project(cam.camera, rays)
+    x, y, z = rays[..., 0], rays[..., 1], rays[..., 2]
+    r = np.hypot(x, y)
+    th = np.arctan2(r, z)
+    d = cam.camera.dist
+    th2 = th * th
+    thd = th * (1 + th2 * (d[0] + th2 * (d[1] + th2 * (d[2] + th2 * d[3]))))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(r > 1e-12, thd / np.where(r > 1e-12, r, 1.0), 0.0)
+    K = cam.camera.K
+    xd, yd = x * s, y * s
+    return np.stack([K[0, 0] * xd + K[0, 1] * yd + K[0, 2], K[1, 1] * yd + K[1, 2]], axis=-1)
+
+
 def _inside_image(cam: RigCamera, px: np.ndarray, rays_cam: np.ndarray) -> np.ndarray:
     w, h = cam.size
     x, y = px[..., 0], px[..., 1]
     with np.errstate(invalid="ignore"):
         ok = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
-    ok &= np.isfinite(x) & np.isfinite(y) & (rays_cam[..., 2] > 1e-9)
-    if cam.fov_rad is not None:
-        n = np.linalg.norm(rays_cam, axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ok &= rays_cam[..., 2] / n >= math.cos(cam.fov_rad)
+    ok &= np.isfinite(x) & np.isfinite(y)
+    n = np.linalg.norm(rays_cam, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos_off_axis = rays_cam[..., 2] / n
+    if cam.camera.model == "opencv_fisheye":
+        # Equidistant lenses map angles past 90 degrees too; keep them below the fov (if given)
+        # and clear of the back pole, where the mapping folds.
+        limit = cam.fov_rad if cam.fov_rad is not None else math.radians(175)
+        ok &= cos_off_axis >= math.cos(min(limit, math.radians(175)))
+    else:
+        ok &= rays_cam[..., 2] > 1e-9
+        if cam.fov_rad is not None:
+            ok &= cos_off_axis >= math.cos(cam.fov_rad)
     return ok
 
 
@@ -197,8 +228,7 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
     """
     dirs = pano_dirs_from_uv(u, v, W)
     rays = dirs @ cam.R_rig_from_cam  # R^T d for row vectors
-    with np.errstate(invalid="ignore", divide="ignore"):
-        px = project(cam.camera, rays)
+    px = _project_rays(cam, rays)
     ok = _inside_image(cam, px, rays)
     mx = np.where(ok, px[..., 0], -1.0).astype(np.float32)
     my = np.where(ok, px[..., 1], -1.0).astype(np.float32)
@@ -206,55 +236,45 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
 
 
 def camera_footprint(cam: RigCamera, W: int, margin_px: int = 4, cam_index: int = 0,
-                     samples: int = 64) -> Layer:
+                     samples: int = 720) -> Layer:
     """The layer (wrap-aware bounding box) a camera covers on a panorama of width W.
 
-    The image border and an interior grid are unprojected to panorama coordinates; u is unwrapped
-    around the optical axis's column so a camera straddling 0/W gets one contiguous crop. A camera
-    that sees a pole gets the full width.
+    A coarse panorama grid (``samples`` x ``samples / 2`` directions) is projected into the
+    camera; the bounding box of the directions it sees, grown by one grid cell and
+    ``margin_px``, is the layer. Columns are unwrapped across the largest run of columns the
+    camera does not see, so a camera straddling 0/W gets one contiguous crop; a camera that
+    sees all columns (it sees a pole) gets the full width.
     """
     if W < 8 or W % 2:
         raise InputError(f"panorama width must be an even integer >= 8, got {W}")
     H = W // 2
-    w, h = cam.size
-    t = np.linspace(-0.5, 1.0, samples + 1)[:-1]
-    xs = np.clip(t * w, -0.5, w - 0.5)
-    ys = np.clip(t * h, -0.5, h - 0.5)
-    gx, gy = np.meshgrid(np.linspace(-0.5, w - 0.5, samples), np.linspace(-0.5, h - 0.5, samples))
-    border = np.concatenate([
-        np.stack([xs, np.full_like(xs, -0.5)], -1), np.stack([xs, np.full_like(xs, h - 0.5)], -1),
-        np.stack([np.full_like(ys, -0.5), ys], -1), np.stack([np.full_like(ys, w - 0.5), ys], -1),
-        np.stack([gx.ravel(), gy.ravel()], -1),
-    ])
-    rays = unproject(cam.camera, border)
-    if cam.fov_rad is not None:
-        # Clamp rays beyond the lens fov onto its cone so a circular fisheye's footprint is right.
-        ang = np.arccos(np.clip(rays[:, 2], -1, 1))
-        over = ang > cam.fov_rad
-        if np.any(over):
-            xy = rays[over, :2] / np.maximum(np.linalg.norm(rays[over, :2], axis=1), 1e-12)[:, None]
-            rays[over] = np.column_stack([xy * math.sin(cam.fov_rad),
-                                          np.full(int(over.sum()), math.cos(cam.fov_rad))])
-    dirs = rays @ cam.R_rig_from_cam.T
-    uv = pano_uv_from_dirs(dirs, W)
-    axis_u = pano_uv_from_dirs(cam.R_rig_from_cam[:, 2], W)[0]
-    u = axis_u + np.mod(uv[:, 0] - axis_u + W / 2, W) - W / 2
-    v0 = max(0, int(math.floor(uv[:, 1].min())) - margin_px)
-    v1 = min(H, int(math.ceil(uv[:, 1].max())) + 1 + margin_px)
-    sees_pole = False
-    for pole in (np.array([0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0])):
-        r = cam.R_rig_from_cam.T @ pole
-        with np.errstate(invalid="ignore", divide="ignore"):
-            px = project(cam.camera, r[None])
-        if _inside_image(cam, px, r[None])[0]:
-            sees_pole = True
-            v0 = 0 if pole[1] < 0 else v0
-            v1 = H if pole[1] > 0 else v1
-    x0 = int(math.floor(u.min())) - margin_px
-    x1 = int(math.ceil(u.max())) + 1 + margin_px
-    if sees_pole or x1 - x0 >= W:
-        x0, x1 = 0, W
-    return Layer(cam_index, x0, v0, x1 - x0, v1 - v0, W)
+    n_u = max(8, min(W, int(samples)))
+    n_v = max(4, n_u // 2)
+    cell_u, cell_v = W / n_u, H / n_v
+    us = (np.arange(n_u) + 0.5) * cell_u - 0.5
+    vs = (np.arange(n_v) + 0.5) * cell_v - 0.5
+    U, V = np.meshgrid(us, vs)
+    _, _, ok = source_pixels(cam, U, V, W)
+    if not ok.any():
+        raise InputError(f"camera {cam.id} sees no part of the panorama (check its lens and "
+                         "image size)", cam.camera.source)
+    rows = np.flatnonzero(ok.any(axis=1))
+    v0 = max(0, int(math.floor(vs[rows[0]] - cell_v)) - margin_px)
+    v1 = min(H, int(math.ceil(vs[rows[-1]] + cell_v)) + 1 + margin_px)
+    cols = np.flatnonzero(ok.any(axis=0))
+    if cols.size == n_u:
+        return Layer(cam_index, 0, v0, W, v1 - v0, W)
+    # Largest circular gap between seen columns: the layer starts right after it.
+    gaps = np.diff(np.concatenate([cols, [cols[0] + n_u]]))
+    g = int(np.argmax(gaps))
+    first = cols[(g + 1) % cols.size]
+    last = cols[g] if cols[g] >= first else cols[g] + n_u
+    x0 = int(math.floor(first * cell_u - 0.5 - cell_u)) - margin_px
+    x1 = int(math.ceil(last * cell_u - 0.5 + 2 * cell_u)) + 1 + margin_px
+    if x1 - x0 >= W:
+        return Layer(cam_index, 0, v0, W, v1 - v0, W)
+    # Normalised so 0 <= x0 < W; a layer crossing the seam then runs past W.
+    return Layer(cam_index, int(np.mod(x0, W)), v0, x1 - x0, v1 - v0, W)
 
 
 def plan_layers(rig: Rig, W: int, margin_px: int = 4) -> list[Layer]:
