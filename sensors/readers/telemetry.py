@@ -1,0 +1,146 @@
+"""Camera-embedded and other logs through telemetry-parser (the parser Gyroflow uses).
+
+Covers everything ``telemetry_parser.Parser`` reads: GoPro GPMF in MP4, Sony, Insta360, DJI,
+Betaflight blackbox, phone sensor apps. ``normalized_imu()`` gives ``timestamp_ms``, gyro in
+deg/s already in Gyroflow's IMU frame and accel in m/s^2 (DESIGN.md "IMU axes"); we convert to
+rad/s in camera axes. ``telemetry()`` gives metadata groups, from which we take the sensor
+readout time (GoPro ``SROT``, ms) and per-frame exposure (GoPro ``SHUT``, exposed as the
+``Exposure`` group, seconds).
+
+Clock: for a video container the parser times the samples from the metadata track's sample
+table, which shares the movie timeline with the video track, so ``timestamp_ms = 0`` is the
+start of the movie (the first frame's PTS is 0 in the GoPro samples). We therefore mark the log
+``same_clock_as_video``; any residual offset is left to sync.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..types import GyroLog, SensorLog
+from ._common import check_file, one_line
+from .axes import gyroflow_to_camera
+
+__all__ = ["read_telemetry", "VIDEO_EXTENSIONS"]
+
+#: Containers whose embedded telemetry is on the video's clock.
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".insv", ".360", ".mxf", ".braw", ".r3d", ".m4v")
+
+_SROT = "0x53524f54"  # GPMF four-cc 'SROT' as telemetry-parser spells unknown tags
+
+
+def _numbers(value) -> list[float]:
+    """Flatten a telemetry value (number, list, nested list) to floats; [] if not numeric."""
+    out: list[float] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, int | float):
+            out.append(float(v))
+        elif isinstance(v, list | tuple):
+            stack.extend(reversed(v))
+    return out
+
+
+def _readout_ms(groups: list[dict]) -> list[float]:
+    """Every readout-time value (ms) found in the metadata (GoPro SROT and named variants)."""
+    vals: list[float] = []
+    for g in groups:
+        for name, tags in g.items():
+            if not isinstance(tags, dict):
+                continue
+            label = str(tags.get("Name", "")).lower()
+            if name == "SROT" or "read out time" in label or "readout time" in label:
+                for key, v in tags.items():
+                    if key in (_SROT, "Data"):
+                        vals.extend(_numbers(v))
+            elif _SROT in tags:
+                vals.extend(_numbers(tags[_SROT]))
+    return vals
+
+
+def _exposure_s(groups: list[dict]) -> list[float]:
+    vals: list[float] = []
+    for g in groups:
+        tags = g.get("Exposure")
+        if isinstance(tags, dict) and str(tags.get("Unit", "s")) == "s":
+            vals.extend(_numbers(tags.get("Data", [])))
+    return vals
+
+
+def read_telemetry(path: str | os.PathLike) -> SensorLog:
+    """Read gyro (and accel) plus readout/exposure metadata with telemetry-parser.
+
+    Returns
+    -------
+    SensorLog
+        ``format='telemetry'``; gyro in rad/s in camera axes; ``readout_s`` from SROT (median of
+        the per-chunk values) when present; ``exposure_s`` per frame when present;
+        ``same_clock_as_video`` for video containers.
+
+    Raises
+    ------
+    InputError
+        A file the parser cannot read (random bytes, truncated, unsupported), or one without
+        gyro samples.
+    """
+    import telemetry_parser  # deferred: the native module is only needed for this reader
+
+    p = check_file(path)
+    spath = str(p)
+    try:
+        parser = telemetry_parser.Parser(spath)
+        imu = parser.normalized_imu()
+    except Exception as exc:  # the native parser raises OSError/ValueError/RuntimeError
+        raise InputError(f"telemetry-parser could not read it: {one_line(exc)}", spath) from None
+    rows = [d for d in imu if d.get("gyro") is not None]
+    if len(rows) < 2:
+        raise InputError("no gyro samples found in the file's telemetry", spath)
+    t_s = np.array([d["timestamp_ms"] for d in rows], dtype=np.float64) / 1000.0
+    g_deg = np.array([d["gyro"] for d in rows], dtype=np.float64)
+    omega = gyroflow_to_camera(np.deg2rad(g_deg))
+
+    meta: dict = {}
+    acc_rows = [i for i, d in enumerate(rows) if d.get("accl") is not None]
+    accel = None
+    if len(acc_rows) >= 2:
+        a = np.array([rows[i]["accl"] for i in acc_rows], dtype=np.float64)
+        if len(acc_rows) < len(rows):
+            # Some cameras (HERO5) log accel at a lower rate than gyro: interpolate per axis onto
+            # the gyro times and say so, rather than dropping it.
+            ta = t_s[acc_rows]
+            a = np.stack([np.interp(t_s, ta, a[:, k]) for k in range(3)], axis=1)
+            meta["accel_resampled_from"] = len(acc_rows)
+        accel = gyroflow_to_camera(a)
+    gyro = GyroLog(t_s, omega, accel, spath)
+
+    try:
+        groups = parser.telemetry()
+    except Exception as exc:
+        raise InputError(f"telemetry-parser could not read its metadata: {one_line(exc)}",
+                         spath) from None
+    readout = _readout_ms(groups)
+    readout_s = float(np.median(readout)) / 1000.0 if readout else None
+    exposure = _exposure_s(groups)
+    camera_brand = (parser.camera or "").strip()
+    model = (parser.model or "").strip()
+    camera = model if model.lower().startswith(camera_brand.lower()) else (
+        f"{camera_brand} {model}".strip())
+    meta.update({"brand": camera_brand or None, "model": model or None,
+                 "readout_values": len(readout)})
+    return SensorLog(
+        path=spath,
+        format="telemetry",
+        gyro=gyro,
+        readout_s=readout_s,
+        exposure_s=np.array(exposure) if exposure else None,
+        camera=camera or None,
+        same_clock_as_video=Path(spath).suffix.lower() in VIDEO_EXTENSIONS,
+        meta=meta,
+    )
