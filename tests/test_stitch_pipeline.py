@@ -119,3 +119,14 @@ def test_output_may_not_overwrite_an_input(rosette):
 def test_unknown_output_type_is_rejected_before_any_work(rosette, tmp_path):
     with pytest.raises(InputError, match="unsupported panorama type .gif"):
         stitch_panorama(rosette.rig_path, rosette.image_paths, tmp_path / "p.gif", PLAIN)
+
+
+def test_rosette_with_up_and_down_cameras_covers_the_whole_sphere(tmp_path):
+    g = generate_rosette(tmp_path / "ud", n_cameras=6, width=160, height=120, up_down=True,
+                         seed=4)
+    res = stitch_panorama(g.rig_path, [g.out_dir], tmp_path / "p.png",
+                          StitchParams(width_px=512, repair=False, refine=False))
+    assert res.report["coverage_fraction"] == 1.0
+    # The up camera (index 6) overlaps every side camera, across the 0/W seam too.
+    pairs = {(o["i"], o["j"]) for o in res.report["overlaps"]}
+    assert {(k, 6) for k in range(6)} <= pairs and {(k, 7) for k in range(6)} <= pairs
