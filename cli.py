@@ -49,6 +49,88 @@ def progress(iterable=None, length=None, label=""):
 
 # --- inspect / samples (sensors) ---
 
+# samples
+@main.command("samples")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--kinds", default="static,walk,run,pan,tilt,free", show_default=True,
+              help="Comma-separated camera path kinds, one clip each.")
+@click.option("--width", type=click.IntRange(64, 7680), default=640, show_default=True,
+              help="Frame width in pixels (height = 9/16 of it, even).")
+@click.option("--duration", "duration_s", type=click.FloatRange(0.5, 600), default=4.0,
+              show_default=True, help="Clip length in seconds.")
+@click.option("--fps", type=click.FloatRange(1, 240), default=30.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--readout-ms", type=click.FloatRange(0, 100), default=20.0, show_default=True,
+              help="Rolling-shutter readout time.")
+@click.option("--offset-ms", type=float, default=0.0, show_default=True,
+              help="Log clock minus video clock.")
+@click.option("--lens", type=click.Choice(["opencv_standard", "opencv_fisheye"]),
+              default="opencv_standard", show_default=True)
+@click.option("--ois", is_flag=True, help="Simulate OIS lens shift (writes a phone-layout log).")
+@click.option("--focus-breathing", is_flag=True, help="Simulate focal-length breathing.")
+@click.option("--motion-blur", is_flag=True, help="Average sub-exposure renders.")
+@click.option("--no-audio", is_flag=True, help="Leave out the quiet tone track.")
+def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset_ms, lens, ois,
+                focus_breathing, motion_blur, no_audio):
+    """Write generated ground-truth samples to OUT_DIR.
+
+    Per kind: <kind>_s<seed>.mp4, .gcsv, .lens.json, .truth.npz/.json (and a _phone folder with
+    --ois/--focus-breathing), each file written atomically.
+    """
+    from sensors.errors import InputError
+    from sensors.synthetic import KINDS, generate_clip
+
+    names = [k.strip() for k in kinds.split(",") if k.strip()]
+    bad = [k for k in names if k not in KINDS]
+    if bad or not names:
+        raise InputError(f"unknown kind(s) {', '.join(bad) or '(none)'}; valid: "
+                         + ", ".join(KINDS))
+    height = int(round(width * 9 / 16 / 2)) * 2
+    width = width // 2 * 2
+    n_frames = int(duration_s * fps + 1e-9)
+    with progress(length=n_frames * len(names), label="rendering samples") as bar:
+        for i, kind in enumerate(names):
+            def tick(done, total, _base=i * n_frames):
+                bar.update(_base + done - bar.pos)
+
+            clip = generate_clip(
+                out_dir, kind=kind, seed=seed, width=width, height=height, fps=fps,
+                duration_s=duration_s, readout_s=readout_ms / 1000.0, lens=lens, ois=ois,
+                focus_breathing=focus_breathing, motion_blur=motion_blur,
+                log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick)
+            click.echo(f"\n{clip.video}  ({clip.n_frames} frames, {width}x{height})", err=True)
+    click.echo(f"wrote {len(names)} sample(s) to {out_dir}")
+
+@main.command("inspect")
+@click.argument("file", type=click.Path(path_type=str))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=str),
+              help="Write the report as JSON to this file.")
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=str),
+              help="Write a PNG of the gyro rates over time.")
+@click.option("--format", "fmt", type=click.Choice(["gcsv", "telemetry", "csv", "phone"]),
+              help="Force a log format instead of detecting it.")
+def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str | None) -> None:
+    """Show what a sensor log, a phone-layout folder or a video holds."""
+    import json
+
+    from sensors.atomic import atomic_output, check_not_input
+    from sensors.errors import InputError
+    from sensors.inspect import format_report, inspect_path, plot_gyro
+
+    for out in (json_out, plot_out):
+        if out:
+            check_not_input(out, file)
+    report, log = inspect_path(file, fmt)
+    click.echo(format_report(report))
+    if plot_out:
+        if log is None:
+            raise InputError("no gyro samples to plot", file)
+        plot_gyro(log, plot_out)
+    if json_out:
+        with atomic_output(json_out) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n")
+
+
 
 # --- sync ---
 

@@ -113,7 +113,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     try:
         container = av.open(sp)
     except Exception as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
+        msg = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
         raise InputError(f"not a readable video ({msg})", sp) from None
     with container:
         if not container.streams.video:
