@@ -49,6 +49,36 @@ def progress(iterable=None, length=None, label=""):
 
 # --- inspect / samples (sensors) ---
 
+@main.command("inspect")
+@click.argument("file", type=click.Path(path_type=str))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=str),
+              help="Write the report as JSON to this file.")
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=str),
+              help="Write a PNG of the gyro rates over time.")
+@click.option("--format", "fmt", type=click.Choice(["gcsv", "telemetry", "csv", "phone"]),
+              help="Force a log format instead of detecting it.")
+def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str | None) -> None:
+    """Show what a sensor log, a phone-layout folder or a video holds."""
+    import json
+
+    from sensors.atomic import atomic_output, check_not_input
+    from sensors.errors import InputError
+    from sensors.inspect import format_report, inspect_path, plot_gyro
+
+    for out in (json_out, plot_out):
+        if out:
+            check_not_input(out, file)
+    report, log = inspect_path(file, fmt)
+    click.echo(format_report(report))
+    if plot_out:
+        if log is None:
+            raise InputError("no gyro samples to plot", file)
+        plot_gyro(log, plot_out)
+    if json_out:
+        with atomic_output(json_out) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n")
+
+
 # samples
 @main.command("samples")
 @click.argument("out_dir", type=click.Path(file_okay=False))
@@ -100,36 +130,6 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
                 log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick)
             click.echo(f"\n{clip.video}  ({clip.n_frames} frames, {width}x{height})", err=True)
     click.echo(f"wrote {len(names)} sample(s) to {out_dir}")
-
-@main.command("inspect")
-@click.argument("file", type=click.Path(path_type=str))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=str),
-              help="Write the report as JSON to this file.")
-@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=str),
-              help="Write a PNG of the gyro rates over time.")
-@click.option("--format", "fmt", type=click.Choice(["gcsv", "telemetry", "csv", "phone"]),
-              help="Force a log format instead of detecting it.")
-def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str | None) -> None:
-    """Show what a sensor log, a phone-layout folder or a video holds."""
-    import json
-
-    from sensors.atomic import atomic_output, check_not_input
-    from sensors.errors import InputError
-    from sensors.inspect import format_report, inspect_path, plot_gyro
-
-    for out in (json_out, plot_out):
-        if out:
-            check_not_input(out, file)
-    report, log = inspect_path(file, fmt)
-    click.echo(format_report(report))
-    if plot_out:
-        if log is None:
-            raise InputError("no gyro samples to plot", file)
-        plot_gyro(log, plot_out)
-    if json_out:
-        with atomic_output(json_out) as tmp:
-            tmp.write_text(json.dumps(report, indent=2) + "\n")
-
 
 
 # --- sync ---
