@@ -66,6 +66,7 @@ __all__ = [
     "finished_hash",
     "run_job",
     "run_batch",
+    "generate_batch",
 ]
 
 #: Rig file names looked for in a capture folder, in order of preference.
@@ -210,7 +211,7 @@ def _check_type(name: str, value, where: str):
         "str": isinstance(value, str),
     }.get(kind, True)
     if not ok:
-        raise InputError(f"{where}: {name} must be a {kind}, got {json.dumps(value)}")
+        raise InputError(f"{where}: {name} must be of type {kind}, got {json.dumps(value)}")
     return float(value) if kind == "float" else value
 
 
@@ -727,3 +728,55 @@ def _run_on(client, todo: list[BatchJob], job_fn, emit, finished: set[str]) -> N
         # already running on an external cluster finish and write their outputs atomically.
         client.cancel(list(futures), force=True)
         raise
+
+
+# ---------------------------------------------------------------------------------------------
+# generated batches (tests and bench/batch.py)
+
+
+def generate_batch(out_dir: str | os.PathLike, n_jobs: int, *, n_cameras: int = 8,
+                   width: int = 960, height: int = 720, hfov_deg: float = 80.0, seed: int = 0,
+                   image_format: str = "png", **stitch_options) -> Path:
+    """Write ``n_jobs`` generated rosettes and a JSONL manifest stitching each of them.
+
+    Rosette ``k`` is :func:`stitch.synthetic.generate_rosette` with seed ``seed + k`` in
+    ``<out_dir>/captures/job{k:02d}/``; its panorama goes to ``<out_dir>/panoramas/job{k:02d}.jpg``.
+    Paths in the manifest are relative to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Folder to write into (created).
+    n_jobs : int
+        Number of rosettes / manifest lines (>= 1).
+    n_cameras, width, height, hfov_deg, image_format
+        Passed to :func:`stitch.synthetic.generate_rosette`.
+    seed : int
+        Seed of the first rosette.
+    **stitch_options
+        StitchParams fields written on every line (e.g. ``width_px=768``).
+
+    Returns
+    -------
+    Path
+        ``<out_dir>/manifest.jsonl``.
+    """
+    from .synthetic import generate_rosette
+
+    if n_jobs < 1:
+        raise InputError(f"n_jobs must be >= 1, got {n_jobs}")
+    _params_from(stitch_options, StitchParams(), "generate_batch")  # fail before rendering
+    out = Path(out_dir)
+    lines = []
+    for k in range(n_jobs):
+        name = f"job{k:02d}"
+        cap = out / "captures" / name
+        generate_rosette(cap, n_cameras=n_cameras, width=width, height=height,
+                         hfov_deg=hfov_deg, seed=seed + k, image_format=image_format)
+        lines.append({"id": name, "rig": f"captures/{name}/camera_rig.json",
+                      "images_dir": f"captures/{name}", "output": f"panoramas/{name}.jpg",
+                      **stitch_options})
+    manifest = out / "manifest.jsonl"
+    with atomic_output(manifest) as tmp:
+        Path(tmp).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return manifest
