@@ -313,8 +313,8 @@ class IntentTrack:
         out = []
         for row in self.probs:
             k = int(np.argmax(row))
-            out.append({"label": self.classes[k],
-                        "p": {c: round(float(v), 4) for c, v in zip(self.classes, row)}})
+            p = {c: round(float(v), 4) for c, v in zip(self.classes, row, strict=True)}
+            out.append({"label": self.classes[k], "p": p})
         return out
 
 

@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
           f"fit {t2 - t1:.1f} s")
     print(f"train accuracy {train['accuracy']:.3f}, held-out accuracy {test['accuracy']:.3f}")
     print("confusion (rows true, columns predicted): " + " ".join(model.classes))
-    for name, row in zip(model.classes, test["confusion"]):
+    for name, row in zip(model.classes, test["confusion"], strict=True):
         print(f"  {name:>6} " + " ".join(f"{v:5d}" for v in row))
     report = {"train": train, "held_out": test, "labels_source": list(LABELS),
               "train_seeds": args.train_seeds, "test_seeds": args.test_seeds,

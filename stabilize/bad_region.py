@@ -1,0 +1,247 @@
+"""Bad-region lookahead: keep the output window inside the source frame.
+
+For every frame in the lookahead, the border of the output window is mapped to the source frame
+with the DESIGN.md warp ``p_src ~ K_src(t) R_world_from_cam(t)^T R_virtual K_out^-1 p_out``:
+rolling shutter (each border point seen at its own row time, found by fixed-point iteration on
+the row) and the source lens distortion included. The output camera is the source pinhole with
+its focal length multiplied by the zoom and no distortion. The zoom a frame needs is the
+smallest one whose whole border lands inside the source image.
+
+Where that exceeds ``max_zoom``, the virtual path is bent towards the real one: each violating
+frame raises its pull ``alpha`` (virtual = slerp(virtual, real, alpha)), the pulls are spread
+with a max-then-Gaussian window so the correction eases in and out over ``ease_s``, and the check
+repeats until every frame fits. Gyroflow's max-zoom feedback is the same idea in spirit (limit
+the smoothing where the crop would exceed the limit, spread over neighbouring frames); this is
+our own formulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+from sensors.camera import project
+from sensors.errors import InputError
+from sensors.quaternion import qslerp, qto_matrix
+from sensors.types import CameraModel, Orientation
+
+__all__ = ["border_points", "required_zoom", "smooth_zoom", "fit_to_frame", "FitResult"]
+
+
+def border_points(size: tuple[int, int], per_side: int = 9) -> np.ndarray:
+    """Pixel coordinates (M, 2) spaced along the border of a ``size=(w, h)`` image."""
+    w, h = size
+    s = np.linspace(0.0, 1.0, per_side)
+    xs, ys = s * (w - 1), s * (h - 1)
+    top = np.stack([xs, np.zeros_like(xs)], 1)
+    bottom = np.stack([xs, np.full_like(xs, h - 1.0)], 1)
+    left = np.stack([np.zeros_like(ys[1:-1]), ys[1:-1]], 1)
+    right = np.stack([np.full_like(ys[1:-1], w - 1.0), ys[1:-1]], 1)
+    return np.concatenate([top, bottom, left, right])
+
+
+def _band_matrices(real: Orientation, frame_t_s: np.ndarray, readout_s: float, bands: int,
+                   bottom_to_top: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``R_world_from_cam`` at ``bands`` row times per frame (F, B, 3, 3) and band rows frac."""
+    frac = np.linspace(-0.5, 0.5, bands)
+    sign = -1.0 if bottom_to_top else 1.0
+    t = frame_t_s[:, None] + sign * frac[None, :] * readout_s
+    return qto_matrix(real.at(t)), frac
+
+
+def _inside_at_zoom(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray,
+                    R_virtual: np.ndarray, pts_n: np.ndarray, zoom: np.ndarray,
+                    margin_px: float) -> np.ndarray:
+    """Whether every border point of each frame lands inside the source at ``zoom`` (F,)."""
+    F = R_virtual.shape[0]
+    w, h = cam.size
+    rays = np.concatenate([pts_n[None] / zoom[:, None, None],
+                           np.ones((F, pts_n.shape[0], 1))], axis=2)  # (F, M, 3) output camera
+    world = np.einsum("fij,fmj->fmi", R_virtual, rays)
+    B = band_frac.size
+    mid = B // 2
+    Rm = np.broadcast_to(R_bands[:, mid][:, None], (F, pts_n.shape[0], 3, 3))
+    for _ in range(3):  # fixed point on the row: the row seen decides the capture time
+        src = project(cam, np.einsum("fmji,fmj->fmi", Rm, world))
+        y = np.nan_to_num(src[..., 1], nan=h / 2.0)
+        pos = np.clip((y + 0.5) / h - 0.5 - band_frac[0], 0.0, band_frac[-1] - band_frac[0])
+        pos = pos / (band_frac[1] - band_frac[0])
+        i0 = np.minimum(pos.astype(int), B - 2)
+        a = (pos - i0)[..., None, None]
+        fi = np.arange(F)[:, None]
+        Rm = (1 - a) * R_bands[fi, i0] + a * R_bands[fi, i0 + 1]
+    src = project(cam, np.einsum("fmji,fmj->fmi", Rm, world))
+    u, v = src[..., 0], src[..., 1]
+    ok = (np.isfinite(u) & np.isfinite(v) & (u >= -margin_px) & (u <= w - 1 + margin_px)
+          & (v >= -margin_px) & (v <= h - 1 + margin_px))
+    return ok.all(axis=1)
+
+
+def required_zoom(
+    cam: CameraModel,
+    real: Orientation,
+    frame_t_s: np.ndarray,
+    virtual_quat: np.ndarray,
+    readout_s: float = 0.0,
+    readout_direction: str = "top_to_bottom",
+    zoom_limit: float = 4.0,
+    bands: int = 9,
+    per_side: int = 9,
+    tol: float = 1e-3,
+    margin_px: float = 0.0,
+) -> np.ndarray:
+    """Smallest zoom per frame whose output border lands inside the source frame.
+
+    Parameters
+    ----------
+    cam : CameraModel
+        Source lens at the clip's resolution (the output has the same size and centre).
+    real : Orientation
+        Real ``R_world_from_cam`` on the video clock, dense enough for per-row lookup.
+    frame_t_s : (F,) float64
+        Frame times (centre of exposure of the middle row), video clock.
+    virtual_quat : (F, 4) float64
+        Virtual orientation per frame.
+    readout_s, readout_direction : float, str
+        Rolling shutter (DESIGN.md); 0 is a global shutter.
+    zoom_limit : float
+        Upper end of the search; frames needing more report ``inf``.
+    bands, per_side : int
+        Row bands per frame for the rolling-shutter lookup; border points per side.
+    tol : float
+        Bisection tolerance on the zoom.
+    margin_px : float
+        Slack in source pixels allowed outside the image (0 = strict).
+
+    Returns
+    -------
+    (F,) float64 zoom >= 1 (``inf`` where even ``zoom_limit`` leaves the frame).
+    """
+    t = np.atleast_1d(np.asarray(frame_t_s, dtype=np.float64))
+    qv = np.asarray(virtual_quat, dtype=np.float64)
+    if qv.shape != (t.size, 4):
+        raise InputError(f"virtual orientations have shape {qv.shape}, expected ({t.size}, 4)")
+    R_bands, frac = _band_matrices(real, t, float(readout_s), bands,
+                                   readout_direction == "bottom_to_top")
+    Rv = qto_matrix(qv)
+    Kinv = np.linalg.inv(cam.K)
+    px = border_points(cam.size, per_side)
+    pts_n = (np.c_[px, np.ones(len(px))] @ Kinv.T)[:, :2]
+    lo = np.ones(t.size)
+    hi = np.full(t.size, float(zoom_limit))
+    ok_lo = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, lo, margin_px)
+    ok_hi = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, hi, margin_px)
+    while np.any((hi - lo > tol) & ~ok_lo & ok_hi):
+        mid = 0.5 * (lo + hi)
+        ok = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, mid, margin_px)
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid)
+    return np.where(ok_lo, 1.0, np.where(ok_hi, hi, np.inf))
+
+
+def smooth_zoom(required: np.ndarray, fps: float, hold_s: float = 0.5) -> np.ndarray:
+    """A smooth zoom track that is never below ``required`` (dynamic zoom).
+
+    A running maximum over ``+-hold_s`` then a Gaussian of ``hold_s / 3`` eases in before a
+    frame that needs more zoom; the final ``maximum`` makes the guarantee exact.
+    """
+    z = np.asarray(required, dtype=np.float64)
+    if not np.all(np.isfinite(z)):
+        raise InputError("required zoom has infinite entries: the path cannot be covered")
+    r = max(1, int(round(hold_s * fps)))
+    env = maximum_filter1d(z, size=2 * r + 1, mode="nearest")
+    sm = gaussian_filter1d(env, sigma=r / 3.0, mode="nearest")
+    return np.maximum(sm, z)
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """Result of ``fit_to_frame``.
+
+    Parameters
+    ----------
+    virtual_quat : (F, 4) float64
+        The bent virtual path.
+    alpha : (F,) float64
+        Pull towards the real orientation per frame (0 = untouched, 1 = real).
+    required_zoom : (F,) float64
+        Zoom each frame needs on the bent path (<= max_zoom).
+    iterations : int
+        Check-and-bend rounds used.
+    """
+
+    virtual_quat: np.ndarray
+    alpha: np.ndarray
+    required_zoom: np.ndarray
+    iterations: int
+
+
+def fit_to_frame(
+    cam: CameraModel,
+    real: Orientation,
+    frame_t_s: np.ndarray,
+    virtual_quat: np.ndarray,
+    max_zoom: float,
+    readout_s: float = 0.0,
+    readout_direction: str = "top_to_bottom",
+    ease_s: float = 0.4,
+    max_iterations: int = 40,
+) -> FitResult:
+    """Bend the virtual path minimally and smoothly so no frame needs more than ``max_zoom``.
+
+    Parameters
+    ----------
+    cam, real, frame_t_s, virtual_quat, readout_s, readout_direction
+        As in ``required_zoom``.
+    max_zoom : float
+        Largest zoom allowed (>= 1).
+    ease_s : float
+        Half-width of the window over which a correction eases in and out, seconds.
+    max_iterations : int
+        Bound on check-and-bend rounds.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    InputError
+        If ``max_zoom`` is below what even the real orientation needs (rolling shutter alone can
+        need a little zoom), so no bending can satisfy it.
+    """
+    if not (np.isfinite(max_zoom) and max_zoom >= 1.0):
+        raise InputError(f"max zoom must be >= 1, got {max_zoom}")
+    t = np.atleast_1d(np.asarray(frame_t_s, dtype=np.float64))
+    qv0 = np.asarray(virtual_quat, dtype=np.float64)
+    qr = real.at(t)
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0 / 30.0
+    r = max(1, int(round(ease_s / dt)))
+    kw = dict(readout_s=readout_s, readout_direction=readout_direction,
+              zoom_limit=max(4.0, 2 * max_zoom))
+    demand = np.zeros(t.size)
+    alpha = demand
+    qv = qv0
+    for it in range(max_iterations + 1):
+        z = required_zoom(cam, real, t, qv, **kw)
+        bad = z > max_zoom + 1e-6
+        if not np.any(bad):
+            return FitResult(qv, alpha, z, it)
+        if np.any(bad & (alpha >= 1.0 - 1e-9)):
+            i = int(np.flatnonzero(bad & (alpha >= 1.0 - 1e-9))[0])
+            raise InputError(f"max zoom {max_zoom:g} is below the {z[i]:.3f} that frame {i} "
+                             "needs even unstabilized (rolling shutter); raise --max-zoom")
+        # Pull harder where the frame is further out; the step shrinks as alpha nears 1.
+        excess = np.where(bad, np.minimum(z, 2 * max_zoom) / max_zoom - 1.0, 0.0)
+        step = np.clip(0.15 + 2.0 * excess, 0.0, 1.0)
+        demand = np.where(bad, np.minimum(1.0, np.maximum(demand, alpha) + step * (1 - alpha)),
+                          demand)
+        if it == max_iterations - 1:
+            demand = np.where(bad, 1.0, demand)
+        env = maximum_filter1d(demand, size=2 * r + 1, mode="nearest")
+        alpha = np.clip(np.maximum(gaussian_filter1d(env, sigma=r / 2.0, mode="nearest"),
+                                   demand), 0.0, 1.0)
+        qv = qslerp(qv0, qr, alpha)
+    raise InputError(f"could not keep the output inside the frame at max zoom {max_zoom:g}")

@@ -1,0 +1,109 @@
+"""Bad-region lookahead: the zoom a frame needs, and bending the path so it fits a max zoom."""
+
+import numpy as np
+import pytest
+
+from sensors.errors import InputError
+from sensors.quaternion import qexp, qmul
+from sensors.synthetic import camera_path
+from sensors.types import CameraModel, Orientation
+from stabilize.bad_region import fit_to_frame, required_zoom, smooth_zoom
+from stabilize.intent import smooth_per_axis
+
+
+def _cam():
+    K = np.array([[220.0, 0, 159.5], [0, 220.0, 89.5], [0, 0, 1]])
+    return CameraModel(K, np.zeros(5), "opencv_standard", (320, 180))
+
+
+def _brute_zoom(cam, theta_y):
+    """Smallest zoom (scan in 1e-3 steps) keeping every border pixel inside, pure yaw offset."""
+    w, h = cam.size
+    xs, ys = np.arange(w, dtype=float), np.arange(h, dtype=float)
+    px = np.concatenate([np.c_[xs, 0 * xs], np.c_[xs, 0 * xs + h - 1],
+                         np.c_[0 * ys, ys], np.c_[0 * ys + w - 1, ys]])
+    n = (px - cam.K[:2, 2]) / cam.K[0, 0]
+    c, s = np.cos(theta_y), np.sin(theta_y)
+    for z in np.arange(1.0, 3.0, 1e-3):
+        x, y = n[:, 0] / z, n[:, 1] / z
+        X, Z = c * x + s, -s * x + c
+        u = cam.K[0, 0] * X / Z + cam.K[0, 2]
+        v = cam.K[1, 1] * y / Z + cam.K[1, 2]
+        if np.all((u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1)):
+            return z
+    raise AssertionError("no zoom found")
+
+
+@pytest.mark.parametrize("theta_deg", [0.0, 3.0, -6.0])
+def test_required_zoom_matches_brute_force_scan(theta_deg):
+    cam = _cam()
+    t = np.array([0.0, 1.0])
+    real = Orientation(t, np.tile([0, 0, 0, 1.0], (2, 1)))
+    qv = np.tile(qexp(np.array([0, np.radians(theta_deg), 0])), (2, 1))
+    z = required_zoom(cam, real, t, qv, per_side=33, tol=1e-4)
+    np.testing.assert_allclose(z, _brute_zoom(cam, np.radians(theta_deg)), atol=2e-3)
+
+
+def test_rolling_shutter_needs_zoom_even_on_the_real_path():
+    # A fast pan skews the frame: the real middle-row orientation no longer covers the corners.
+    cam = _cam()
+    t = np.linspace(0, 1, 200)
+    q = qexp(np.c_[0 * t, 1.5 * t, 0 * t])
+    real = Orientation(t, q)
+    frames = np.array([0.5])
+    assert required_zoom(cam, real, frames, real.at(frames), readout_s=0.0)[0] == 1.0
+    assert required_zoom(cam, real, frames, real.at(frames), readout_s=0.03)[0] > 1.01
+
+
+def test_fit_keeps_every_frame_within_max_zoom_and_bends_smoothly():
+    cam = _cam()
+    path = camera_path("run", 6.0, seed=31, rate_hz=240.0)
+    fps = 30.0
+    frames = np.arange(0.5, 5.5, 1 / fps)
+    real = path.orientation
+    locked = smooth_per_axis(frames, real.at(frames), np.array([6.0, 6.0, 6.0]))
+    before = required_zoom(cam, real, frames, locked, readout_s=0.02)
+    assert before.max() > 1.08  # a locked running path leaves the frame
+    fit = fit_to_frame(cam, real, frames, locked, max_zoom=1.05, readout_s=0.02)
+    assert np.all(fit.required_zoom <= 1.05 + 1e-6)
+    assert np.max(np.abs(np.diff(fit.alpha))) < 0.2  # eased in and out, no jumps
+    # Minimal: on average less than 60 % of the way back to the shaky path (not given up).
+    assert fit.alpha.mean() < 0.6
+
+
+def test_fit_leaves_a_path_that_already_fits_alone():
+    cam = _cam()
+    path = camera_path("static", 3.0, seed=2, rate_hz=240.0)
+    frames = np.arange(0.5, 2.5, 1 / 30)
+    v = smooth_per_axis(frames, path.orientation.at(frames), np.array([2.0, 2.0, 2.0]))
+    fit = fit_to_frame(cam, path.orientation, frames, v, max_zoom=1.2)
+    assert fit.iterations == 0
+    np.testing.assert_array_equal(fit.virtual_quat, v)
+
+
+def test_max_zoom_below_the_rolling_shutter_need_is_refused():
+    cam = _cam()
+    t = np.linspace(0, 2, 400)
+    real = Orientation(t, qexp(np.c_[0 * t, 2.0 * t, 0 * t]))
+    frames = np.arange(0.5, 1.5, 1 / 30)
+    with pytest.raises(InputError, match="max zoom"):
+        fit_to_frame(cam, real, frames, real.at(frames), max_zoom=1.0, readout_s=0.03)
+
+
+def test_smooth_zoom_never_below_required():
+    z = np.ones(90)
+    z[40:45] = 1.3
+    s = smooth_zoom(z, 30.0)
+    assert np.all(s >= z)
+    assert np.max(np.abs(np.diff(s))) < 0.1
+    assert s[0] == 1.0
+
+
+def test_virtual_offset_by_a_pure_rotation_is_a_known_shift():
+    # Sanity of conventions: a virtual camera turned right by 2 degrees sees further right.
+    cam = _cam()
+    t = np.array([0.0, 1.0])
+    real = Orientation(t, np.tile([0, 0, 0, 1.0], (2, 1)))
+    q_right = qmul(real.quat, qexp(np.array([0, np.radians(2.0), 0])))
+    z = required_zoom(cam, real, t, q_right)
+    assert np.all(z > 1.0)
