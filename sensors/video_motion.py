@@ -1,0 +1,372 @@
+"""Camera rotation measured from the video: dense optical flow between consecutive frames.
+
+Frames are decoded grayscale at a reduced width (PyAV), flow comes from OpenCV DIS, and each
+frame pair keeps a thinned set of textured flow samples as unit-ray correspondences together
+with the fraction of the readout at which each end was captured (DESIGN.md "Rolling shutter").
+From those, ``pair_rates`` solves the angular velocity that explains each pair's flow by
+iteratively reweighted least squares (moving objects get down-weighted), each sample with its
+own time difference ``t_{k+1} - t_k + (f1 - f0) * readout_s``.
+
+``FlowSamples`` is what ``sensors.sync`` refines the time offset on: it keeps the rays, not just
+the per-pair rates, so the offset can be scored by the reprojection of every sample under the
+gyro's rotation at each sample's own row time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .camera import unproject
+from .errors import InputError, SolveError
+from .types import CameraModel
+
+__all__ = [
+    "FlowSamples",
+    "PairRates",
+    "pinhole_guess",
+    "decode_gray",
+    "flow_samples_from_frames",
+    "flow_samples_from_video",
+    "pair_rates",
+]
+
+#: Horizontal field of view assumed when no lens profile is given (a typical action/phone
+#: camera's linear mode); reported as an assumption in ``SyncResult.notes``.
+ASSUMED_HFOV_DEG = 70.0
+
+
+@dataclass(frozen=True, eq=False)
+class FlowSamples:
+    """Flow correspondences of consecutive frames as unit camera rays.
+
+    Parameters
+    ----------
+    frame_t_s : (F,) float64
+        Video time of each frame (PTS x time_base; middle-row capture time), seconds.
+    pair : (M,) int64
+        Index ``k`` of the pair (frame k -> frame k+1) each sample belongs to.
+    ray0_cam, ray1_cam : (M, 3) float64
+        Unit rays of the sample in frame k and of where the flow put it in frame k+1.
+    frac0, frac1 : (M,) float64
+        Row-time fraction ``(y + 0.5) / H - 0.5`` (sign-flipped for bottom-to-top readout) of both
+        ends, so the capture time is ``t_frame + frac * readout_s``.
+    camera : CameraModel
+        The camera at the analysis resolution.
+    camera_assumed : bool
+        True when ``camera`` is a pinhole guess (no lens profile was given).
+    """
+
+    frame_t_s: np.ndarray
+    pair: np.ndarray
+    ray0_cam: np.ndarray
+    ray1_cam: np.ndarray
+    frac0: np.ndarray
+    frac1: np.ndarray
+    camera: CameraModel
+    camera_assumed: bool = False
+    source: str | None = None
+
+    @property
+    def n_pairs(self) -> int:
+        return max(0, int(self.frame_t_s.size) - 1)
+
+    def sample_times(self, readout_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Video-clock capture times (M,) of both ends of every sample."""
+        t0 = self.frame_t_s[self.pair] + self.frac0 * readout_s
+        t1 = self.frame_t_s[self.pair + 1] + self.frac1 * readout_s
+        return t0, t1
+
+    def select_pairs(self, keep: np.ndarray) -> FlowSamples:
+        """The samples whose pair index is flagged in ``keep`` (a (F-1,) bool mask)."""
+        m = np.asarray(keep, dtype=bool)[self.pair]
+        return FlowSamples(self.frame_t_s, self.pair[m], self.ray0_cam[m], self.ray1_cam[m],
+                           self.frac0[m], self.frac1[m], self.camera, self.camera_assumed,
+                           self.source)
+
+
+@dataclass(frozen=True, eq=False)
+class PairRates:
+    """Angular velocity per frame pair, camera axes (rad/s).
+
+    ``t_s`` is the mean capture time of the pair's samples (video clock), ``valid`` flags pairs
+    with enough consistent flow, ``inlier_frac`` the share of samples the robust fit kept.
+    """
+
+    t_s: np.ndarray
+    omega_rad_s: np.ndarray
+    valid: np.ndarray
+    inlier_frac: np.ndarray
+    span_s: np.ndarray
+
+
+def pinhole_guess(size: tuple[int, int], hfov_deg: float = ASSUMED_HFOV_DEG) -> CameraModel:
+    """A distortion-free pinhole for ``size=(w, h)`` with the given horizontal field of view."""
+    w, h = int(size[0]), int(size[1])
+    f = 0.5 * w / np.tan(np.radians(hfov_deg) / 2.0)
+    K = np.array([[f, 0.0, (w - 1) / 2.0], [0.0, f, (h - 1) / 2.0], [0.0, 0.0, 1.0]])
+    return CameraModel(K, np.zeros(4), "opencv_standard", (w, h),
+                       meta={"assumed_hfov_deg": float(hfov_deg)})
+
+
+def _analysis_size(width: int, height: int, target_w: int) -> tuple[int, int]:
+    if width <= target_w:
+        return width, height
+    w = int(target_w) // 2 * 2
+    h = max(2, int(round(height * w / width)) // 2 * 2)
+    return w, h
+
+
+def decode_gray(
+    path: str, target_width: int = 320
+) -> tuple[Iterable[np.ndarray], np.ndarray, tuple[int, int], tuple[int, int]]:
+    """Decode a video's frames as small grayscale images with PyAV.
+
+    Returns
+    -------
+    frames : list of (h, w) uint8
+    t_s : (F,) float64
+        PTS x time_base of each frame, seconds.
+    full_size, small_size : (w, h)
+    """
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.InvalidDataError, av.error.FileNotFoundError, OSError) as exc:
+        raise InputError(f"cannot open video ({exc})", path) from None
+    try:
+        if not container.streams.video:
+            raise InputError("no video stream", path)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        full = (stream.codec_context.width, stream.codec_context.height)
+        small = _analysis_size(full[0], full[1], target_width)
+        frames, times = [], []
+        tb = stream.time_base
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                raise InputError("a video frame has no timestamp", path)
+            img = frame.reformat(width=small[0], height=small[1], format="gray")
+            frames.append(img.to_ndarray().copy())
+            times.append(float(frame.pts * tb))
+    except av.error.InvalidDataError as exc:
+        raise InputError(f"cannot decode video ({exc})", path) from None
+    finally:
+        container.close()
+    if len(frames) < 3:
+        raise InputError(f"video has {len(frames)} frames; sync needs at least 3", path)
+    t = np.asarray(times, dtype=np.float64)
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    frames = [frames[i] for i in order]
+    if np.any(np.diff(t) <= 0):
+        raise InputError("video frame timestamps are not strictly increasing", path)
+    return frames, t, full, small
+
+
+def flow_samples_from_frames(
+    frames: Iterable[np.ndarray],
+    frame_t_s: np.ndarray,
+    camera: CameraModel | None = None,
+    *,
+    readout_direction: str = "top_to_bottom",
+    grid_step_px: int = 8,
+    max_per_pair: int = 300,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+    source: str | None = None,
+) -> FlowSamples:
+    """Flow samples from a sequence of grayscale frames (all the same size).
+
+    Parameters
+    ----------
+    frames : iterable of (h, w) uint8
+        Frames in time order.
+    frame_t_s : (F,) float64
+        Their video times, seconds.
+    camera : CameraModel, optional
+        The lens at any resolution (scaled to the frames); a pinhole guess when omitted.
+    readout_direction : str
+        ``top_to_bottom`` or ``bottom_to_top`` (row fractions are negated for the latter).
+    grid_step_px : int
+        Spacing of the candidate sample grid.
+    max_per_pair : int
+        Textured candidates kept per pair (the most textured first, then a seeded random pick).
+    progress : callable, optional
+        Called with the number of frames processed so far.
+    """
+    if readout_direction not in ("top_to_bottom", "bottom_to_top"):
+        raise InputError(f"sync supports row-wise readout only, got {readout_direction!r}", source)
+    t = np.asarray(frame_t_s, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    dis = _make_dis()
+    pairs, r0s, r1s, f0s, f1s = [], [], [], [], []
+    prev = None
+    cam = None
+    assumed = camera is None
+    grid = None
+    n = 0
+    for k, img in enumerate(frames):
+        img = np.ascontiguousarray(img)
+        if cam is None:
+            h, w = img.shape[:2]
+            cam = pinhole_guess((w, h)) if camera is None else camera.scaled((w, h))
+            m = grid_step_px // 2
+            gy, gx = np.mgrid[m:h - m:grid_step_px, m:w - m:grid_step_px]
+            grid = np.stack([gx.ravel(), gy.ravel()], axis=-1)
+        if prev is not None:
+            eig0 = cv2.cornerMinEigenVal(prev, 5)
+            p0, p1 = _flow_pairs(dis, prev, img, eig0, grid, max_per_pair, rng)
+            f0 = (p0[:, 1] + 0.5) / h - 0.5
+            f1 = (p1[:, 1] + 0.5) / h - 0.5
+            if readout_direction == "bottom_to_top":
+                f0, f1 = -f0, -f1
+            pairs.append(np.full(p0.shape[0], k - 1, dtype=np.int64))
+            r0s.append(unproject(cam, p0))
+            r1s.append(unproject(cam, p1))
+            f0s.append(f0)
+            f1s.append(f1)
+        prev = img
+        n += 1
+        if progress is not None:
+            progress(n)
+    if n != t.size:
+        raise InputError(f"{n} frames but {t.size} timestamps", source)
+    if n < 3:
+        raise InputError(f"{n} frames; sync needs at least 3", source)
+    cat = np.concatenate
+    return FlowSamples(t, cat(pairs), cat(r0s), cat(r1s), cat(f0s), cat(f1s), cam, assumed,
+                       source)
+
+
+def flow_samples_from_video(
+    path: str,
+    camera: CameraModel | None = None,
+    *,
+    readout_direction: str = "top_to_bottom",
+    target_width: int = 320,
+    progress: Callable[[int], None] | None = None,
+) -> FlowSamples:
+    """Decode ``path`` at ~``target_width`` px wide and return its ``FlowSamples``."""
+    frames, t, full, small = decode_gray(path, target_width)
+    if camera is not None:
+        fa = camera.size[0] / camera.size[1]
+        va = full[0] / full[1]
+        if abs(fa - va) > 0.02 * va:
+            raise InputError(
+                f"lens profile is for {camera.size[0]}x{camera.size[1]} but the video is "
+                f"{full[0]}x{full[1]} (different aspect ratio)", path)
+    return flow_samples_from_frames(frames, t, camera, readout_direction=readout_direction,
+                                    progress=progress, source=str(path))
+
+
+def _flow_pairs(dis, a: np.ndarray, b: np.ndarray, eig: np.ndarray, grid: np.ndarray,
+                max_n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Textured grid points of ``a`` and where the flow a -> b puts them (inside ``b``)."""
+    h, w = a.shape[:2]
+    flow = dis.calc(a, b, None)
+    # Minimum-eigenvalue texture measure: flow in flat regions is interpolated, not seen.
+    score = eig[grid[:, 1], grid[:, 0]]
+    good = np.flatnonzero(score > max(1e-4, 0.05 * float(np.percentile(score, 90))))
+    if good.size > max_n:
+        good = np.sort(rng.choice(good, max_n, replace=False))
+    p0 = grid[good].astype(np.float64)
+    p1 = p0 + flow[grid[good, 1], grid[good, 0]].astype(np.float64)
+    if p0.shape[0]:
+        # DIS flow is patch-averaged and locks slightly toward whole pixels; a Lucas-Kanade step
+        # seeded with it gives the sub-pixel accuracy the sub-millisecond offset needs.
+        q0 = p0.astype(np.float32).reshape(-1, 1, 2)
+        q1 = p1.astype(np.float32).reshape(-1, 1, 2)
+        q1, st, _ = cv2.calcOpticalFlowPyrLK(
+            a, b, q0, q1, winSize=(LK_WIN, LK_WIN), maxLevel=1,
+            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.005),
+            flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+        ok = st.ravel() == 1
+        p0, p1 = p0[ok], q1.reshape(-1, 2)[ok].astype(np.float64)
+    inside = (p1[:, 0] >= 0) & (p1[:, 0] <= w - 1) & (p1[:, 1] >= 0) & (p1[:, 1] <= h - 1)
+    return p0[inside], p1[inside]
+
+
+LK_WIN = 15
+
+
+def _make_dis() -> cv2.DISOpticalFlow:
+    # FAST preset: the Lucas-Kanade refinement in ``_flow_pairs`` supplies the sub-pixel
+    # accuracy, so the dense stage only has to be robust, not precise.
+    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+
+
+def _skew(v: np.ndarray) -> np.ndarray:
+    z = np.zeros(v.shape[:-1])
+    x, y, w = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack([np.stack([z, -w, y], -1), np.stack([w, z, -x], -1),
+                     np.stack([-y, x, z], -1)], -2)
+
+
+def pair_rates(
+    samples: FlowSamples, readout_s: float, *, min_samples: int = 20, iterations: int = 5
+) -> PairRates:
+    """Angular velocity per frame pair from its flow samples (rolling-shutter aware).
+
+    For a static scene point, small rotation ``omega`` over ``dt`` moves its ray as
+    ``r1 = r0 + dt * (r0 x omega)`` (camera rotating by ``exp([omega dt]x)``, DESIGN.md
+    rotations). Each sample has its own ``dt`` from its two row times; the 3x3 system per pair is
+    solved by IRLS with Cauchy weights on the residual (scale from the median residual), so flow
+    on moving objects loses its say.
+
+    Returns
+    -------
+    PairRates with one entry per pair (F - 1); ``valid`` is False where fewer than
+    ``min_samples`` samples existed.
+    """
+    s = samples
+    P = s.n_pairs
+    t0, t1 = s.sample_times(readout_s)
+    dt = t1 - t0
+    if np.any(dt <= 0):
+        raise SolveError("frame pairs with non-positive capture interval; readout too long?")
+    A = _skew(s.ray0_cam) * dt[:, None, None]
+    b = s.ray1_cam - s.ray0_cam
+    f = s.camera.K[0, 0]
+    omega = np.zeros((P, 3))
+    valid = np.zeros(P, dtype=bool)
+    inl = np.zeros(P)
+    tm = np.zeros(P)
+    span = np.diff(s.frame_t_s)
+    counts = np.bincount(s.pair, minlength=P)
+    tmid = 0.5 * (t0 + t1)
+    tm_sum = np.bincount(s.pair, weights=tmid, minlength=P)
+    tm = np.where(counts > 0, tm_sum / np.maximum(counts, 1), 0.5 * (s.frame_t_s[:-1]
+                                                                      + s.frame_t_s[1:]))
+    wts = np.ones(s.pair.size)
+    # Pair-batched normal equations: accumulate A^T W A and A^T W b per pair with bincount.
+    for it in range(iterations):
+        AtA = np.zeros((P, 3, 3))
+        Atb = np.zeros((P, 3))
+        AtA_s = np.einsum("mki,mkj->mij", A, A) * wts[:, None, None]
+        Atb_s = np.einsum("mki,mk->mi", A, b) * wts[:, None]
+        for i in range(3):
+            Atb[:, i] = np.bincount(s.pair, weights=Atb_s[:, i], minlength=P)
+            for j in range(3):
+                AtA[:, i, j] = np.bincount(s.pair, weights=AtA_s[:, i, j], minlength=P)
+        ok = counts >= min_samples
+        reg = 1e-12 * np.eye(3)
+        omega[ok] = np.linalg.solve(AtA[ok] + reg, Atb[ok][..., None])[..., 0]
+        res_px = f * np.linalg.norm(np.einsum("mij,mj->mi", A, omega[s.pair]) - b, axis=1)
+        med = np.zeros(P)
+        # Per-pair median residual via sorting within groups.
+        order = np.lexsort((res_px, s.pair))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        mid_idx = starts + counts // 2
+        med[ok] = res_px[order][np.minimum(mid_idx[ok], res_px.size - 1)]
+        scale = np.maximum(1.4826 * med, 0.05)[s.pair] * 2.385
+        wts = 1.0 / (1.0 + (res_px / scale) ** 2)
+        if it == iterations - 1:
+            inl = np.bincount(s.pair, weights=(res_px < 2 * scale).astype(float),
+                              minlength=P) / np.maximum(counts, 1)
+    valid = counts >= min_samples
+    return PairRates(tm, omega, valid, inl, span)
