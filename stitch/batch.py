@@ -581,6 +581,30 @@ def _connect(scheduler: str | None, workers: int | None, connect_timeout_s: floa
         cluster.close()
 
 
+def _import_pipeline() -> str:
+    import stitch.pipeline
+
+    return stitch.pipeline.__file__
+
+
+def _warm_up(client, scheduler: str | None) -> int:
+    """Import the stitch pipeline on every worker now; return the number of workers.
+
+    The first job of a fresh worker would otherwise pay for importing OpenCV, pyceres and numba,
+    and a worker whose environment lacks steadyrig fails here with one clear error instead of
+    once per job.
+    """
+    try:
+        where = client.run(_import_pipeline)
+    except ImportError as exc:
+        raise InputError(f"a Dask worker cannot import steadyrig's stitch package ({exc}); "
+                         "install steadyrig in the workers' environment", scheduler) from None
+    if not where:
+        raise InputError("the Dask cluster has no workers; start some with `dask worker "
+                         "ADDRESS`", scheduler)
+    return len(where)
+
+
 def _remove_partial(job: BatchJob) -> None:
     """Delete temporary files ``sensors.atomic`` left beside ``job``'s outputs.
 
@@ -687,8 +711,8 @@ def run_batch(manifest: str | os.PathLike | Manifest, *, results: str | os.PathL
             is_local = scheduler is None
             try:
                 with _connect(scheduler, workers, connect_timeout_s) as (client, _):
+                    n_workers = _warm_up(client, scheduler)
                     cluster_start_s = round(time.perf_counter() - t_c, 3)
-                    n_workers = len(client.scheduler_info().get("workers", {}))
                     _run_on(client, todo, job_fn, emit, finished)
             except BaseException:
                 if is_local:
