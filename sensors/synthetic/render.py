@@ -8,9 +8,10 @@ unprojecting ``c + (p - c - shift) / focus`` through the calibrated lens.
 
 Speed: rays are computed exactly on a coarse grid (every ``grid_step`` pixels, each grid row with
 its own rotation), interpolated bilinearly to every pixel (the ray field is smooth: at step 4 the
-error is far below 0.01 px), converted to panorama coordinates and sampled with one
-``cv2.remap``. The panorama is first reduced (wrap-aware pyramid) to about the output's angular
-resolution so distant texture does not alias.
+error is far below 0.01 px) and converted to panorama coordinates in one numba pass
+(``equirect_maps``; numpy reference beside it), then sampled with one ``cv2.remap``. The
+panorama is first reduced (wrap-aware pyramid) to about the output's angular resolution so
+distant texture does not alias.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from ..camera import unproject
 from ..equirect import INTERPOLATIONS, dirs_to_equirect, remap_wrapped
 from ..errors import InputError
 from ..types import CameraModel, OisLog
+from ._kernels import _equirect_maps
 from .paths import TruePath
 
 __all__ = [
     "default_panorama_path",
+    "equirect_maps",
+    "grid_rays",
+    "equirect_maps_reference",
     "load_panorama",
     "panorama_for_focal",
     "render_frame",
@@ -71,6 +76,32 @@ def _grid(n: int, step: int) -> np.ndarray:
     return np.arange(0, n - 1 + step, step, dtype=np.float64)
 
 
+def grid_rays(cam: CameraModel, step: int, shift_px: np.ndarray | None = None,
+              focus: np.ndarray | float | None = None) -> np.ndarray:
+    """Camera-frame rays (gh, gw, 3) of the pixels ``(j * step, i * step)`` covering the frame.
+
+    ``shift_px`` ((2,) or per row (H, 2)) and ``focus`` (scalar or per row (H,)) describe
+    ``K_src(t)``: the principal point moves by the shift and the focal length scales.
+    """
+    w, h = cam.size
+    if int(step) < 1:
+        raise InputError(f"grid step must be >= 1, got {step}")
+    gx = _grid(w, int(step))
+    gy = _grid(h, int(step))
+    rows = np.clip(gy.astype(np.intp), 0, h - 1)
+    px = np.stack(np.broadcast_arrays(gx[None, :], gy[:, None]), axis=-1)
+    c = cam.K[:2, 2]
+    if shift_px is not None:
+        s = np.asarray(shift_px, dtype=np.float64)
+        s = s[rows][:, None, :] if s.ndim == 2 else s
+        px = px - s
+    if focus is not None:
+        f = np.asarray(focus, dtype=np.float64)
+        f = f[rows][:, None, None] if f.ndim == 1 else f
+        px = c + (px - c) / f
+    return unproject(cam, px)
+
+
 def render_frame(
     pano: np.ndarray,
     cam: CameraModel,
@@ -80,6 +111,7 @@ def render_frame(
     focus: np.ndarray | float | None = None,
     interpolation: str = "bilinear",
     grid_step: int = 4,
+    rays: np.ndarray | None = None,
 ) -> np.ndarray:
     """Render one rolling-shutter frame.
 
@@ -99,6 +131,9 @@ def render_frame(
         Panorama sampling (``sensors.equirect.INTERPOLATIONS``).
     grid_step : int
         Spacing of the exact ray grid (1 = every pixel).
+    rays : (gh, gw, 3) float, optional
+        ``grid_rays(cam, grid_step)`` computed once when ``K_src`` does not change (then
+        ``shift_px`` and ``focus`` must be None).
 
     Returns
     -------
@@ -113,32 +148,71 @@ def render_frame(
     if interpolation not in INTERPOLATIONS:
         raise InputError(f"unknown interpolation {interpolation!r}")
     step = int(grid_step)
-    if step < 1:
-        raise InputError(f"grid step must be >= 1, got {grid_step}")
-    gx = _grid(w, step)
-    gy = _grid(h, step)
-    rows = np.clip(gy.astype(np.intp), 0, h - 1)
-    px = np.stack(np.broadcast_arrays(gx[None, :], gy[:, None]), axis=-1)
-    c = cam.K[:2, 2]
-    if shift_px is not None:
-        s = np.asarray(shift_px, dtype=np.float64)
-        s = s[rows][:, None, :] if s.ndim == 2 else s
-        px = px - s
-    if focus is not None:
-        f = np.asarray(focus, dtype=np.float64)
-        f = f[rows][:, None, None] if f.ndim == 1 else f
-        px = c + (px - c) / f
-    rays = unproject(cam, px)
+    if rays is None:
+        rays = grid_rays(cam, step, shift_px, focus)
+    elif shift_px is not None or focus is not None:
+        raise InputError("precomputed rays cannot take an OIS shift or focus scale")
+    rows = np.clip(_grid(h, step).astype(np.intp), 0, h - 1)
     dirs = np.einsum("gij,gxj->gxi", R[rows], rays)
-    if step > 1:
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        dense = cv2.remap(dirs.astype(np.float32), xs / step, ys / step, cv2.INTER_LINEAR)
-    else:
-        dense = dirs
-    uv = dirs_to_equirect(dense, pano.shape[1])
-    mapx = (uv[..., 0] - 0.5).astype(np.float32)
-    mapy = np.clip(uv[..., 1] - 0.5, 0.0, pano.shape[0] - 1).astype(np.float32)
+    mapx, mapy = equirect_maps(dirs, step, (w, h), pano.shape[1])
     return remap_wrapped(pano, mapx, mapy, INTERPOLATIONS[interpolation])
+
+
+def equirect_maps(dirs: np.ndarray, step: int, size: tuple[int, int],
+                  pano_width: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps into a panorama from world rays on a coarse pixel grid.
+
+    Parameters
+    ----------
+    dirs : (gh, gw, 3) float64
+        World directions of the pixels ``(j * step, i * step)``; the grid covers the frame.
+    step : int
+        Grid spacing in pixels.
+    size : (w, h)
+        Output frame size.
+    pano_width : int
+        Panorama width W (height W / 2).
+
+    Returns
+    -------
+    mapx, mapy : (h, w) float32
+        Panorama pixel coordinates (centres at integers) of each output pixel; rays are
+        interpolated bilinearly (exact float64 weights) before conversion, so the seam at
+        u = 0 <-> W never gets averaged across.
+    """
+    d = np.ascontiguousarray(dirs, dtype=np.float64)
+    w, h = int(size[0]), int(size[1])
+    if d.ndim != 3 or d.shape[2] != 3:
+        raise InputError(f"ray grid must be (gh, gw, 3), got {d.shape}")
+    if (d.shape[0] - 1) * step < h - 1 or (d.shape[1] - 1) * step < w - 1:
+        raise InputError(f"ray grid {d.shape[:2]} at step {step} does not cover {w}x{h}")
+    if not np.all(np.isfinite(d)):
+        raise InputError("ray grid has non-finite directions (a ray outside the lens model?)")
+    mapx = np.empty((h, w), np.float32)
+    mapy = np.empty((h, w), np.float32)
+    _equirect_maps(d, int(step), h, w, int(pano_width), int(pano_width) // 2, mapx, mapy)
+    return mapx, mapy
+
+
+def equirect_maps_reference(dirs: np.ndarray, step: int, size: tuple[int, int],
+                            pano_width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Plain numpy reference of ``equirect_maps`` (bilinear rays, then ``dirs_to_equirect``)."""
+    w, h = int(size[0]), int(size[1])
+    d = np.asarray(dirs, dtype=np.float64)
+    fy = np.arange(h) / step
+    fx = np.arange(w) / step
+    i0 = np.minimum(fy.astype(int), d.shape[0] - 1)
+    j0 = np.minimum(fx.astype(int), d.shape[1] - 1)
+    i1 = np.minimum(i0 + 1, d.shape[0] - 1)
+    j1 = np.minimum(j0 + 1, d.shape[1] - 1)
+    ay = (fy - i0)[:, None, None]
+    ax = (fx - j0)[None, :, None]
+    dense = ((1 - ay) * (1 - ax) * d[i0][:, j0] + (1 - ay) * ax * d[i0][:, j1]
+             + ay * (1 - ax) * d[i1][:, j0] + ay * ax * d[i1][:, j1])
+    uv = dirs_to_equirect(dense, pano_width)
+    mapx = (uv[..., 0] - 0.5).astype(np.float32)
+    mapy = np.clip(uv[..., 1] - 0.5, 0.0, pano_width // 2 - 1).astype(np.float32)
+    return mapx, mapy
 
 
 def synthesize_ois(
@@ -227,6 +301,8 @@ def render_clip(
     else:
         offsets = np.zeros(1)
     total = len(frame_t_s)
+    # Without OIS or focus breathing K_src is constant: unproject the grid once per clip.
+    rays = grid_rays(cam, grid_step) if ois is None else None
     for k, tf in enumerate(np.asarray(frame_t_s, dtype=np.float64)):
         acc = None
         for off in offsets:
@@ -235,7 +311,7 @@ def render_clip(
             shift = ois.shift_at(t_rows) if ois is not None else None
             focus = ois.focus_at(t_rows) if (ois is not None and ois.focus is not None) else None
             frame = render_frame(img, cam, R, shift_px=shift, focus=focus,
-                                 interpolation=interpolation, grid_step=grid_step)
+                                 interpolation=interpolation, grid_step=grid_step, rays=rays)
             if len(offsets) == 1:
                 acc = frame
             else:
