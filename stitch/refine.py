@@ -111,7 +111,8 @@ class RefineInfo:
 
     def to_dict(self) -> dict:
         """Plain dict (for reports)."""
-        return {"rotvec_deg": np.degrees(self.rotvec_rad).round(5).tolist(),
+        return {"rotvec_rad": self.rotvec_rad.tolist(),
+                "rotvec_deg": np.degrees(self.rotvec_rad).round(5).tolist(),
                 "fixed_camera": self.fixed, "n_matches": self.n_matches,
                 "median_before_px": self.median_before_px,
                 "median_after_px": self.median_after_px, "rmse_before_px": self.rmse_before_px,
@@ -125,6 +126,7 @@ def rotate_matches(matches: Sequence[PairMatches], rotvec_rad: np.ndarray, W: in
 
     ``p_j`` is unwrapped to lie within W/2 of ``p_i`` (as the flow gives it).
     """
+    rotvec_rad = np.asarray(rotvec_rad, dtype=np.float64)
     out = []
     for pm in matches:
         ui = dirs_to_equirect(equirect_to_dirs(pm.p_i, W) @ rotation_matrix(rotvec_rad[pm.i]).T,
@@ -165,8 +167,9 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
 
     Returns
     -------
-    (Rig, RefineInfo)
-        A new rig (``dataclasses.replace`` of every camera's rotation) and the figures.
+    (Rig, dict)
+        A new rig (``dataclasses.replace`` of every camera's rotation) and the figures of a
+        :class:`RefineInfo` as a JSON-ready dict (``rotvec_rad`` is an (N, 3) list).
 
     Raises
     ------
@@ -235,4 +238,4 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
                                                                             strict=True)])
     info = RefineInfo(rot, fixed, int(sum(len(c.d_i) for c, _, _ in costs)), med0, med1, rmse0,
                       rmse1, iters, time.perf_counter() - t0)
-    return rig.with_rotations(new_R), info
+    return rig.with_rotations(new_R), info.to_dict()

@@ -61,8 +61,8 @@ def test_recovers_the_true_relative_rotations():
     refined, info = refine_rotations(written, layers, matches, fixed=0)
     assert _angles_deg(written, truth).max() > 0.3
     assert _angles_deg(refined, truth).max() < 0.005
-    assert info.median_after_px < 0.01 < 1.0 < info.median_before_px
-    np.testing.assert_array_equal(info.rotvec_rad[0], 0.0)
+    assert info["median_after_px"] < 0.01 < 1.0 < info["median_before_px"]
+    np.testing.assert_array_equal(info["rotvec_rad"][0], 0.0)
 
 
 def test_outliers_do_not_pull_the_solution():
@@ -74,7 +74,7 @@ def test_outliers_do_not_pull_the_solution():
 def test_rotated_matches_agree_after_refinement():
     _, written, layers, matches = _rosette_matches()
     _, info = refine_rotations(written, layers, matches)
-    moved = rotate_matches(matches, info.rotvec_rad, W)
+    moved = rotate_matches(matches, np.array(info["rotvec_rad"]), W)
     err = np.concatenate([np.linalg.norm(m.p_i - m.p_j, axis=1)[m.heldout] for m in moved])
     assert np.median(err) < 0.02
 
