@@ -41,7 +41,12 @@ from stabilize.blur import (  # noqa: E402
     output_motion_px_s,
     sharpness_variation,
 )
-from stabilize.intent import classify_intent, policy_sigmas, smooth_per_axis  # noqa: E402
+from stabilize.intent import (  # noqa: E402
+    classify_intent,
+    plot_intent,
+    policy_sigmas,
+    smooth_per_axis,
+)
 
 FPS = 30.0
 READOUT_S = 0.02
@@ -119,6 +124,27 @@ def _timing():
             "per_axis_smoothing_us_per_frame": 1e6 * t_smooth / frames.size}
 
 
+def _real_logs(out_dir: Path) -> dict:
+    """Intent on the real GoPro samples, with a plot each to check by eye."""
+    from sensors.readers import read_log
+
+    root = Path(__file__).resolve().parent.parent / "samples" / "gopro"
+    res = {}
+    for clip in sorted(root.glob("*.mp4")):
+        gyro = read_log(clip).gyro
+        frames = np.arange(gyro.t_s[0] + 0.2, gyro.t_s[-1] - 0.2, 1 / FPS)
+        track = classify_intent(gyro, frames)
+        png = out_dir / f"intent_{clip.stem}.png"
+        plot_intent(png, gyro, track, title=f"{clip.name}: intent from the embedded gyro")
+        labels, counts = np.unique(np.array(track.labels), return_counts=True)
+        res[clip.name] = {"share": {str(k): round(float(c) / frames.size, 3)
+                                    for k, c in zip(labels, counts, strict=True)},
+                          "plot": str(png)}
+        print(f"{clip.name}: " + ", ".join(f"{k} {v:.0%}" for k, v in res[clip.name]["share"]
+                                            .items()) + f"  ({png})")
+    return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
@@ -128,6 +154,7 @@ def main(argv=None) -> int:
     cases = [_case(k, 500 + s, cam) for k in ("pan", "walk", "run") for s in range(args.seeds)]
     blur = [_blur_case(700 + s, cam) for s in range(args.seeds)]
     timing = _timing()
+    real = _real_logs(Path(args.out).parent)
     print(f"{'clip':<10}{'intent':>7}  jitter px/frame (h, v): {'input':>13} {'gaussian':>13} "
           f"{'intent':>13} {'+fit':>13}  pan ratio  zoom  undef")
     for c in cases:
@@ -160,7 +187,7 @@ def main(argv=None) -> int:
           + f" px; reduction {np.mean(red):.1%} (min {np.min(red):.1%})")
     print(f"inference: {timing['classify_us_per_frame']:.1f} us/frame classify, "
           f"{timing['per_axis_smoothing_us_per_frame']:.1f} us/frame per-axis smoothing")
-    out = {"cases": cases, "summary": summary, "blur": blur, "timing": timing,
+    out = {"cases": cases, "summary": summary, "blur": blur, "timing": timing, "real_logs": real,
            "settings": {"fps": FPS, "readout_s": READOUT_S, "plain_sigma_s": PLAIN_SIGMA_S,
                         "max_zoom": MAX_ZOOM, "size": [960, 540]}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
