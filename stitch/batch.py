@@ -481,7 +481,8 @@ def _seam_summary(report: dict) -> dict:
     """The small part of a stitch report that belongs in a result line."""
     seams = report.get("seams")
     if isinstance(seams, dict):
-        seams = {k: v for k, v in seams.items() if not isinstance(v, list)}
+        # Overall figures only: per-pair and per-warp lists stay in the stitch report.
+        seams = {k: v for k, v in seams.items() if not isinstance(v, list | str)}
     warps = report.get("warps") or []
     dets = [w["min_jacobian_det"] for w in warps if w.get("min_jacobian_det") is not None]
     disp = [w["max_displacement_px"] for w in warps if w.get("max_displacement_px") is not None]

@@ -1,7 +1,8 @@
 """Batch runs on real Dask clusters: an embedded LocalCluster of two worker processes, and a
 scheduler + two workers started by hand (``dask scheduler`` / ``dask worker``) on loopback.
 
-Rosettes are tiny (4 cameras of 320x240, 768 px panoramas) so a whole run takes seconds.
+Rosettes are tiny (4 cameras of 320x240, 768 px panoramas) so a whole run takes seconds; the
+first test runs the full pipeline (refine + seam repair), the plumbing tests a rotation-only stitch.
 """
 
 import json
@@ -21,14 +22,14 @@ from stitch.batch import generate_batch, read_results, run_batch, sidecar_path
 
 pytestmark = pytest.mark.slow
 
-OPTIONS = {"width_px": 768, "repair": False, "refine": False}
+FULL = {"width_px": 768}
+FAST = {"width_px": 768, "repair": False, "refine": False}
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     root = tmp_path_factory.mktemp("gen")
-    generate_batch(root, 3, n_cameras=4, width=320, height=240, hfov_deg=110.0, seed=11,
-                   **OPTIONS)
+    generate_batch(root, 3, n_cameras=4, width=320, height=240, hfov_deg=110.0, seed=11)
     return root
 
 
@@ -51,7 +52,7 @@ def _assert_panorama(path: Path) -> None:
 def test_broken_job_fails_alone_and_a_rerun_skips_the_finished_ones(generated, tmp_path):
     manifest = _fresh(generated, tmp_path, broken=True)
     root = manifest.parent
-    summary = run_batch(manifest, workers=2)
+    summary = run_batch(manifest, workers=2, defaults=FULL)
     assert (summary.n_done, summary.n_failed, summary.n_skipped) == (2, 1, 0)
     assert summary.n_workers == 2
     for name in ("job00", "job02"):
@@ -67,10 +68,15 @@ def test_broken_job_fails_alone_and_a_rerun_skips_the_finished_ones(generated, t
     assert "cam2.png: cannot read image" in failed["error"]
     done = [r for r in lines if r["status"] == "done"]
     assert all(r["timings_s"]["total"] > 0 and r["peak_rss_mb"] > 0 for r in done)
-    assert all(r["seam"]["n_overlaps"] >= 4 for r in done)
+    for r in done:
+        assert r["seam"]["n_overlaps"] >= 4 and r["seam"]["repair"] and r["seam"]["refine"]
+        heldout = r["seam"]["seams"]["overall"]["heldout"]
+        assert heldout["after"]["median_px"] < heldout["before"]["median_px"]
+        assert r["seam"]["min_jacobian_det"] > 0.8
 
     # The rerun goes through the CLI: finished jobs are skipped, the broken one fails again.
-    res = CliRunner().invoke(main, ["batch", str(manifest), "--workers", "2"])
+    res = CliRunner().invoke(main, ["batch", str(manifest), "--workers", "2",
+                                    "--set", "width_px=768"])
     assert res.exit_code == 1, res.output
     assert "batch: 0 done, 1 failed, 2 skipped" in res.output
     assert "failed job01: InputError:" in res.output
@@ -86,7 +92,7 @@ def test_interrupt_cancels_leaves_no_partial_output_and_a_rerun_resumes(generate
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_batch(manifest, workers=2, progress=interrupt)
+        run_batch(manifest, workers=2, defaults=FAST, progress=interrupt)
     assert not [p.name for p in out.iterdir() if ".part" in p.name]
     written = sorted(out.glob("*.jpg"))
     assert 1 <= len(written) <= 3
@@ -94,7 +100,7 @@ def test_interrupt_cancels_leaves_no_partial_output_and_a_rerun_resumes(generate
         _assert_panorama(p)
     assert len(read_results(manifest.parent / "manifest.results.jsonl")) == 1
 
-    summary = run_batch(manifest, workers=2)
+    summary = run_batch(manifest, workers=2, defaults=FAST)
     assert summary.n_failed == 0 and summary.n_done + summary.n_skipped == 3
     assert summary.n_skipped >= 1
     for name in ("job00", "job01", "job02"):
@@ -138,7 +144,7 @@ def test_the_same_manifest_runs_on_a_scheduler_started_by_hand(generated, tmp_pa
 
         with Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
-        summary = run_batch(manifest, scheduler=address)
+        summary = run_batch(manifest, scheduler=address, defaults=FAST)
         assert (summary.n_done, summary.n_failed, summary.n_skipped) == (2, 1, 0)
         assert summary.n_workers == 2
         for name in ("job00", "job02"):
@@ -153,4 +159,5 @@ def test_the_same_manifest_runs_on_a_scheduler_started_by_hand(generated, tmp_pa
 def test_an_unreachable_scheduler_is_a_clear_error(generated, tmp_path):
     manifest = _fresh(generated, tmp_path, broken=False)
     with pytest.raises(InputError, match="cannot connect to the Dask scheduler within 2 s"):
-        run_batch(manifest, scheduler="tcp://127.0.0.1:9", connect_timeout_s=2.0)
+        run_batch(manifest, scheduler="tcp://127.0.0.1:9", defaults=FAST,
+                  connect_timeout_s=2.0)
