@@ -104,3 +104,25 @@ def test_bad_sigma_rejected():
     q = np.tile([0, 0, 0, 1.0], (5, 1))
     with pytest.raises(InputError):
         smooth_per_axis(t, q, np.array([1.0, 0.0, 1.0]))
+
+
+def test_sidecar_and_debug_plot(tmp_path):
+    path = camera_path("pan", 4.0, seed=21, rate_hz=100.0)
+    gyro = synthesize_gyro(path, rate_hz=200.0, seed=2, accel=False)
+    track = classify_intent(gyro, np.arange(1.0, 3.0, 1 / 30))
+    side = track.sidecar()
+    assert len(side) == track.t_s.size
+    assert set(side[0]["p"]) == set(INTENT_CLASSES)
+    assert side[0]["label"] == track.labels[0]
+    from stabilize.intent import plot_intent
+
+    png = tmp_path / "intent.png"
+    plot_intent(png, gyro, track)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_weights_file_from_another_feature_layout_is_refused(tmp_path):
+    bad = tmp_path / "w.npz"
+    np.savez(bad, mean=np.zeros(3))
+    with pytest.raises(InputError, match="w.npz"):
+        load_intent_model(bad)
