@@ -19,7 +19,10 @@ from .readers.telemetry import VIDEO_EXTENSIONS
 from .types import SensorLog
 from .video import check_coverage, probe_video
 
-__all__ = ["inspect_path", "format_report", "plot_gyro"]
+__all__ = ["inspect_path", "format_report", "plot_gyro", "SIDECAR_EXTENSIONS"]
+
+#: Extensions of sensor logs that often sit beside a video with the same stem.
+SIDECAR_EXTENSIONS = (".gcsv", ".bbl", ".bfl", ".csv", ".txt", ".log")
 
 
 def _log_fields(log: SensorLog) -> dict:
@@ -115,6 +118,13 @@ def inspect_path(path: str | os.PathLike, format: str | None = None) -> tuple[di
         else:
             report.update(_empty_log_fields())
             report["format"] = "video"
+            side = sorted(q.name for q in p.parent.glob(p.stem + ".*")
+                          if q.name != p.name and q.suffix.lower() in SIDECAR_EXTENSIONS)
+            side += sorted(q.name + "/" for q in p.parent.glob(p.stem + "_phone") if q.is_dir())
+            report["sidecars"] = side
+            if side:
+                report["warnings"].append("no embedded gyro; sensor logs beside it (inspect "
+                                          "them directly): " + ", ".join(side))
     else:
         log = read_log(p, fmt)
         report.update(_log_fields(log))

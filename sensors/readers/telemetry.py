@@ -7,6 +7,11 @@ rad/s in camera axes. ``telemetry()`` gives metadata groups, from which we take 
 readout time (GoPro ``SROT``, ms) and per-frame exposure (GoPro ``SHUT``, exposed as the
 ``Exposure`` group, seconds).
 
+Sidecars: given ``clip.mp4`` without embedded gyro, telemetry-parser silently falls back to a
+sibling ``clip.gcsv``/``clip.bbl``/... and re-bases its clock to 0, which would pass a sidecar
+off as embedded telemetry on the video clock. So when a video has same-stem siblings we parse it
+through a symlink in an empty temporary folder, where no sidecar can be found.
+
 Clock: for a video container the parser times the samples from the metadata track's sample
 table, which shares the movie timeline with the video track, so ``timestamp_ms = 0`` is the
 start of the movie (the first frame's PTS is 0 in the GoPro samples). We therefore mark the log
@@ -15,7 +20,10 @@ start of the movie (the first frame's PTS is 0 in the GoPro samples). We therefo
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +82,31 @@ def _exposure_s(groups: list[dict]) -> list[float]:
     return vals
 
 
+def _siblings(p: Path) -> list[Path]:
+    return [q for q in p.parent.glob(p.stem + ".*") if q.name != p.name]
+
+
+@contextlib.contextmanager
+def _isolated(p: Path) -> Iterator[str]:
+    """A path to ``p`` that has no same-stem siblings (see "Sidecars" above)."""
+    if p.suffix.lower() not in VIDEO_EXTENSIONS or not _siblings(p):
+        yield str(p)
+        return
+    with tempfile.TemporaryDirectory(prefix="steadyrig-tp-") as d:
+        link = Path(d) / p.name
+        try:
+            link.symlink_to(p.resolve())
+        except OSError:
+            try:
+                os.link(p, link)
+            except OSError:
+                raise InputError("cannot isolate the video from its sidecar files "
+                                 f"({', '.join(q.name for q in _siblings(p))}) to read only "
+                                 "its embedded telemetry; move them or read them directly",
+                                 str(p)) from None
+        yield str(link)
+
+
 def read_telemetry(path: str | os.PathLike) -> SensorLog:
     """Read gyro (and accel) plus readout/exposure metadata with telemetry-parser.
 
@@ -94,11 +127,14 @@ def read_telemetry(path: str | os.PathLike) -> SensorLog:
 
     p = check_file(path)
     spath = str(p)
-    try:
-        parser = telemetry_parser.Parser(spath)
-        imu = parser.normalized_imu()
-    except Exception as exc:  # the native parser raises OSError/ValueError/RuntimeError
-        raise InputError(f"telemetry-parser could not read it: {one_line(exc)}", spath) from None
+    with _isolated(p) as parse_path:
+        try:
+            parser = telemetry_parser.Parser(parse_path)
+            imu = parser.normalized_imu()
+            groups = parser.telemetry()
+        except Exception as exc:  # the native parser raises OSError/ValueError/RuntimeError
+            raise InputError(f"telemetry-parser could not read it: {one_line(exc)}",
+                             spath) from None
     rows = [d for d in imu if d.get("gyro") is not None]
     if len(rows) < 2:
         raise InputError("no gyro samples found in the file's telemetry", spath)
@@ -120,11 +156,6 @@ def read_telemetry(path: str | os.PathLike) -> SensorLog:
         accel = gyroflow_to_camera(a)
     gyro = GyroLog(t_s, omega, accel, spath)
 
-    try:
-        groups = parser.telemetry()
-    except Exception as exc:
-        raise InputError(f"telemetry-parser could not read its metadata: {one_line(exc)}",
-                         spath) from None
     readout = _readout_ms(groups)
     readout_s = float(np.median(readout)) / 1000.0 if readout else None
     exposure = _exposure_s(groups)
