@@ -74,3 +74,13 @@ def test_same_seed_gives_the_same_sample(tmp_path, clip):
     assert again.gcsv.read_bytes() == clip.gcsv.read_bytes()
     a, b = np.load(again.truth_npz), np.load(clip.truth_npz)
     np.testing.assert_array_equal(a["band_quat"], b["band_quat"])
+
+
+def test_lens_profile_reads_back_as_the_rendering_lens(clip):
+    from sensors.lens_profile import load_lens_profile
+
+    cam = load_lens_profile(clip.lens)
+    truth = np.load(clip.truth_npz)
+    np.testing.assert_allclose(cam.K, truth["K"], rtol=1e-12)
+    np.testing.assert_allclose(cam.dist[:4], truth["dist"][:4], atol=1e-12)
+    assert cam.size == (160, 90)

@@ -6,7 +6,7 @@ rolling-shutter frames from an equirectangular photo; ``generate_clip`` writes a
 (video, gcsv, phone log, lens profile, truth). Conventions: DESIGN.md.
 """
 
-from .clip import GeneratedClip, default_camera, generate_clip, write_lens_profile_json
+from .clip import GeneratedClip, default_camera, generate_clip
 from .gyro import DEFAULT_BIAS_RAD_S, DEFAULT_NOISE_RAD_S, synthesize_gyro
 from .paths import KINDS, LABELS, TruePath, camera_path, camera_path_sequence
 from .render import (
@@ -23,7 +23,6 @@ __all__ = [
     "GeneratedClip",
     "default_camera",
     "generate_clip",
-    "write_lens_profile_json",
     "DEFAULT_BIAS_RAD_S",
     "DEFAULT_NOISE_RAD_S",
     "KINDS",
