@@ -133,6 +133,85 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 
 
 # --- sync ---
+@main.command("sync")
+@click.argument("video", required=False, type=click.Path(dir_okay=False))
+@click.option("--gyro", "gyro_path", required=True, type=click.Path(),
+              help="Motion log (gcsv, telemetry, csv, phone folder).")
+@click.option("--reference", "reference_path", type=click.Path(),
+              help="Second log rigidly attached to the first: log-to-log sync (no video).")
+@click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
+              help="Gyroflow lens profile JSON (else a 70 degree pinhole is assumed).")
+@click.option("--readout-ms", type=float, help="Rolling-shutter readout time (else from the log).")
+@click.option("--search-s", type=float, default=5.0, show_default=True,
+              help="Half-width of the offset search window.")
+@click.option("--axes", help="Fix the IMU axis mapping, e.g. +x+y+z (else all 48 are tried).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="PNG of the rates before and after alignment.")
+def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, axes, json_path,
+             plot_path):
+    """Find the time offset (t_video = t_log - offset), drift and IMU axes of a motion log."""
+    from sensors.atomic import check_not_input
+    from sensors.errors import InputError
+    from sensors.readers import read_log
+    from sensors.sync import sync_logs, sync_video_to_gyro, write_sync_json
+
+    inputs = [p for p in (video, gyro_path, reference_path, lens_path) if p]
+    for out in (json_path, plot_path):
+        if out:
+            check_not_input(out, *inputs)
+    if (video is None) == (reference_path is None):
+        raise InputError("give either a VIDEO or --reference LOG (not both, not neither)")
+    log = read_log(gyro_path)
+    if reference_path:
+        ref = read_log(reference_path)
+        res = sync_logs(log.gyro, ref.gyro, search_s=search_s)
+        what = f"{gyro_path} -> {reference_path} (t_reference = t_gyro - offset)"
+    else:
+        cam = None
+        if lens_path:
+            from sensors.lens_profile import load_lens_profile
+
+            cam = load_lens_profile(lens_path)
+        readout_s = None
+        if readout_ms is not None:
+            readout_s = readout_ms / 1e3
+        elif log.readout_s is not None:
+            readout_s = log.readout_s
+        elif cam is not None and cam.meta.get("readout_s"):
+            readout_s = float(cam.meta["readout_s"])
+        from sensors.video import probe_video
+
+        info = probe_video(video)
+        direction = log.readout_direction
+        if direction not in ("top_to_bottom", "bottom_to_top"):
+            raise InputError(f"sync supports row-wise readout only, not {direction}", gyro_path)
+        with progress(length=max(1, info.n_frames), label="sync: decoding + flow") as bar:
+            res = sync_video_to_gyro(video, log.gyro, camera=cam, readout_s=readout_s,
+                                     search_s=search_s, axes=axes,
+                                     readout_direction=direction,
+                                     progress=lambda n: bar.update(1))
+        what = f"{video} <- {gyro_path} (t_video = t_log - offset)"
+    click.echo(what)
+    click.echo(f"offset:     {res.offset_s * 1e3:.3f} ms")
+    click.echo(f"drift:      {res.drift_ppm:.2f} ppm")
+    ru = f" (runner-up {res.axes_runner_up}, score {res.axes_runner_up_score:.3f})" \
+        if res.axes_runner_up else ""
+    click.echo(f"axes:       {res.axes} (score {res.axes_score:.3f}){ru}")
+    click.echo(f"confidence: {res.confidence:.3f}")
+    click.echo(f"residual:   {res.residual_rad_s:.4f} rad/s RMS; windows: "
+               + ", ".join(f"{o * 1e3:.3f}" for o in res.window_offset_s) + " ms")
+    for note in res.notes:
+        click.echo(f"note: {note}")
+    if json_path:
+        write_sync_json(res, json_path)
+        click.echo(f"wrote {json_path}")
+    if plot_path:
+        from sensors.sync_plot import plot_sync
+
+        plot_sync(res, plot_path, title=what)
+        click.echo(f"wrote {plot_path}")
+
 
 
 # --- stabilize ---
@@ -180,13 +259,10 @@ def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair
     click.echo(f"Wrote {result.output} ({rep['width_px']}x{rep['height_px']}, "
                f"{len(rep['cameras'])} cameras, {len(rep['overlaps'])} overlaps, "
                f"coverage {100 * rep['coverage_fraction']:.1f}%)")
-    seams = rep.get("seams") or {}
-    overall = seams.get("overall") if isinstance(seams, dict) else None
-    if isinstance(overall, dict):
-        click.echo("Seams: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                                         for k, v in overall.items()
-                                         if not isinstance(v, dict | list)))
-    if rep.get("warps"):
+    seams = rep.get("seams")
+    if isinstance(seams, dict) and seams.get("text"):
+        click.echo(seams["text"])
+    elif rep.get("warps"):
         worst = min(w["min_jacobian_det"] for w in rep["warps"])
         biggest = max(w["max_displacement_px"] for w in rep["warps"])
         click.echo(f"Warps: max displacement {biggest:.2f} px, min Jacobian det {worst:.3f}")

@@ -43,6 +43,7 @@ __all__ = [
     "sync_video_to_gyro",
     "sync_samples_to_gyro",
     "sync_logs",
+    "write_sync_json",
 ]
 
 _GRID_S = 1e-3
@@ -157,6 +158,19 @@ class SyncResult:
                         for t, o in zip(self.window_t_s, self.window_offset_s, strict=True)],
             "notes": list(self.notes),
         }
+
+
+def write_sync_json(result: SyncResult, path: str, extra: dict | None = None) -> None:
+    """Write ``result.to_json()`` (plus ``extra`` keys) atomically to ``path``."""
+    import json
+
+    from .atomic import atomic_output
+
+    doc = result.to_json()
+    if extra:
+        doc.update(extra)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------
