@@ -120,11 +120,11 @@ def test_equirect_map_kernel_matches_numpy_reference(step):
     # Looking backwards so the seam u = 0 <-> W crosses the frame.
     R = Rotation.from_euler("YXZ", [np.pi - 0.01, 0.3, 0.2]).as_matrix()
     dirs = grid_rays(cam, step) @ R.T
-    fast = equirect_maps(dirs, step, (W, H), 1000)
-    ref = equirect_maps_reference(dirs, step, (W, H), 1000)
-    # Both maps are float32; across the seam the same u may come out as -0.5 or W - 0.5.
+    fast = equirect_maps(dirs, step, (W, H), 1000, dtype=np.float64)
+    ref = equirect_maps_reference(dirs, step, (W, H), 1000, dtype=np.float64)
+    # Across the seam the same u may come out as -0.5 or W - 0.5.
     du = np.abs(fast[0] - ref[0])
     du = np.minimum(du, np.abs(du - 1000))
-    assert du.max() < 2e-3
-    np.testing.assert_allclose(fast[1], ref[1], atol=2e-3)
+    assert du.max() < 1e-9
+    np.testing.assert_allclose(fast[1], ref[1], rtol=0, atol=1e-9)
     assert np.any(fast[0] < 100) and np.any(fast[0] > 900)

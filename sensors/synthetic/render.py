@@ -158,8 +158,8 @@ def render_frame(
     return remap_wrapped(pano, mapx, mapy, INTERPOLATIONS[interpolation])
 
 
-def equirect_maps(dirs: np.ndarray, step: int, size: tuple[int, int],
-                  pano_width: int) -> tuple[np.ndarray, np.ndarray]:
+def equirect_maps(dirs: np.ndarray, step: int, size: tuple[int, int], pano_width: int,
+                  dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """``cv2.remap`` maps into a panorama from world rays on a coarse pixel grid.
 
     Parameters
@@ -172,10 +172,12 @@ def equirect_maps(dirs: np.ndarray, step: int, size: tuple[int, int],
         Output frame size.
     pano_width : int
         Panorama width W (height W / 2).
+    dtype : numpy dtype
+        float32 for ``cv2.remap``; float64 to compare with the reference.
 
     Returns
     -------
-    mapx, mapy : (h, w) float32
+    mapx, mapy : (h, w) ``dtype``
         Panorama pixel coordinates (centres at integers) of each output pixel; rays are
         interpolated bilinearly (exact float64 weights) before conversion, so the seam at
         u = 0 <-> W never gets averaged across.
@@ -188,14 +190,14 @@ def equirect_maps(dirs: np.ndarray, step: int, size: tuple[int, int],
         raise InputError(f"ray grid {d.shape[:2]} at step {step} does not cover {w}x{h}")
     if not np.all(np.isfinite(d)):
         raise InputError("ray grid has non-finite directions (a ray outside the lens model?)")
-    mapx = np.empty((h, w), np.float32)
-    mapy = np.empty((h, w), np.float32)
+    mapx = np.empty((h, w), dtype)
+    mapy = np.empty((h, w), dtype)
     _equirect_maps(d, int(step), h, w, int(pano_width), int(pano_width) // 2, mapx, mapy)
     return mapx, mapy
 
 
-def equirect_maps_reference(dirs: np.ndarray, step: int, size: tuple[int, int],
-                            pano_width: int) -> tuple[np.ndarray, np.ndarray]:
+def equirect_maps_reference(dirs: np.ndarray, step: int, size: tuple[int, int], pano_width: int,
+                            dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Plain numpy reference of ``equirect_maps`` (bilinear rays, then ``dirs_to_equirect``)."""
     w, h = int(size[0]), int(size[1])
     d = np.asarray(dirs, dtype=np.float64)
@@ -210,8 +212,8 @@ def equirect_maps_reference(dirs: np.ndarray, step: int, size: tuple[int, int],
     dense = ((1 - ay) * (1 - ax) * d[i0][:, j0] + (1 - ay) * ax * d[i0][:, j1]
              + ay * (1 - ax) * d[i1][:, j0] + ay * ax * d[i1][:, j1])
     uv = dirs_to_equirect(dense, pano_width)
-    mapx = (uv[..., 0] - 0.5).astype(np.float32)
-    mapy = np.clip(uv[..., 1] - 0.5, 0.0, pano_width // 2 - 1).astype(np.float32)
+    mapx = (uv[..., 0] - 0.5).astype(dtype)
+    mapy = np.clip(uv[..., 1] - 0.5, 0.0, pano_width // 2 - 1).astype(dtype)
     return mapx, mapy
 
 
