@@ -178,3 +178,20 @@ def test_property_any_valid_log_roundtrips(tmp_path, seed, n, tscale, gscale, as
     np.testing.assert_allclose(back.t_s, t, rtol=0, atol=tscale / 2 + 1e-9 * abs(t).max())
     np.testing.assert_allclose(back.omega_rad_s, omega, rtol=0, atol=gscale / 2 * (1 + 1e-9))
     np.testing.assert_allclose(back.accel_m_s2, acc, rtol=0, atol=ascale * G / 2 * (1 + 1e-9))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(3, 40))
+def test_property_unsorted_timestamps_are_rejected(tmp_path, seed, n):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.integers(1, 50, size=n))
+    order = rng.permutation(n)
+    if np.all(order == np.arange(n)):
+        order = order[::-1]
+    rows = np.column_stack([t[order], rng.integers(-999, 999, size=(n, 3))])
+    f = tmp_path / f"s{seed}.gcsv"
+    f.write_text("GYROFLOW IMU LOG\nversion,1\norientation,yxz\ntscale,0.001\nt,gx,gy,gz\n"
+                 + "\n".join(",".join(str(v) for v in r) for r in rows) + "\n")
+    with pytest.raises(InputError, match="non-monotonic"):
+        read_log(f)
