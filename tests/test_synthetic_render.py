@@ -128,3 +128,44 @@ def test_equirect_map_kernel_matches_numpy_reference(step):
     assert du.max() < 1e-9
     np.testing.assert_allclose(fast[1], ref[1], rtol=0, atol=1e-9)
     assert np.any(fast[0] < 100) and np.any(fast[0] > 900)
+
+
+def test_ois_cancels_most_of_the_high_frequency_shake_within_its_travel():
+    from scipy.ndimage import uniform_filter1d
+
+    from sensors.synthetic import camera_path, synthesize_ois
+
+    cam = _pinhole()
+    path = camera_path("run", 4.0, seed=5)
+    ois = synthesize_ois(path, cam, rate_hz=500.0, gain=0.7, max_deg=1.5)
+    t = ois.t_s[ois.t_s > 1.0]
+    d0 = path.matrices_at(np.array([1.0]))[0] @ np.array([0.0, 0.0, 1.0])
+    seen = project(cam, np.einsum("nji,j->ni", path.matrices_at(t), d0))
+
+    def shake(px):  # image motion above ~2 Hz
+        return np.sqrt(np.mean((px - uniform_filter1d(px, 250, axis=0)) ** 2))
+
+    raw = shake(seen)
+    with_ois = shake(seen + ois.shift_at(t))
+    assert raw > 1.0
+    assert with_ois < 0.5 * raw
+    assert np.abs(ois.shift_px).max() <= cam.K[0, 0] * np.radians(1.5) + 1e-9
+
+
+def test_motion_blur_smears_a_fast_pan():
+    from sensors.synthetic import camera_path, load_panorama, render_clip
+
+    cam = _pinhole()
+    path = camera_path("pan", 3.0, seed=2)
+    t = np.array([1.5])
+    sharp = next(render_clip(path, cam, t, 0.0, pano=load_panorama()))
+    blurred = next(render_clip(path, cam, t, 0.0, pano=load_panorama(), exposure_s=1 / 30,
+                               motion_blur=True, blur_samples=7))
+
+    def detail(img):
+        g = img.astype(np.float64).mean(axis=2)
+        return np.mean(np.abs(np.diff(g, axis=1)))
+
+    assert detail(blurred) < 0.8 * detail(sharp)
+    # Blur averages the same scene: the mean brightness stays.
+    assert abs(blurred.mean() - sharp.mean()) < 1.0
