@@ -84,3 +84,31 @@ def test_lens_profile_reads_back_as_the_rendering_lens(clip):
     np.testing.assert_allclose(cam.K, truth["K"], rtol=1e-12)
     np.testing.assert_allclose(cam.dist[:4], truth["dist"][:4], atol=1e-12)
     assert cam.size == (160, 90)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"kind": "jog"}, "unknown camera path kind"),
+    ({"width": 161}, "even"),
+    ({"readout_s": 0.2}, "readout"),
+    ({"hfov_deg": 179.0}, "field of view"),
+])
+def test_bad_settings_stop_before_anything_is_written(tmp_path, kwargs, match):
+    from sensors.errors import InputError
+
+    args = {"width": 64, "height": 36, "fps": 10.0, "duration_s": 0.5} | kwargs
+    with pytest.raises(InputError, match=match):
+        generate_clip(tmp_path, **args)
+    assert not any(tmp_path.iterdir())
+
+
+def test_jittered_gyro_times_still_integrate_to_the_truth(tmp_path):
+    c = generate_clip(tmp_path, kind="run", seed=3, width=64, height=36, fps=10.0,
+                      duration_s=3.0, gyro_jitter_s=0.5e-3, audio=False)
+    log = read_log(c.gcsv)
+    assert np.std(np.diff(log.gyro.t_s)) > 1e-4
+    truth = np.load(c.truth_npz)
+    bias, _ = estimate_bias(log.gyro)
+    est = integrate_gyro(log.gyro, bias).at(truth["frame_t_s"])
+    true = truth["frame_quat"]
+    err = np.degrees(qangle(qmul(qmul(true[0], qconj(est[0])), est), true))
+    assert np.sqrt(np.mean(err**2)) < 0.05

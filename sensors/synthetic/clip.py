@@ -136,6 +136,7 @@ def generate_clip(
     gyro_rate_hz: float = 200.0,
     noise_rad_s: float = DEFAULT_NOISE_RAD_S,
     bias_rad_s: tuple[float, float, float] = DEFAULT_BIAS_RAD_S,
+    gyro_jitter_s: float = 0.0,
     ois: bool = False,
     focus_breathing: bool = False,
     motion_blur: bool = False,
@@ -163,7 +164,8 @@ def generate_clip(
     width, height, fps, duration_s : video size (even), frame rate and length.
     readout_s, exposure_s : rolling-shutter readout and exposure time, seconds.
     hfov_deg, lens : the lens (``default_camera``).
-    gyro_rate_hz, noise_rad_s, bias_rad_s : the synthetic IMU (``synthesize_gyro``).
+    gyro_rate_hz, noise_rad_s, bias_rad_s, gyro_jitter_s : the synthetic IMU
+        (``synthesize_gyro``; jitter is the standard deviation of the sample times).
     ois, focus_breathing : simulate OIS lens shift / focal breathing (written to the phone log).
     motion_blur : average sub-exposure renders over ``exposure_s``.
     log_offset_s : the log clock reads ``t_video + log_offset_s``.
@@ -190,9 +192,9 @@ def generate_clip(
     video_s = sum(d for _, d in parts)
     label = parts[0][0] if len(parts) == 1 else "sequence"
     name = name or f"{label}_s{seed}"
+    cam = default_camera(width, height, hfov_deg, lens)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cam = default_camera(width, height, hfov_deg, lens)
 
     path = camera_path_sequence(parts + [(parts[-1][0], tail_s)] if tail_s > 0 else parts,
                                 seed, still_lead_s=still_lead_s)
@@ -214,7 +216,8 @@ def generate_clip(
 
     clock = log_offset_s - still_lead_s  # t_log = t_path + clock
     gyro = synthesize_gyro(path, rate_hz=gyro_rate_hz, noise_rad_s=noise_rad_s,
-                           bias_rad_s=bias_rad_s, seed=seed + 2, clock_offset_s=clock)
+                           bias_rad_s=bias_rad_s, seed=seed + 2, jitter_s=gyro_jitter_s,
+                           clock_offset_s=clock)
     gcsv = write_gcsv(out / f"{name}.gcsv", gyro, readout_s=readout_s, orientation=axes,
                       extra_header={"id": f"steadyrig_{name}", "vendor": "steadyrig",
                                     "videofilename": video.name})
@@ -265,7 +268,7 @@ def generate_clip(
         "width": width, "height": height, "fps": fps, "n_frames": n_frames,
         "duration_s": video_s, "readout_s": readout_s, "readout_direction": "top_to_bottom",
         "exposure_s": exposure_s, "offset_s": log_offset_s, "still_lead_s": still_lead_s,
-        "gyro_rate_hz": gyro_rate_hz, "gcsv_orientation": axes,
+        "gyro_rate_hz": gyro_rate_hz, "gyro_jitter_s": gyro_jitter_s, "gcsv_orientation": axes,
         "noise_rad_s_sqrt_hz": noise_rad_s, "bias_rad_s": list(map(float, bias_rad_s)),
         "lens_model": cam.model, "K": cam.K.tolist(), "dist": cam.dist.tolist(),
         "hfov_deg": hfov_deg, "ois": bool(ois), "focus_breathing": bool(focus_breathing),
