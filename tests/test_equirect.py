@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sensors.equirect import dirs_to_equirect, equirect_to_dirs, sample_equirect
 from sensors.errors import InputError
@@ -64,3 +66,13 @@ def test_rejects_non_equirect_image():
         sample_equirect(np.zeros((10, 10)), np.zeros((1, 1, 3)))
     with pytest.raises(InputError, match="interpolation"):
         sample_equirect(np.zeros((10, 20)), np.ones((1, 1, 3)), "cubic-ish")
+
+
+@settings(max_examples=200, deadline=None)
+@given(yaw=st.floats(-np.pi, np.pi), pitch=st.floats(-1.55, 1.55),
+       width=st.integers(2, 8192).map(lambda n: 2 * n))
+def test_any_direction_maps_inside_the_panorama_and_back(yaw, pitch, width):
+    d = np.array([np.cos(pitch) * np.sin(yaw), -np.sin(pitch), np.cos(pitch) * np.cos(yaw)])
+    uv = dirs_to_equirect(d, width)
+    assert 0 <= uv[0] < width and 0 <= uv[1] <= width / 2
+    np.testing.assert_allclose(equirect_to_dirs(uv, width), d, atol=1e-9)
