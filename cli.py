@@ -145,16 +145,23 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 @click.option("--search-s", type=float, default=5.0, show_default=True,
               help="Half-width of the offset search window.")
 @click.option("--axes", help="Fix the IMU axis mapping, e.g. +x+y+z (else all 48 are tried).")
+@click.option("--csv-gyro-unit", type=click.Choice(["rad/s", "deg/s"]),
+              help="Rate unit of plain-CSV logs (else inferred by the CSV reader).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="PNG of the rates before and after alignment.")
-def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, axes, json_path,
-             plot_path):
+def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, axes,
+             csv_gyro_unit, json_path, plot_path):
     """Find the time offset (t_video = t_log - offset), drift and IMU axes of a motion log."""
     from sensors.atomic import check_not_input
     from sensors.errors import InputError
-    from sensors.readers import read_log
+    from sensors.readers import detect_format, read_log
     from sensors.sync import sync_logs, sync_video_to_gyro, write_sync_json
+
+    def read(path):
+        fmt = detect_format(path)
+        opts = {"gyro_unit": csv_gyro_unit} if csv_gyro_unit and fmt == "csv" else {}
+        return read_log(path, fmt, **opts)
 
     inputs = [p for p in (video, gyro_path, reference_path, lens_path) if p]
     for out in (json_path, plot_path):
@@ -162,9 +169,9 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
             check_not_input(out, *inputs)
     if (video is None) == (reference_path is None):
         raise InputError("give either a VIDEO or --reference LOG (not both, not neither)")
-    log = read_log(gyro_path)
+    log = read(gyro_path)
     if reference_path:
-        ref = read_log(reference_path)
+        ref = read(reference_path)
         res = sync_logs(log.gyro, ref.gyro, search_s=search_s)
         what = f"{gyro_path} -> {reference_path} (t_reference = t_gyro - offset)"
     else:
