@@ -14,6 +14,7 @@ Kinds and their physics (amplitudes, frequencies and phases drawn from the seed)
 - ``static``: a standing hand: physiological tremor 8-12 Hz (~0.02-0.05 deg) + slow drift.
 - ``walk``: step frequency 1.7-2.1 Hz: pitch bob at the step rate, roll/yaw sway at half of it.
 - ``run``: step frequency 2.6-3.0 Hz, ~2x the walk amplitude, sharper (harmonics 2f, 3f).
+  Image shake above ~1 Hz at 960 px width and 80 deg: run 9-11 px RMS, walk 3.5-5.5 px.
 - ``pan``: a smooth 40-120 deg yaw sweep with hand jitter.
 - ``tilt``: a smooth 15-40 deg pitch sweep with hand jitter.
 - ``free``: random smooth motion on all axes (0.05-0.8 Hz, several degrees) with tremor.
