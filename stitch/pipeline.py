@@ -8,6 +8,7 @@ report. ``params.repair = False`` skips flow and solve (a plain rotation-only st
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -29,7 +30,7 @@ from .rig import Rig, read_rig, write_pto
 __all__ = ["StitchResult", "STAGES", "stitch_panorama", "load_images", "resolve_images"]
 
 #: Stages reported to the progress callback, in order.
-STAGES = ("load", "project", "refine", "flow", "solve", "render", "write")
+STAGES = ("load", "project", "refine", "flow", "solve", "render", "report", "write")
 
 _READABLE = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -48,12 +49,15 @@ class StitchResult:
         Seam summary, overlaps, warps, coverage, warnings and per-stage timings (JSON-ready).
     layer_paths : list of Path
         Full-canvas RGBA layers (when a layers folder was given).
+    warps : list of SplineWarp, optional
+        The solved displacement per camera (None without repair).
     """
 
     output: Path
     rig: Rig
     report: dict
     layer_paths: list[Path] = field(default_factory=list)
+    warps: list | None = None
 
 
 def resolve_images(rig: Rig, images: Sequence[str | os.PathLike]) -> list[Path]:
@@ -268,8 +272,9 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
     if params.refine and overlaps:
         refine = _optional("refine")
         matches = _flow(layers, overlaps, params)
-        rig, refine_info = refine.refine_rotations(rig, layers, matches,
-                                                   fixed=params.refine_fixed_camera)
+        rig, refine_info = refine.refine_rotations(
+            rig, layers, matches, fixed=params.refine_fixed_camera,
+            robust_scale_px=params.robust_scale_px, max_iterations=params.max_iterations)
         layers = project_rig(rig, imgs, W, params.feather_px, params.margin_px)
         overlaps = find_overlaps(layers)
         matches = None
@@ -285,8 +290,10 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
 
     # 5. spline warps in Ceres
     warps = None
+    solve_info = None
     if params.repair and matches is not None:
-        warps = _optional("warp_solve").solve_warps(layers, matches, params)
+        warps, solve_info = _optional("warp_solve").solve_warps_info(layers, matches, params)
+        solve_info = dataclasses.asdict(solve_info)
         for k, w in enumerate(warps):
             if w is not None and w.min_jacobian_det < params.min_jacobian_det:
                 warnings.append(f"camera {rig[k].id}: warp Jacobian determinant drops to "
@@ -309,7 +316,8 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
     # 7. report, then outputs (the panorama last-but-atomic: a failure leaves nothing behind)
     seams = None
     if matches is not None and warps is not None:
-        seams = _optional("metrics").seam_report(matches, warps)
+        seams = _optional("metrics").seam_report(matches, warps, warped_layers=warped)
+    t = done("report", t)
     summary = {
         "output": str(out_path),
         "width_px": W,
@@ -320,6 +328,7 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         "repair": bool(params.repair and warps is not None),
         "refine": bool(refine_info is not None),
         "refine_info": refine_info,
+        "solve_info": solve_info,
         "params": params.to_dict(),
         "params_checksum": params.checksum(),
         "overlaps": [{"i": o.i, "j": o.j, "area_px": o.area_px} for o in overlaps],
@@ -346,4 +355,4 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
     if report is not None:
         with atomic_output(report) as tmp:
             Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
-    return StitchResult(out_path, rig, summary, layer_paths)
+    return StitchResult(out_path, rig, summary, layer_paths, warps)

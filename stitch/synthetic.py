@@ -31,7 +31,7 @@ from sensors.camera import project, unproject
 from sensors.errors import InputError
 from sensors.types import CameraModel
 
-from .projection import pano_dirs_from_uv, pano_uv_from_dirs
+from .projection import find_overlaps, pano_dirs_from_uv, pano_uv_from_dirs, plan_layers
 from .rig import Rig, RigCamera, read_surround360_rig, write_colmap_rig, write_surround360_rig
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "true_correspondence",
     "default_panorama_path",
     "reference_panorama",
+    "true_seam_residuals",
 ]
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -384,3 +385,57 @@ def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i
     uv_j[:, 0] = uv_i[:, 0] + np.mod(uv_j[:, 0] - uv_i[:, 0] + W / 2, W) - W / 2
     uv_j[~ok] = np.nan
     return uv_j, ok
+
+
+def true_seam_residuals(truth: RosetteTruth, rig: Rig, W: int, warps=None, step_px: int = 4,
+                        pairs=None) -> dict[tuple[int, int], np.ndarray]:
+    """Exact seam misalignment of a stitch, per overlapping pair, from the generator's truth.
+
+    For panorama pixels q on a grid (every ``step_px``) of camera i's layer, the warped layer
+    i shows the unwarped layer at ``p_i = q + d_i(q)``; the same scene point is at ``p_j`` in
+    camera j's unwarped layer (:func:`true_correspondence`), which the warped layer j shows at
+    ``q_j = d_j^-1(p_j)``. The residual is ``|q_j - q|`` in panorama pixels: zero for a perfect
+    stitch. Without warps this is the misalignment of the plain rotation-only stitch.
+
+    Parameters
+    ----------
+    truth : RosetteTruth
+    rig : Rig
+        The rig the layers were projected with (written, or refined).
+    W : int
+        Panorama width.
+    warps : sequence, optional
+        Objects with ``index``, ``displacement(points)`` and ``inverse(points)`` (the
+        ``stitch.warp_solve.SplineWarp`` interface), one per camera.
+    step_px : int
+        Sampling step of q over each layer.
+    pairs : iterable of (i, j), optional
+        Pairs to measure (default: every pair whose layers overlap, from the projection).
+
+    Returns
+    -------
+    dict mapping (i, j) to an (N,) float64 array of residuals in px (points both cameras see).
+    """
+    by_index = {w.index: w for w in (warps or []) if w is not None}
+    layers = plan_layers(rig, W)
+    if pairs is None:
+        from .projection import ProjectedLayer, coverage_weight, layer_maps
+
+        stubs = []
+        for lay in layers:
+            _, _, ok = layer_maps(rig[lay.cam_index], lay)
+            stubs.append(ProjectedLayer(lay.cam_index, lay.x0, lay.y0,
+                                        np.zeros(lay.shape + (3,), np.uint8),
+                                        coverage_weight(ok, 0.0), W))
+        pairs = [(o.i, o.j) for o in find_overlaps(stubs)]
+    out = {}
+    for i, j in pairs:
+        u, v = layers[i].grid()
+        q = np.column_stack([u[::step_px, ::step_px].ravel(), v[::step_px, ::step_px].ravel()])
+        p_i = q + by_index[i].displacement(q) if i in by_index else q
+        p_j, ok = true_correspondence(truth, rig, i, j, p_i, W)
+        q_j = by_index[j].inverse(p_j[ok]) if j in by_index else p_j[ok]
+        d = q_j - q[ok]
+        d[:, 0] = np.mod(d[:, 0] + W / 2, W) - W / 2
+        out[(i, j)] = np.linalg.norm(d, axis=1)
+    return out
