@@ -1,0 +1,469 @@
+"""Stabilize a video end to end (DESIGN.md "stabilize/"): reads like the algorithm.
+
+    log, lens, readout, offset  -> motion (real camera per row band)
+    motion + filter chain       -> virtual path and zoom for every frame (before decoding)
+    decode -> warp -> encode    -> three threads with small queues, audio copied
+
+Memory is bounded by the queues, not by the clip length: the virtual path is a few numbers per
+frame, and frames stream through. The output appears only when complete (``atomic_output``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from sensors.atomic import atomic_output, check_not_input
+from sensors.errors import CoverageError, InputError, SteadyrigError
+from sensors.lens_profile import load_lens_profile
+from sensors.readers import read_log
+from sensors.types import CameraModel, SensorLog
+from sensors.video import VideoInfo, probe_video
+
+from .filtering import FilterContext, run_chain
+from .motion import MotionTrack, analyze_motion, assumed_camera
+from .params import StabilizeParams
+from .sidecar import sidecar_dict, write_sidecar
+from .synthesis import MeshWarper
+
+__all__ = [
+    "StabilizeResult",
+    "stabilize_video",
+    "find_gyro_log",
+    "plan_path",
+    "DEFAULT_READOUT_S",
+    "ENCODERS",
+]
+
+# Readout times used when neither the log nor the lens profile states one. GoPro's HERO5 writes
+# no readout to its metadata; 15 ms is a typical figure for its 1080p modes (an assumption,
+# reported as such; override with readout_ms / --readout-ms).
+DEFAULT_READOUT_S = {"HERO5": 0.015}
+ENCODERS = {"h264": "libx264", "hevc": "libx265", "prores": "prores_ks"}
+_QUEUE_FRAMES = 4
+
+
+@dataclass(frozen=True, eq=False)
+class StabilizeResult:
+    """Outcome of ``stabilize_video``.
+
+    Parameters
+    ----------
+    output : Path
+        The stabilized video.
+    sidecar : Path or None
+        The JSON sidecar, when asked for.
+    n_frames : int
+        Frames written.
+    stabilized_frames : (int, int)
+        Range ``[i0, i1)`` of frames covered by the log and stabilized (others passed through).
+    offset_s, readout_s : float
+        Sync offset and readout used.
+    camera : CameraModel
+        Lens used (``meta['assumed']`` set when guessed).
+    real_quat, virtual_quat : (F', 4) float64
+        Real and virtual orientation of the stabilized frames.
+    zoom : (F',) float64
+        Zoom of the stabilized frames.
+    extras : dict
+        Per-frame outputs of the filters (e.g. ``required_zoom``).
+    notes : tuple of str
+        Assumptions and warnings.
+    elapsed_s : float
+        Wall time of the whole call.
+    """
+
+    output: Path
+    sidecar: Path | None
+    n_frames: int
+    stabilized_frames: tuple[int, int]
+    offset_s: float
+    readout_s: float
+    camera: CameraModel
+    real_quat: np.ndarray
+    virtual_quat: np.ndarray
+    zoom: np.ndarray
+    extras: dict
+    notes: tuple
+    elapsed_s: float
+
+
+def find_gyro_log(video: str | os.PathLike, gyro: str | os.PathLike | None = None) -> SensorLog:
+    """The sensor log of a video: ``gyro`` if given, else a same-stem ``.gcsv`` beside the video,
+    else the telemetry embedded in the video (GoPro GPMF, ...)."""
+    if gyro is not None:
+        return read_log(gyro)
+    v = Path(video)
+    side = v.with_suffix(".gcsv")
+    if side.exists():
+        return read_log(side)
+    try:
+        return read_log(v, format="telemetry")
+    except SteadyrigError as exc:
+        raise InputError(f"no gyro log found (no {side.name} beside the video and no usable "
+                         f"embedded telemetry: {exc}); pass --gyro LOG", str(v)) from None
+
+
+def _resolve_readout(readout_ms: float | None, log: SensorLog, cam: CameraModel,
+                     notes: list[str]) -> float:
+    if readout_ms is not None:
+        if not (np.isfinite(readout_ms) and 0 <= readout_ms < 1000):
+            raise InputError(f"readout {readout_ms} ms is not plausible")
+        return readout_ms / 1000.0
+    if log.readout_s is not None:
+        return float(log.readout_s)
+    if cam.meta.get("readout_s"):
+        notes.append(f"readout {cam.meta['readout_s'] * 1e3:.2f} ms from the lens profile")
+        return float(cam.meta["readout_s"])
+    name = f"{log.camera or ''} {cam.source or ''}".upper()
+    for key, value in DEFAULT_READOUT_S.items():
+        if key in name:
+            notes.append(f"readout unknown: assumed {value * 1e3:g} ms for {key} "
+                         "(set --readout-ms)")
+            return value
+    notes.append("readout unknown: assumed a global shutter (set --readout-ms)")
+    return 0.0
+
+
+def _resolve_offset(offset_ms: float | None, video: Path, log: SensorLog, cam: CameraModel,
+                    readout_s: float, notes: list[str]) -> tuple[float, SensorLog]:
+    if offset_ms is not None:
+        if not np.isfinite(offset_ms):
+            raise InputError(f"offset {offset_ms} ms is not finite")
+        return offset_ms / 1000.0, log
+    if log.same_clock_as_video:
+        return 0.0, log
+    from sensors.sync import apply_axes, sync_video_to_gyro
+
+    res = sync_video_to_gyro(str(video), log.gyro, camera=cam, readout_s=readout_s,
+                             readout_direction=log.readout_direction)
+    notes.append(f"auto sync: offset {res.offset_s * 1e3:.2f} ms, axes {res.axes}, "
+                 f"confidence {res.confidence:.2f}")
+    notes.extend(res.notes)
+    return float(res.offset_s), dataclasses.replace(log, gyro=apply_axes(log.gyro, res.axes))
+
+
+def plan_path(motion: MotionTrack, params: StabilizeParams, fps: float,
+              frames: tuple[int, int] | None = None,
+              exposure_s: np.ndarray | None = None) -> FilterContext:
+    """Offline virtual path: run the filter chain over frames ``[i0, i1)`` of the clip at once."""
+    i0, i1 = (0, len(motion)) if frames is None else frames
+    q = motion.frame_quat[i0:i1]
+    ctx = FilterContext(motion.frame_t_s[i0:i1], q, q.copy(), np.ones(i1 - i0), motion.camera,
+                        motion.real, float(fps), motion.readout_s, motion.readout_direction,
+                        params, motion.gyro,
+                        None if exposure_s is None else exposure_s[i0:i1], first_frame=i0)
+    return run_chain(ctx)
+
+
+def _covered_range(covered: np.ndarray) -> tuple[int, int]:
+    idx = np.flatnonzero(covered)
+    return int(idx[0]), int(idx[-1]) + 1
+
+
+def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_stream,
+                      params: StabilizeParams):
+    rate = in_stream.average_rate or Fraction(info.fps).limit_denominator(1001)
+    opts = {}
+    if params.codec in ("h264", "hevc"):
+        opts = {"crf": str(params.crf), "preset": params.preset}
+    s = out.add_stream(ENCODERS[params.codec], rate=rate, options=opts)
+    s.width, s.height = info.width, info.height
+    s.pix_fmt = "yuv422p10le" if params.codec == "prores" else "yuv420p"
+    s.time_base = in_stream.time_base
+    s.codec_context.time_base = in_stream.time_base
+    if params.encoder_threads:
+        s.codec_context.thread_count = params.encoder_threads
+    if info.rotation_deg:
+        s.metadata["rotate"] = str(info.rotation_deg)
+    return s
+
+
+def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if frame.format.name not in ("yuv420p", "yuvj420p"):
+        frame = frame.reformat(format="yuv420p")
+    a = frame.to_ndarray()
+    h, w = frame.height, frame.width
+    ch, cw = h // 2, w // 2
+    u = a[h:h + ch // 2].reshape(ch, cw) if ch % 2 == 0 else None
+    if u is None:  # odd chroma height: let PyAV split the planes
+        raise InputError(f"frame height {h} is not a multiple of 4; not supported")
+    v = a[h + ch // 2:h + ch].reshape(ch, cw)
+    return a[:h], u, v
+
+
+def _frame_from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
+    h, w = y.shape
+    packed = np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)], axis=0)
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(packed), format="yuv420p")
+
+
+def _bgr(y, u, v) -> np.ndarray:
+    h, w = y.shape
+    i420 = np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)], axis=0)
+    return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _put(q: queue.Queue, item, stop: threading.Event) -> None:
+    while True:
+        if stop.is_set():
+            raise _Stop
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def _get(q: queue.Queue, stop: threading.Event):
+    while True:
+        if stop.is_set():
+            raise _Stop
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            continue
+
+
+_END = object()
+
+
+def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack,
+               ctx: FilterContext, frames: tuple[int, int], params: StabilizeParams,
+               progress: Callable[[int, int], None] | None,
+               preview: dict[int, tuple] | None) -> int:
+    """Decode, warp and encode on three threads; returns the number of frames written."""
+    warper = MeshWarper(motion.camera, params.mesh, params.interpolation)
+    i0, i1 = frames
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    decoded: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
+    warped: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
+
+    src = av.open(str(video))
+    vin = src.streams.video[0]
+    vin.thread_type = "AUTO"
+    ain = src.streams.audio[0] if src.streams.audio else None
+    out = av.open(str(out_path), "w", format=None)
+    vout = _add_video_stream(out, info, vin, params)
+    aout = out.add_stream_from_template(ain) if ain is not None else None
+
+    def decode() -> None:
+        try:
+            streams = [vin] + ([ain] if ain is not None else [])
+            for packet in src.demux(*streams):
+                if packet.stream is vin:
+                    for fr in packet.decode():
+                        _put(decoded, ("v", fr), stop)
+                elif packet.dts is not None:
+                    _put(decoded, ("a", packet), stop)
+            _put(decoded, _END, stop)
+        except _Stop:
+            pass
+        except BaseException as exc:  # surfaced in the main thread
+            errors.append(exc)
+            stop.set()
+
+    def warp() -> None:
+        try:
+            index = 0
+            while True:
+                item = _get(decoded, stop)
+                if item is _END:
+                    _put(warped, _END, stop)
+                    return
+                kind, obj = item
+                if kind == "a":
+                    _put(warped, item, stop)
+                    continue
+                if index >= len(motion):
+                    raise InputError(f"the video decodes more frames than the {len(motion)} "
+                                     "it declares", str(video))
+                y, u, v = _planes(obj)
+                if i0 <= index < i1:
+                    vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
+                                             float(ctx.zoom[index - i0]))
+                    yo, uo, vo = warper.warp_yuv420(y, u, v, vmap)
+                else:  # not covered by the log: passed through unchanged
+                    yo, uo, vo = y, u, v
+                if preview is not None and index in preview:
+                    preview[index] = (_bgr(y, u, v), _bgr(yo, uo, vo))
+                nf = _frame_from_planes(yo, uo, vo)
+                nf.pts = obj.pts
+                nf.time_base = obj.time_base
+                _put(warped, ("v", nf), stop)
+                index += 1
+        except _Stop:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=decode, daemon=True, name="steadyrig-decode"),
+               threading.Thread(target=warp, daemon=True, name="steadyrig-warp")]
+    written = 0
+    try:
+        for t in threads:
+            t.start()
+        # encode + mux in the calling thread (Ctrl-C lands here)
+        while True:
+            try:
+                item = _get(warped, stop)
+            except _Stop:
+                break
+            if item is _END:
+                break
+            kind, obj = item
+            if kind == "a":
+                obj.stream = aout
+                out.mux(obj)
+                continue
+            if params.codec == "prores":
+                obj = obj.reformat(format="yuv422p10le")
+            for pkt in vout.encode(obj):
+                out.mux(pkt)
+            written += 1
+            if progress is not None:
+                progress(written, len(motion))
+        if not errors:
+            for pkt in vout.encode(None):
+                out.mux(pkt)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        if errors:
+            stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        out.close()
+        src.close()
+    if errors:
+        raise errors[0]
+    return written
+
+
+def stabilize_video(
+    input: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    gyro: str | os.PathLike | SensorLog | None = None,
+    lens: str | os.PathLike | CameraModel | None = None,
+    readout_ms: float | None = None,
+    offset_ms: float | None = None,
+    params: StabilizeParams | None = None,
+    sidecar: str | os.PathLike | None = None,
+    debug_dir: str | os.PathLike | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    strict: bool = False,
+) -> StabilizeResult:
+    """Stabilize ``input`` with its gyro log and write ``output`` (audio copied).
+
+    Parameters
+    ----------
+    input, output : path-like
+        Source video and destination (never the same file).
+    gyro : path-like or SensorLog, optional
+        The log; found automatically when omitted (``find_gyro_log``).
+    lens : path-like or CameraModel, optional
+        Gyroflow lens profile (scaled to the video size); a distortion-free pinhole of
+        ``motion.DEFAULT_HFOV_DEG`` is assumed (and reported) otherwise.
+    readout_ms, offset_ms : float, optional
+        Rolling-shutter readout and sync offset (``t_video = t_log - offset``); by default from
+        the log / lens profile, and the offset 0 for embedded telemetry or found by
+        ``sensors.sync.sync_video_to_gyro`` for a separate log.
+    params : StabilizeParams
+        Smoothing, zoom, warp and encoder settings.
+    sidecar : path-like, optional
+        JSON with per-frame real/virtual orientation, zoom, sync offset and camera.
+    debug_dir : path-like, optional
+        Folder for ``01_paths.png`` and side-by-side ``02_frame_*.png`` previews.
+    progress : callable(done, total), optional
+        Called after each encoded frame.
+    strict : bool
+        Refuse a log that covers only part of the clip (else those frames pass through).
+
+    Returns
+    -------
+    StabilizeResult
+    """
+    t_start = time.perf_counter()
+    params = StabilizeParams() if params is None else params
+    video = Path(input)
+    out_path = Path(output)
+    check_not_input(out_path, video, *(p for p in (gyro, lens, sidecar)
+                                       if isinstance(p, (str, os.PathLike))))
+    if sidecar is not None:
+        check_not_input(sidecar, video, out_path)
+    info = probe_video(video)
+    notes: list[str] = []
+
+    log = gyro if isinstance(gyro, SensorLog) else find_gyro_log(video, gyro)
+    if isinstance(lens, CameraModel):
+        cam = lens.scaled((info.width, info.height)) if lens.size != (info.width,
+                                                                      info.height) else lens
+    elif lens is not None:
+        cam = load_lens_profile(lens, size=(info.width, info.height))
+    else:
+        cam = assumed_camera((info.width, info.height))
+    if cam.meta.get("warning"):
+        notes.append(str(cam.meta["warning"]))
+    readout_s = _resolve_readout(readout_ms, log, cam, notes)
+    offset_s, log = _resolve_offset(offset_ms, video, log, cam, readout_s, notes)
+
+    motion = analyze_motion(log, info.frame_t_s, cam, offset_s=offset_s, readout_s=readout_s,
+                            bands=params.row_bands)
+    frames = _covered_range(motion.covered)
+    if frames != (0, len(motion)) or not motion.covered[frames[0]:frames[1]].all():
+        msg = (f"the gyro log covers frames {frames[0]}..{frames[1] - 1} of {len(motion)}; "
+               "the rest pass through unstabilized")
+        if strict or not motion.covered[frames[0]:frames[1]].all():
+            raise CoverageError(msg.split(";")[0] + (" (refused with --strict)" if strict
+                                                     else " with a gap"), str(video))
+        notes.append(msg)
+    ctx = plan_path(motion, params, info.fps, frames, log.exposure_s
+                    if log.exposure_s is not None and log.exposure_s.size == len(motion)
+                    else None)
+
+    preview = None
+    if debug_dir is not None:
+        preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
+    with atomic_output(out_path) as tmp:
+        written = _transcode(video, info, tmp, motion, ctx, frames, params, progress, preview)
+    all_notes = tuple(notes) + motion.notes + ctx.notes
+
+    sc_path = None
+    if sidecar is not None:
+        sc_path = Path(sidecar)
+        rec = sidecar_dict(motion, ctx, params, frames,
+                           {"input": str(video), "output": str(out_path)})
+        rec["notes"] = list(all_notes)
+        write_sidecar(sc_path, rec)
+    if debug_dir is not None:
+        from .debug import plot_paths, write_side_by_side
+
+        d = Path(debug_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        plot_paths(d / "01_paths.png", ctx.t_s, ctx.real_quat, ctx.virtual_quat, ctx.zoom,
+                   title=f"{video.name}: real vs virtual camera")
+        for i, pair in (preview or {}).items():
+            if pair is not None:
+                write_side_by_side(d, i, *pair)
+    return StabilizeResult(out_path, sc_path, written, frames, offset_s, readout_s, cam,
+                           ctx.real_quat, ctx.virtual_quat, ctx.zoom, dict(ctx.extras),
+                           all_notes, time.perf_counter() - t_start)

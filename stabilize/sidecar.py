@@ -1,0 +1,73 @@
+"""The JSON sidecar of a stabilization run: per-frame real and virtual orientation and zoom."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from sensors.atomic import atomic_output
+
+from .filtering import FilterContext
+from .motion import MotionTrack
+from .params import StabilizeParams
+
+__all__ = ["sidecar_dict", "write_sidecar"]
+
+
+def _jsonable(v):
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (np.floating, np.integer, np.bool_)):
+        return v.item()
+    return v
+
+
+def sidecar_dict(motion: MotionTrack, ctx: FilterContext, params: StabilizeParams,
+                 frame_range: tuple[int, int], extra: dict | None = None) -> dict:
+    """JSON-ready record of a run.
+
+    Frames outside ``frame_range`` (not covered by the gyro log) were passed through unchanged
+    and have ``"stabilized": false`` and no virtual orientation.
+    """
+    cam = motion.camera
+    i0, i1 = frame_range
+    frames = []
+    for i in range(len(motion)):
+        rec = {"index": i, "t_s": float(motion.frame_t_s[i]),
+               "real_quat_xyzw": [round(float(x), 9) for x in motion.frame_quat[i]],
+               "stabilized": bool(i0 <= i < i1)}
+        if i0 <= i < i1:
+            k = i - i0
+            rec["virtual_quat_xyzw"] = [round(float(x), 9) for x in ctx.virtual_quat[k]]
+            rec["zoom"] = round(float(ctx.zoom[k]), 6)
+            for name, values in ctx.extras.items():
+                rec[name] = _jsonable(values[k])
+        frames.append(rec)
+    d = {
+        "format": "steadyrig-stabilize-sidecar",
+        "version": 1,
+        "params": params.as_dict(),
+        "params_checksum": params.checksum(),
+        "sync_offset_s": motion.offset_s,
+        "readout_s": motion.readout_s,
+        "readout_direction": motion.readout_direction,
+        "gyro_bias_rad_s": motion.bias_rad_s.tolist(),
+        "camera": {"K": cam.K.tolist(), "dist": cam.dist.tolist(), "model": cam.model,
+                   "size": list(cam.size), "source": cam.source,
+                   "assumed": cam.meta.get("assumed")},
+        "conventions": "quaternions scalar-last (x, y, z, w), R_world_from_cam, OpenCV camera "
+                       "axes; t_video = t_log - sync_offset_s (DESIGN.md)",
+        "notes": list(motion.notes) + list(ctx.notes),
+        "frames": frames,
+    }
+    if extra:
+        d.update({k: _jsonable(v) for k, v in extra.items()})
+    return d
+
+
+def write_sidecar(path: str | os.PathLike, record: dict) -> None:
+    """Write the sidecar JSON atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=1))

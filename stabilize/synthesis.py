@@ -1,0 +1,212 @@
+"""Frame synthesis: the rolling-shutter mesh warp of DESIGN.md "Warp".
+
+An output-space mesh of vertices (default 32 x 18, corners included) is mapped to the source
+frame: each vertex's output ray ``R_virtual K_out^-1 p_out`` is seen by the source camera at the
+time of the source row it lands on, found by fixed-point iteration (the row decides the time,
+the time decides the rotation and ``K_src``, which decide the row). Lens distortion is applied in
+the source camera. The vertex maps are densified to full-resolution maps by bilinear
+interpolation (separable, exact at the vertices) and one ``cv2.remap`` per plane resamples the
+frame. YUV 4:2:0 planes are warped directly: the chroma planes get their own half-size map.
+
+The output camera is the source pinhole (no distortion) with its focal length times the zoom and
+the same principal point, as in ``stabilize.bad_region``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sensors.camera import distort_normalized
+from sensors.errors import InputError
+from sensors.quaternion import qto_matrix
+from sensors.types import CameraModel
+
+from ._kernels import _map_vertices
+from .motion import FrameMotion
+
+__all__ = [
+    "output_K",
+    "mesh_points",
+    "map_vertices",
+    "map_vertices_reference",
+    "MeshWarper",
+    "INTERPOLATION_FLAGS",
+]
+
+INTERPOLATION_FLAGS = {
+    "bilinear": cv2.INTER_LINEAR,
+    "bicubic": cv2.INTER_CUBIC,
+    "lanczos": cv2.INTER_LANCZOS4,
+}
+_FIXED_POINT_ITERATIONS = 4
+
+
+def output_K(camera: CameraModel, zoom: float) -> np.ndarray:
+    """The virtual camera's pinhole matrix: source focal times ``zoom``, same centre."""
+    if not (np.isfinite(zoom) and zoom > 0):
+        raise InputError(f"zoom must be finite and > 0, got {zoom}")
+    K = camera.K.copy()
+    K[0, 0] *= zoom
+    K[0, 1] *= zoom
+    K[1, 1] *= zoom
+    return K
+
+
+def mesh_points(size: tuple[int, int], mesh: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex coordinates ``xs`` (nx,) and ``ys`` (ny,) spanning the image, corners included."""
+    w, h = size
+    return np.linspace(0.0, w - 1.0, mesh[0]), np.linspace(0.0, h - 1.0, mesh[1])
+
+
+def _world_rays(K_out: np.ndarray, R_virtual: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    rays = np.c_[pts, np.ones(len(pts))] @ np.linalg.inv(K_out).T
+    return np.ascontiguousarray(rays @ R_virtual.T)
+
+
+def _check(fm: FrameMotion, virtual_quat: np.ndarray) -> np.ndarray:
+    q = np.asarray(virtual_quat, dtype=np.float64).reshape(-1)
+    if q.shape != (4,) or not np.all(np.isfinite(q)):
+        raise InputError("virtual orientation must be one finite quaternion (4,)")
+    if fm.band_rows.size < 2:
+        raise InputError("frame motion needs at least 2 row bands")
+    return q
+
+
+def map_vertices(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray, zoom: float,
+                 pts_out: np.ndarray) -> np.ndarray:
+    """Source pixels (M, 2) of output pixels ``pts_out`` (M, 2) (numba kernel).
+
+    Parameters
+    ----------
+    camera : CameraModel
+        Source lens (distortion model and coefficients; ``K_src`` comes from ``fm``).
+    fm : FrameMotion
+        Real orientation and ``K_src`` per row band of the frame.
+    virtual_quat : (4,) float64
+        Virtual ``R_world_from_cam``.
+    zoom : float
+        Output zoom.
+    pts_out : (M, 2) float64
+        Output pixel coordinates.
+
+    Returns
+    -------
+    (M, 2) float64 source pixel coordinates; NaN where the ray is behind the source camera.
+    """
+    q = _check(fm, virtual_quat)
+    world = _world_rays(output_K(camera, zoom), qto_matrix(q), np.asarray(pts_out, np.float64))
+    dist = np.zeros(8)
+    dist[: min(8, camera.dist.size)] = camera.dist[:8]
+    out = np.empty((world.shape[0], 2))
+    _map_vertices(world, np.ascontiguousarray(fm.band_rows, dtype=np.float64),
+                  np.ascontiguousarray(fm.quat), np.ascontiguousarray(fm.K), dist,
+                  camera.model == "opencv_fisheye", _FIXED_POINT_ITERATIONS, out)
+    return out
+
+
+def map_vertices_reference(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray,
+                           zoom: float, pts_out: np.ndarray) -> np.ndarray:
+    """Plain numpy reference of ``map_vertices`` (same algorithm, vectorised over vertices)."""
+    q = _check(fm, virtual_quat)
+    world = _world_rays(output_K(camera, zoom), qto_matrix(q), np.asarray(pts_out, np.float64))
+    rows = fm.band_rows
+    B = rows.size
+    y = np.full(world.shape[0], 0.5 * (rows[0] + rows[-1]))
+    alive = np.ones(world.shape[0], dtype=bool)
+    uv = np.full((world.shape[0], 2), np.nan)
+    for _ in range(_FIXED_POINT_ITERATIONS + 1):
+        pos = np.clip((y - rows[0]) / (rows[1] - rows[0]), 0.0, B - 1.0)
+        i0 = np.minimum(pos.astype(int), B - 2)
+        a = (pos - i0)[:, None]
+        qb = (1 - a) * fm.quat[i0] + a * fm.quat[i0 + 1]
+        R = qto_matrix(qb / np.linalg.norm(qb, axis=1, keepdims=True))
+        K = (1 - a[:, :, None]) * fm.K[i0] + a[:, :, None] * fm.K[i0 + 1]
+        cam_rays = np.einsum("mji,mj->mi", R, world)
+        alive &= cam_rays[:, 2] > 1e-9
+        z = np.where(alive, cam_rays[:, 2], 1.0)
+        xyd = distort_normalized(camera, cam_rays[:, :2] / z[:, None])
+        u = K[:, 0, 0] * xyd[:, 0] + K[:, 0, 1] * xyd[:, 1] + K[:, 0, 2]
+        v = K[:, 1, 1] * xyd[:, 1] + K[:, 1, 2]
+        uv = np.where(alive[:, None], np.stack([u, v], axis=1), np.nan)
+        y = np.where(alive, v, y)
+    return uv
+
+
+def _interp_matrix(x_query: np.ndarray, x_nodes: np.ndarray) -> np.ndarray:
+    """(Q, N) weights of piecewise-linear interpolation (linear extrapolation at the ends)."""
+    n = x_nodes.size
+    pos = (x_query - x_nodes[0]) / (x_nodes[1] - x_nodes[0])
+    i0 = np.clip(np.floor(pos).astype(int), 0, n - 2)
+    a = pos - i0
+    W = np.zeros((x_query.size, n))
+    r = np.arange(x_query.size)
+    W[r, i0] = 1 - a
+    W[r, i0 + 1] = a
+    return W
+
+
+class MeshWarper:
+    """Warps frames of one clip: vertex mapping, densification and remap.
+
+    Parameters
+    ----------
+    camera : CameraModel
+        Source lens at the frame size (the output has the same size).
+    mesh : (int, int)
+        Vertices (columns, rows).
+    interpolation : str
+        ``bilinear``, ``bicubic`` or ``lanczos``.
+    """
+
+    def __init__(self, camera: CameraModel, mesh: tuple[int, int] = (32, 18),
+                 interpolation: str = "bilinear"):
+        if interpolation not in INTERPOLATION_FLAGS:
+            raise InputError(f"unknown interpolation {interpolation!r}; valid: "
+                             + ", ".join(INTERPOLATION_FLAGS))
+        self.camera = camera
+        self.flag = INTERPOLATION_FLAGS[interpolation]
+        w, h = camera.size
+        self.xs, self.ys = mesh_points((w, h), mesh)
+        gx, gy = np.meshgrid(self.xs, self.ys)
+        self.pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        self.mesh = (int(mesh[0]), int(mesh[1]))
+        # luma pixel centres, and chroma (4:2:0, centre-sited) sample centres in luma pixels
+        self._Ax = _interp_matrix(np.arange(w, dtype=np.float64), self.xs).astype(np.float32)
+        self._Ay = _interp_matrix(np.arange(h, dtype=np.float64), self.ys).astype(np.float32)
+        cw, ch = (w + 1) // 2, (h + 1) // 2
+        self._Acx = _interp_matrix(2.0 * np.arange(cw) + 0.5, self.xs).astype(np.float32)
+        self._Acy = _interp_matrix(2.0 * np.arange(ch) + 0.5, self.ys).astype(np.float32)
+
+    def vertex_map(self, fm: FrameMotion, virtual_quat: np.ndarray, zoom: float) -> np.ndarray:
+        """Source pixels of the mesh vertices, (ny, nx, 2)."""
+        uv = map_vertices(self.camera, fm, virtual_quat, zoom, self.pts)
+        return uv.reshape(self.mesh[1], self.mesh[0], 2)
+
+    def dense_maps(self, vmap: np.ndarray, chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Full-size float32 maps (H, W) (or the half-size chroma maps, in chroma pixels)."""
+        Ax, Ay = (self._Acx, self._Acy) if chroma else (self._Ax, self._Ay)
+        # Vertices behind the camera (NaN) are pushed far outside so remap leaves them black.
+        v = np.where(np.isfinite(vmap), vmap, -1e6).astype(np.float32)
+        mx = Ay @ v[..., 0] @ Ax.T
+        my = Ay @ v[..., 1] @ Ax.T
+        if chroma:
+            mx = (mx + 0.5) * 0.5 - 0.5
+            my = (my + 0.5) * 0.5 - 0.5
+        return np.ascontiguousarray(mx), np.ascontiguousarray(my)
+
+    def warp_gray(self, img: np.ndarray, vmap: np.ndarray, border_value: float = 0) -> np.ndarray:
+        """Warp one full-resolution plane (or a BGR image) with the vertex map."""
+        mx, my = self.dense_maps(vmap)
+        return cv2.remap(img, mx, my, self.flag, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=border_value)
+
+    def warp_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray,
+                    vmap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Warp Y (H, W) and U, V (H/2, W/2) planes; outside the source is black (16, 128)."""
+        mx, my = self.dense_maps(vmap)
+        cx, cy = self.dense_maps(vmap, chroma=True)
+        yo = cv2.remap(y, mx, my, self.flag, borderMode=cv2.BORDER_CONSTANT, borderValue=16)
+        uo = cv2.remap(u, cx, cy, self.flag, borderMode=cv2.BORDER_CONSTANT, borderValue=128)
+        vo = cv2.remap(v, cx, cy, self.flag, borderMode=cv2.BORDER_CONSTANT, borderValue=128)
+        return yo, uo, vo
