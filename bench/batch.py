@@ -10,7 +10,9 @@ Generates ``--jobs`` rosettes once (``stitch.batch.generate_batch``), then per r
 Every run writes into its own output folder, so nothing is skipped. Figures: jobs per minute over
 the jobs phase (wall time minus cluster start) and over the whole run, scaling efficiency
 ``(jpm_2 / jpm_1) / 2``, the Dask-1 cost relative to the serial loop, and the peak resident set
-of each worker process (``ru_maxrss`` read in the worker after its last job). Median over
+of each worker process (``VmHWM`` read in the worker after each job; see
+``stitch.batch._peak_rss_mb`` for why not ``ru_maxrss``). The machine's 1-minute load average
+is recorded with every run: on a shared machine it decides the scaling figure. Median over
 ``--repeats``. Writes ``bench/results/batch.json``.
 
 Run: ``.venv/bin/python bench/batch.py [--jobs 6] [--cameras 8] [--size 960x720]
@@ -39,7 +41,8 @@ def _serial(manifest: Path, out_dir: Path) -> dict:
     t0 = time.perf_counter()
     recs = [run_job(job) for job in man.jobs]
     wall = time.perf_counter() - t0
-    return {"wall_s": wall, "jobs_s": wall, "n_done": sum(r["status"] == "done" for r in recs),
+    return {"wall_s": wall, "jobs_s": wall, "job_wall_s": [r.get("wall_s") for r in recs],
+            "n_done": sum(r["status"] == "done" for r in recs),
             "errors": [r["error"] for r in recs if r["error"]], "peak_rss_mb_by_worker": {}}
 
 
@@ -52,6 +55,7 @@ def _dask(manifest: Path, out_dir: Path, workers: int) -> dict:
             peak[key] = max(peak.get(key, 0.0), r["peak_rss_mb"])
     return {"wall_s": s.wall_s, "jobs_s": s.wall_s - s.cluster_start_s,
             "cluster_start_s": s.cluster_start_s, "n_done": s.n_done, "n_workers": s.n_workers,
+            "job_wall_s": [r.get("wall_s") for r in s.records],
             "errors": [r["error"] for r in s.records if r["error"]],
             "peak_rss_mb_by_worker": peak}
 
