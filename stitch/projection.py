@@ -185,13 +185,39 @@ def _project_rays(cam: RigCamera, rays: np.ndarray) -> np.ndarray:
     return np.stack([K[0, 0] * xd + K[0, 1] * yd + K[0, 2], K[1, 1] * yd + K[1, 2]], axis=-1)
 
 
+def _monotonic_radius(cam: RigCamera, r_limit: float = 20.0) -> float:
+    """Largest undistorted radius (tan of the off-axis angle) up to which the radial
+    distortion of an ``opencv_standard`` lens still grows monotonically (inf if it always does
+    up to ``r_limit``)."""
+    k = np.zeros(8)
+    k[: min(8, cam.camera.dist.size)] = cam.camera.dist[:8]
+    if not np.any(k[[0, 1, 4, 5, 6, 7]]):
+        return math.inf
+    r = np.linspace(0.0, r_limit, 4001)
+    r2 = r * r
+    rd = r * (1 + r2 * (k[0] + r2 * (k[1] + r2 * k[4]))) / (1 + r2 * (k[5] + r2 * (k[6]
+                                                                                + r2 * k[7])))
+    bad = np.flatnonzero(np.diff(rd) <= 0)
+    return math.inf if bad.size == 0 else float(r[bad[0]])
+
+
 def _inside_image(cam: RigCamera, px: np.ndarray, rays_cam: np.ndarray) -> np.ndarray:
     w, h = cam.size
     x, y = px[..., 0], px[..., 1]
     with np.errstate(invalid="ignore"):
         ok = (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5)
     ok &= np.isfinite(x) & np.isfinite(y)
-    n = np.linalg.norm(rays_cam, axis=-1)
+    if cam.camera.model != "opencv_fisheye":
+        r_max = _monotonic_radius(cam)
+        if np.isfinite(r_max):
+            # Beyond this radius the distortion polynomial folds back and would map rays far
+            # outside the lens's view into the image: ghosts at the border.
+            z = np.where(rays_cam[..., 2] > 1e-9, rays_cam[..., 2], 1.0)
+            r2 = (rays_cam[..., 0] ** 2 + rays_cam[..., 1] ** 2) / (z * z)
+            ok &= r2 < r_max * r_max
+    if cam.camera.model != "opencv_fisheye" and cam.fov_rad is None:
+        return ok & (rays_cam[..., 2] > 1e-9)
+    n = np.sqrt(np.einsum("...k,...k->...", rays_cam, rays_cam))
     with np.errstate(invalid="ignore", divide="ignore"):
         cos_off_axis = rays_cam[..., 2] / n
     if cam.camera.model == "opencv_fisheye":
@@ -200,9 +226,7 @@ def _inside_image(cam: RigCamera, px: np.ndarray, rays_cam: np.ndarray) -> np.nd
         limit = cam.fov_rad if cam.fov_rad is not None else math.radians(175)
         ok &= cos_off_axis >= math.cos(min(limit, math.radians(175)))
     else:
-        ok &= rays_cam[..., 2] > 1e-9
-        if cam.fov_rad is not None:
-            ok &= cos_off_axis >= math.cos(cam.fov_rad)
+        ok &= (rays_cam[..., 2] > 1e-9) & (cos_off_axis >= math.cos(cam.fov_rad))
     return ok
 
 
@@ -227,7 +251,11 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
         The camera sees the direction and it lands inside the image (and the lens fov).
     """
     dirs = pano_dirs_from_uv(u, v, W)
-    rays = dirs @ cam.R_rig_from_cam  # R^T d for row vectors
+    return _maps_from_rays(cam, dirs @ cam.R_rig_from_cam)  # R^T d for row vectors
+
+
+def _maps_from_rays(cam: RigCamera, rays: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     px = _project_rays(cam, rays)
     ok = _inside_image(cam, px, rays)
     mx = np.where(ok, px[..., 0], -1.0).astype(np.float32)
@@ -236,7 +264,7 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
 
 
 def camera_footprint(cam: RigCamera, W: int, margin_px: int = 4, cam_index: int = 0,
-                     samples: int = 720) -> Layer:
+                     samples: int = 512) -> Layer:
     """The layer (wrap-aware bounding box) a camera covers on a panorama of width W.
 
     A coarse panorama grid (``samples`` x ``samples / 2`` directions) is projected into the
@@ -283,9 +311,25 @@ def plan_layers(rig: Rig, W: int, margin_px: int = 4) -> list[Layer]:
 
 
 def layer_maps(cam: RigCamera, layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``cv2.remap`` maps (float32) and validity (bool) of one camera over its layer."""
-    u, v = layer.grid()
-    return source_pixels(cam, u, v, layer.pano_width)
+    """``cv2.remap`` maps (float32) and validity (bool) of one camera over its layer.
+
+    Same result as :func:`source_pixels` over ``layer.grid()``, computed separably: on a
+    panorama grid a direction is ``(cos p sin y, -sin p, cos p cos y)`` with yaw y per column
+    and pitch p per row, so the camera ray ``R^T d`` is three outer products and no per-pixel
+    trigonometry.
+    """
+    W = layer.pano_width
+    H = W // 2
+    yaw = ((layer.x0 + np.arange(layer.width, dtype=np.float64)) / W - 0.5) * (2 * math.pi)
+    pitch = (0.5 - (layer.y0 + np.arange(layer.height, dtype=np.float64)) / H) * math.pi
+    sy, cy = np.sin(yaw), np.cos(yaw)
+    sp, cp = np.sin(pitch)[:, None], np.cos(pitch)[:, None]
+    R = cam.R_rig_from_cam
+    rays = np.empty((layer.height, layer.width, 3))
+    for k in range(3):
+        # ray_k = sum_m R[m, k] d_m
+        rays[..., k] = cp * (R[0, k] * sy + R[2, k] * cy)[None, :] - R[1, k] * sp
+    return _maps_from_rays(cam, rays)
 
 
 def coverage_weight(valid: np.ndarray, feather_px: float) -> np.ndarray:

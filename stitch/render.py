@@ -33,7 +33,7 @@ from sensors.atomic import atomic_output
 from sensors.errors import InputError
 
 from .params import IMAGE_SUFFIXES, StitchParams
-from .projection import Layer, coverage_weight, plan_layers, source_pixels
+from .projection import Layer, coverage_weight, layer_maps, plan_layers, source_pixels
 from .rig import Rig
 
 __all__ = [
@@ -92,19 +92,23 @@ def warp_layer(img: np.ndarray, rig: Rig, layer: Layer,
     if img.shape[:2] != (h, w):
         raise InputError(f"camera {cam.id}: image is {img.shape[1]}x{img.shape[0]}, the rig "
                          f"says {w}x{h}")
-    u, v = layer.grid()
-    if displacement is not None:
+    if displacement is None:
+        mx, my, ok = layer_maps(cam, layer)
+    else:
+        u, v = layer.grid()
         dx, dy = displacement
         if dx.shape != layer.shape or dy.shape != layer.shape:
             raise InputError(f"camera {cam.id}: displacement has shape {dx.shape}, the layer "
                              f"is {layer.shape}")
         if not (np.all(np.isfinite(dx)) and np.all(np.isfinite(dy))):
             raise InputError(f"camera {cam.id}: displacement field has NaN or infinite values")
-        u = u + dx
-        v = v + dy
-    mx, my, ok = source_pixels(cam, u, v, layer.pano_width)
+        mx, my, ok = source_pixels(cam, u + dx, v + dy, layer.pano_width)
     pix = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     pix[~ok] = 0
+    return _from_valid(layer, pix, ok)
+
+
+def _from_valid(layer: Layer, pix: np.ndarray, ok: np.ndarray) -> WarpedLayer:
     padded = np.pad(ok, 1).astype(np.uint8)
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
     return WarpedLayer(layer, pix, ok, dist)
@@ -116,13 +120,20 @@ def warp_layers(rig: Rig, images: Sequence[np.ndarray], W: int, warps=None, marg
     """Warp every camera into its layer.
 
     ``warps[k].dense(layer)`` gives camera k's displacement over its layer; ``layer`` is
-    ``projected[k]`` (the ``ProjectedLayer`` the warps were solved on) when given, else the
-    planned ``Layer`` (both carry ``x0``, ``y0`` and the crop shape).
+    ``projected[k]`` (the ``ProjectedLayer`` the warps were solved on; its crop is reused)
+    when given, else the planned ``Layer`` (both carry ``x0``, ``y0`` and the crop shape).
     """
-    layers = plan_layers(rig, W, margin_px)
+    layers = plan_layers(rig, W, margin_px) if projected is None else [p.layer for p in projected]
     out = []
     for k, lay in enumerate(layers):
         disp = None
+        if projected is not None and (warps is None or warps[k] is None):
+            # Unwarped: the projection already drew this layer (same maps, same remap).
+            p = projected[k]
+            out.append(_from_valid(lay, p.image, p.mask > 0))
+            if progress is not None:
+                progress(k + 1, len(layers))
+            continue
         if warps is not None and warps[k] is not None:
             target = lay if projected is None else projected[k]
             if (target.x0, target.y0) != (lay.x0, lay.y0):

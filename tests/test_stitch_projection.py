@@ -119,3 +119,33 @@ def test_wide_fisheye_projects_past_90_degrees_and_agrees_with_sensors_below(sam
     rays = pano_dirs_from_uv(uu, vv, W) @ top.R_rig_from_cam
     px = project(top.camera, rays)
     np.testing.assert_allclose(np.column_stack([mx[ok], my[ok]]), px[ok], atol=1e-3)
+
+
+def test_separable_layer_maps_equal_the_general_lookup():
+    from stitch.projection import layer_maps
+
+    rig = ring_rig(5, 320, 240, up_down=True)
+    for cam in (rig[2], rig[5]):  # a side camera across the seam, the up camera (full width)
+        lay = camera_footprint(cam, W)
+        mx, my, ok = layer_maps(cam, lay)
+        u, v = lay.grid()
+        gx, gy, gok = source_pixels(cam, u, v, W)
+        np.testing.assert_array_equal(ok, gok)
+        np.testing.assert_allclose(mx[ok], gx[ok], atol=1e-3)
+        np.testing.assert_allclose(my[ok], gy[ok], atol=1e-3)
+
+
+def test_strong_barrel_distortion_does_not_fold_outside_rays_into_the_image():
+    from sensors.types import CameraModel
+    from stitch.rig import RigCamera
+
+    # r_d = r (1 - 0.3 r^2) peaks at r = 1/sqrt(0.9) and then falls: far rays would land back
+    # inside the image. Only rays within the monotonic part may be valid.
+    K = [[100, 0, 99.5], [0, 100, 74.5], [0, 0, 1]]
+    cam = RigCamera("c", CameraModel(K, [-0.3, 0, 0, 0], "opencv_standard", (200, 150)),
+                    np.eye(3))
+    uu, vv = np.meshgrid(np.arange(0, W, 2.0), np.arange(0, W / 2, 2.0))
+    _, _, ok = source_pixels(cam, uu, vv, W)
+    rays = pano_dirs_from_uv(uu[ok], vv[ok], W)
+    r = np.hypot(rays[:, 0], rays[:, 1]) / rays[:, 2]
+    assert r.max() < 1 / math.sqrt(0.9) + 0.01
