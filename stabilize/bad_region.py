@@ -170,12 +170,15 @@ class FitResult:
         Zoom each frame needs on the bent path (<= max_zoom).
     iterations : int
         Check-and-bend rounds used.
+    unreachable : int
+        Frames that need more than the max zoom even on the real path (``strict=False`` only).
     """
 
     virtual_quat: np.ndarray
     alpha: np.ndarray
     required_zoom: np.ndarray
     iterations: int
+    unreachable: int = 0
 
 
 def fit_to_frame(
@@ -188,6 +191,7 @@ def fit_to_frame(
     readout_direction: str = "top_to_bottom",
     ease_s: float = 0.4,
     max_iterations: int = 40,
+    strict: bool = True,
 ) -> FitResult:
     """Bend the virtual path minimally and smoothly so no frame needs more than ``max_zoom``.
 
@@ -201,6 +205,9 @@ def fit_to_frame(
         Half-width of the window over which a correction eases in and out, seconds.
     max_iterations : int
         Bound on check-and-bend rounds.
+    strict : bool
+        Raise when some frame cannot fit even on the real path; otherwise such frames keep the
+        real orientation and are counted in ``FitResult.unreachable``.
 
     Returns
     -------
@@ -209,8 +216,8 @@ def fit_to_frame(
     Raises
     ------
     InputError
-        If ``max_zoom`` is below what even the real orientation needs (rolling shutter alone can
-        need a little zoom), so no bending can satisfy it.
+        With ``strict``, if ``max_zoom`` is below what even the real orientation needs (rolling
+        shutter alone can need a little zoom), so no bending can satisfy it.
     """
     if not (np.isfinite(max_zoom) and max_zoom >= 1.0):
         raise InputError(f"max zoom must be >= 1, got {max_zoom}")
@@ -224,15 +231,18 @@ def fit_to_frame(
     demand = np.zeros(t.size)
     alpha = demand
     qv = qv0
+    hopeless = np.zeros(t.size, dtype=bool)
     for it in range(max_iterations + 1):
         z = required_zoom(cam, real, t, qv, **kw)
-        bad = z > max_zoom + 1e-6
-        if not np.any(bad):
-            return FitResult(qv, alpha, z, it)
-        if np.any(bad & (alpha >= 1.0 - 1e-9)):
-            i = int(np.flatnonzero(bad & (alpha >= 1.0 - 1e-9))[0])
+        stuck = (z > max_zoom + 1e-6) & (alpha >= 1.0 - 1e-9)
+        if np.any(stuck) and strict:
+            i = int(np.flatnonzero(stuck)[0])
             raise InputError(f"max zoom {max_zoom:g} is below the {z[i]:.3f} that frame {i} "
                              "needs even unstabilized (rolling shutter); raise --max-zoom")
+        hopeless |= stuck
+        bad = (z > max_zoom + 1e-6) & ~hopeless
+        if not np.any(bad):
+            return FitResult(qv, alpha, z, it, int(hopeless.sum()))
         # Pull harder where the frame is further out; the step shrinks as alpha nears 1.
         excess = np.where(bad, np.minimum(z, 2 * max_zoom) / max_zoom - 1.0, 0.0)
         step = np.clip(0.15 + 2.0 * excess, 0.0, 1.0)
@@ -244,4 +254,37 @@ def fit_to_frame(
         alpha = np.clip(np.maximum(gaussian_filter1d(env, sigma=r / 2.0, mode="nearest"),
                                    demand), 0.0, 1.0)
         qv = qslerp(qv0, qr, alpha)
-    raise InputError(f"could not keep the output inside the frame at max zoom {max_zoom:g}")
+    if strict:
+        raise InputError(f"could not keep the output inside the frame at max zoom {max_zoom:g}")
+    z = required_zoom(cam, real, t, qv, **kw)
+    return FitResult(qv, alpha, z, max_iterations, int(np.sum(z > max_zoom + 1e-6)))
+
+
+# --- filter-chain entry (stabilize.filtering registry) ---
+
+from .filtering import Filter, FilterContext, register_filter  # noqa: E402
+
+
+@register_filter("bad_region")
+class BadRegion(Filter):
+    """Bend the virtual path so no frame needs more than ``params.max_zoom`` (``fit_to_frame``).
+
+    Place it last before the zoom stage. Where even the real orientation needs more (a fast pan
+    with a long readout), those frames keep the real orientation and a note says so.
+    Per-frame ``bend`` (the pull towards the real path, 0..1) goes to the sidecar.
+    """
+
+    ease_s = 0.4
+
+    def reach_s(self) -> float:
+        return 3.0 * self.ease_s
+
+    def apply(self, ctx: FilterContext) -> FilterContext:
+        fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
+                           self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
+                           ease_s=self.ease_s, strict=False)
+        ctx = ctx.with_(virtual_quat=fit.virtual_quat).with_extra("bend", fit.alpha)
+        if fit.unreachable:
+            ctx = ctx.with_note(f"{fit.unreachable} frame(s) need more than max zoom "
+                                f"{self.params.max_zoom:g} even unstabilized (rolling shutter)")
+        return ctx

@@ -300,3 +300,4 @@ class ZoomStage(Filter):
 
 
 # --- filter-chain entries from other modules ---
+from . import bad_region, blur, horizon, intent  # noqa: E402,F401  (self-register)
