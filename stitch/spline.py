@@ -83,6 +83,10 @@ def basis_matrix(x: np.ndarray, origin: float, spacing: float, n: int, periodic:
     """
     idx, w, dw = axis_basis(x, origin, spacing, n, periodic)
     M = np.zeros((len(idx), n))
-    rows = np.repeat(np.arange(len(idx)), 4)
-    np.add.at(M, (rows, idx.ravel()), (dw if derivative else w).ravel())
+    vals = dw if derivative else w
+    if n >= 4:
+        # The four indices of a row are distinct (periodic grids need n >= 4): plain assignment.
+        M[np.arange(len(idx))[:, None], idx] = vals
+    else:
+        np.add.at(M, (np.repeat(np.arange(len(idx)), 4), idx.ravel()), vals.ravel())
     return M

@@ -33,7 +33,9 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
+import cv2
 import numpy as np
 import pyceres
 
@@ -140,18 +142,18 @@ class SplineWarp:
         dyv = dBv @ cy @ Bu.T
         return (1 + dxu) * (1 + dyv) - dxv * dyu
 
-    @property
+    @cached_property
     def min_jacobian_det(self) -> float:
         """Smallest Jacobian determinant over the layer."""
         return float(self.jacobian_det().min())
 
-    @property
+    @cached_property
     def max_displacement_px(self) -> float:
         """Largest displacement magnitude over the layer (px)."""
         dx, dy = self.dense()
         return float(np.sqrt(dx.astype(np.float64) ** 2 + dy ** 2).max())
 
-    @property
+    @cached_property
     def mean_displacement_px(self) -> float:
         """Mean displacement magnitude over the layer (px)."""
         dx, dy = self.dense()
@@ -183,6 +185,7 @@ class SolveInfo:
     final_cost: float
     smoothness_weight: float
     solve_s: float
+    ceres_s: float
     termination: str
 
 
@@ -208,67 +211,46 @@ def make_grid(x0: int, y0: int, width: int, height: int, W: int, spacing_px: flo
 
 
 class _LinearCost(pyceres.CostFunction):
-    """residual = scale * (sum_k J_k x_k - b), constant J_k; ``scale`` may change between solves."""
+    """residual = scale * (A @ concat(x_k) - b) with a constant dense A over small blocks.
 
-    def __init__(self, jacobians: list[np.ndarray], b: np.ndarray, scale: np.ndarray,
+    ``scale`` may change between solves (robust reweighting).
+    """
+
+    def __init__(self, A: np.ndarray, b: np.ndarray, scale: np.ndarray,
                  blocks: list[np.ndarray]):
         pyceres.CostFunction.__init__(self)
-        self.J = [np.ascontiguousarray(J) for J in jacobians]
-        self.blocks = blocks  # the parameter arrays, to evaluate residuals between solves
+        self.A = np.ascontiguousarray(A)
         self.b = b
-        self.scale = scale
+        self.blocks = blocks  # the parameter arrays, to evaluate residuals between solves
+        self.sizes = [len(x) for x in blocks]
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
         self.set_num_residuals(len(b))
-        self.set_parameter_block_sizes([J.shape[1] for J in self.J])
+        self.set_parameter_block_sizes(self.sizes)
+        self.set_scale(scale)
+
+    def set_scale(self, scale: np.ndarray) -> None:
+        """New residual scale; the (constant) scaled Jacobian blocks are precomputed here."""
+        self.scale = np.asarray(scale, dtype=np.float64)
+        SA = self.scale[:, None] * self.A
+        o = self.offsets
+        self.J = [np.ascontiguousarray(SA[:, o[k]:o[k + 1]]).ravel()
+                  for k in range(len(self.sizes))]
 
     def raw_residual(self) -> np.ndarray:
         """Unscaled residual at the current parameter values."""
-        r = -self.b
-        for J, x in zip(self.J, self.blocks, strict=True):
-            r = r + J @ x
-        return r
+        return self.A @ np.concatenate(self.blocks) - self.b
 
     def Evaluate(self, parameters, residuals, jacobians):  # noqa: N802 (Ceres API name)
-        r = -self.b
-        for J, x in zip(self.J, parameters, strict=True):
-            r = r + J @ x
-        residuals[:] = self.scale * r
+        residuals[:] = self.scale * (self.A @ np.concatenate(parameters) - self.b)
         if jacobians is not None:
             for k, J in enumerate(self.J):
                 if jacobians[k] is not None:
-                    jacobians[k][:] = (self.scale[:, None] * J).ravel()
+                    jacobians[k][:] = J
         return True
 
 
-def _second_difference(n: int, periodic: bool) -> np.ndarray:
-    if periodic:
-        D = np.zeros((n, n))
-        for a in range(n):
-            D[a, (a - 1) % n] += 1
-            D[a, a] -= 2
-            D[a, (a + 1) % n] += 1
-        return D
-    D = np.zeros((max(n - 2, 0), n))
-    for a in range(n - 2):
-        D[a, a:a + 3] = (1, -2, 1)
-    return D
-
-
-def _first_difference(n: int, periodic: bool) -> np.ndarray:
-    m = n if periodic else n - 1
-    D = np.zeros((m, n))
-    for a in range(m):
-        D[a, a] = -1
-        D[a, (a + 1) % n] += 1
-    return D
-
-
-def _interleave(M: np.ndarray) -> np.ndarray:
-    """Apply a per-component operator to x/y interleaved control rows: kron(M, I2)."""
-    return np.kron(M, np.eye(2))
-
-
 class _Grid:
-    """Mutable per-layer solve state: the control rows Ceres optimises."""
+    """Mutable per-layer solve state: one 2-vector parameter block per control point."""
 
     def __init__(self, layer, W: int, spacing_px: float):
         h, w = layer.mask.shape
@@ -276,20 +258,46 @@ class _Grid:
         self.x0, self.y0, self.w, self.h, self.W = layer.x0, layer.y0, w, h, W
         (self.o_u, self.o_v, self.s_u, self.s_v, self.gw, self.gh,
          self.periodic) = make_grid(layer.x0, layer.y0, w, h, W, spacing_px)
-        self.rows = [np.zeros(2 * self.gw) for _ in range(self.gh)]
+        self.pts = [[np.zeros(2) for _ in range(self.gw)] for _ in range(self.gh)]
+        self.active = np.zeros((self.gh, self.gw), bool)
+
+    def activate(self, touched: np.ndarray, reach: int) -> None:
+        """Free the control points within ``reach`` cells of one that data touches.
+
+        The others stay at zero displacement (constant blocks): with the weak anchor they would
+        be ~0 anyway, and leaving them out keeps the solve small.
+        """
+        k = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+        src = touched.astype(np.uint8)
+        if self.periodic:
+            src = np.hstack([src[:, -reach:], src, src[:, :reach]])
+        grown = cv2.dilate(src, k, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+        self.active = grown[:, reach:reach + self.gw] if self.periodic else grown
 
     def u_in_layer(self, u: np.ndarray) -> np.ndarray:
         return self.x0 + np.mod(u - self.x0, self.W)
 
+    def col(self, a: int) -> int | None:
+        """Control column a (wrapped on a periodic grid; None when off the grid)."""
+        if self.periodic:
+            return a % self.gw
+        return a if 0 <= a < self.gw else None
+
     def warp(self) -> SplineWarp:
-        ctrl = np.stack(self.rows).reshape(self.gh, self.gw, 2).copy()
+        ctrl = np.array([[p for p in row] for row in self.pts]).reshape(self.gh, self.gw, 2)
         return SplineWarp(self.index, self.x0, self.y0, self.w, self.h, self.W, self.o_u,
                           self.o_v, self.s_u, self.s_v, ctrl, self.periodic)
 
 
 def _data_terms(grids: dict[int, _Grid], matches: Sequence[PairMatches]):
-    """One linear cost per (pair, band of grid rows) with all of its fitting matches."""
-    terms = []
+    """One linear cost per (layer, spline cell) with every fitting match landing in it.
+
+    A match contributes ``m + d_i(m) - p_i`` to layer i and ``m + d_j(m) - p_j`` to layer j, so
+    the data terms of different layers share no parameters (only the regulariser couples the
+    control points of one layer). Grouping per layer keeps every Jacobian block dense: 2 rows
+    per match over the 16 control points of its cell.
+    """
+    targets: dict[int, list] = {k: [] for k in grids}
     for pm in matches:
         fit = ~np.asarray(pm.heldout, dtype=bool)
         if not fit.any():
@@ -297,67 +305,84 @@ def _data_terms(grids: dict[int, _Grid], matches: Sequence[PairMatches]):
         pi, pj = pm.p_i[fit], pm.p_j[fit]
         wt = np.asarray(pm.weight, dtype=np.float64)[fit]
         m = 0.5 * (pi + pj)
-        gi, gj = grids[pm.i], grids[pm.j]
-        # Both grids share the row lattice, so grid row k of layer i is row k + shift of j.
-        band = np.floor((m[:, 1] - gi.o_v) / gi.s_v).astype(np.intp)
-        for k in np.unique(band):
-            sel = band == k
-            n = int(sel.sum())
-            blocks, jac = [], []
-            for g, slot in ((gi, 0), (gj, 2)):
-                mu = g.u_in_layer(m[sel, 0])
-                iu, wu, _ = axis_basis(mu, g.o_u, g.s_u, g.gw, g.periodic)
-                iv, wv, _ = axis_basis(m[sel, 1], g.o_v, g.s_v, g.gh)
-                if np.any(iv != iv[:1]):
-                    raise SolveError("internal: rows of one band differ between matches")
-                for a in range(4):
-                    J = np.zeros((4 * n, 2 * g.gw))
-                    coef = wv[:, a:a + 1] * wu  # (n, 4)
-                    rows = 4 * np.arange(n)[:, None] + slot
-                    np.add.at(J, (rows, 2 * iu), coef)
-                    np.add.at(J, (rows + 1, 2 * iu + 1), coef)
-                    blocks.append(g.rows[iv[0, a]])
-                    jac.append(J)
-            b = np.empty(4 * n)
-            b[0::4] = pi[sel, 0] - m[sel, 0]
-            b[1::4] = pi[sel, 1] - m[sel, 1]
-            b[2::4] = pj[sel, 0] - m[sel, 0]
-            b[3::4] = pj[sel, 1] - m[sel, 1]
-            scale = np.repeat(np.sqrt(wt[sel]), 4)
-            cost = _LinearCost(jac, b, scale.copy(), blocks)
-            terms.append((cost, blocks, np.sqrt(wt[sel])))
+        targets[pm.i].append((m, pi - m, wt))
+        targets[pm.j].append((m, pj - m, wt))
+    terms = []
+    for k, parts in targets.items():
+        if not parts:
+            continue
+        g = grids[k]
+        m = np.concatenate([p[0] for p in parts])
+        t = np.concatenate([p[1] for p in parts])
+        wt = np.concatenate([p[2] for p in parts])
+        iu, wu, _ = axis_basis(g.u_in_layer(m[:, 0]), g.o_u, g.s_u, g.gw, g.periodic)
+        iv, wv, _ = axis_basis(m[:, 1], g.o_v, g.s_v, g.gh)
+        key = iv[:, 0] * (g.gw + 1) + iu[:, 0]
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        for sel in np.split(order, bounds):
+            n = len(sel)
+            A = np.zeros((2 * n, 32))
+            rows = 2 * np.arange(n)
+            blocks = []
+            for a in range(4):
+                for c in range(4):
+                    coef = wv[sel, a] * wu[sel, c]
+                    A[rows, 2 * len(blocks)] = coef
+                    A[rows + 1, 2 * len(blocks) + 1] = coef
+                    blocks.append(g.pts[iv[sel[0], a]][iu[sel[0], c]])
+            g.touched[np.ix_(iv[sel[0]], iu[sel[0]])] = True
+            sqrt_w = np.sqrt(wt[sel])
+            terms.append((_LinearCost(A, t[sel].ravel(), np.repeat(sqrt_w, 2), blocks), sqrt_w))
     return terms
 
 
-def _regulariser_terms(g: _Grid, smooth: float, anchor: float):
-    """Bending energy + zero anchor of one grid: NormalPriors per row, linear costs across rows.
+_REACH_PX = 160.0  # how far from data the warp may reach before it is held at zero
+_IRLS_ROUNDS = 3
+_TILE = 4  # control points per side of a regulariser tile (one Python cost per tile)
 
-    Second differences are taken in control-point units (spacing-free), so the weights mean
-    "px of bending per control cell".
+
+def _regulariser_terms(g: _Grid, smooth: float):
+    """Thin-plate bending energy of a grid, one linear cost per tile of control points.
+
+    Each term belongs to one control point c = (row r, column a): u_xx centred on c, u_yy
+    centred on c, and the mixed difference of the square with c at its top-left (weight 2).
+    Differences are in control-point units (spacing-free), so the weight means "px of bending
+    per control cell".
     """
-    priors, costs = [], []
-    Dxx = _interleave(_second_difference(g.gw, g.periodic))
-    info = anchor * np.eye(2 * g.gw) + smooth * Dxx.T @ Dxx
-    cov = np.linalg.inv(info)
-    cov = 0.5 * (cov + cov.T)
-    for r in range(g.gh):
-        priors.append((pyceres.factors.NormalPrior(np.zeros(2 * g.gw), cov), [g.rows[r]]))
-    I = np.eye(2 * g.gw)
-    Dx = _interleave(_first_difference(g.gw, g.periodic))
-    a, b = math.sqrt(2 * smooth), math.sqrt(smooth)
-    for r in range(g.gh - 1):
-        # Cross term 2 u_xy^2 (u-difference of the row difference) between rows r and r + 1,
-        # and u_yy^2 centred on row r + 1 when row r + 2 exists.
-        if r + 2 < g.gh:
-            jac = [np.vstack([-a * Dx, b * I]), np.vstack([a * Dx, -2 * b * I]),
-                   np.vstack([np.zeros_like(Dx), b * I])]
-            blocks = [g.rows[r], g.rows[r + 1], g.rows[r + 2]]
-        else:
-            jac = [-a * Dx, a * Dx]
-            blocks = [g.rows[r], g.rows[r + 1]]
-        nres = jac[0].shape[0]
-        costs.append((_LinearCost(jac, np.zeros(nres), np.ones(nres), blocks), blocks))
-    return priors, costs
+    sq, sq2 = math.sqrt(smooth), math.sqrt(2 * smooth)
+    costs = []
+    for r0 in range(0, g.gh, _TILE):
+        for a0 in range(0, g.gw, _TILE):
+            terms = []  # list of [(coef, (r, a)), ...]
+            for r in range(r0, min(r0 + _TILE, g.gh)):
+                for a in range(a0, min(a0 + _TILE, g.gw)):
+                    left, right = g.col(a - 1), g.col(a + 1)
+                    if left is not None and right is not None:
+                        terms.append([(sq, (r, left)), (-2 * sq, (r, a)), (sq, (r, right))])
+                    if 0 < r < g.gh - 1:
+                        terms.append([(sq, (r - 1, a)), (-2 * sq, (r, a)), (sq, (r + 1, a))])
+                    if right is not None and r + 1 < g.gh:
+                        terms.append([(sq2, (r, a)), (-sq2, (r, right)), (-sq2, (r + 1, a)),
+                                      (sq2, (r + 1, right))])
+            terms = [t for t in terms if any(g.active[key] for _, key in t)]
+            if not terms:
+                continue
+            index: dict[tuple[int, int], int] = {}
+            for t in terms:
+                for _, key in t:
+                    index.setdefault(key, len(index))
+            A = np.zeros((2 * len(terms), 2 * len(index)))
+            for q, t in enumerate(terms):
+                for coef, key in t:
+                    col = 2 * index[key]
+                    A[2 * q, col] += coef
+                    A[2 * q + 1, col + 1] += coef
+            blocks = [g.pts[r][a] for (r, a) in index]
+            cost = _LinearCost(A, np.zeros(len(A)), np.ones(len(A)), blocks)
+            cost.keys = list(index)
+            costs.append(cost)
+    return costs
 
 
 def _solve_once(layers, matches, params: StitchParams, smooth: float):
@@ -367,49 +392,67 @@ def _solve_once(layers, matches, params: StitchParams, smooth: float):
         if pm.i not in grids or pm.j not in grids:
             raise InputError(f"matches name camera {pm.i} or {pm.j}, which has no layer")
     problem = pyceres.Problem()
+    for g in grids.values():
+        g.touched = np.zeros((g.gh, g.gw), bool)
     data = _data_terms(grids, matches)
     keep = []  # Python cost objects must outlive the solve
-    for cost, blocks, _ in data:
-        problem.add_residual_block(cost, None, blocks)
+    for cost, _ in data:
+        problem.add_residual_block(cost, None, cost.blocks)
         keep.append(cost)
+    anchor_cov = np.eye(2) / params.anchor_weight
+    reach = max(2, int(math.ceil(_REACH_PX / params.spline_spacing_px)))
     for g in grids.values():
-        priors, costs = _regulariser_terms(g, smooth, params.anchor_weight)
-        for cost, blocks in priors + costs:
-            problem.add_residual_block(cost, None, blocks)
+        g.activate(g.touched, reach)
+        for cost in _regulariser_terms(g, smooth):
+            problem.add_residual_block(cost, None, cost.blocks)
             keep.append(cost)
+            for blk, (r, a) in zip(cost.blocks, cost.keys, strict=True):
+                if not g.active[r, a]:
+                    problem.set_parameter_block_constant(blk)
+        for r, a in zip(*np.nonzero(g.active), strict=True):
+            # Weak pull to zero (C++ factor): away from the overlaps the warp fades out.
+            prior = pyceres.factors.NormalPrior(np.zeros(2), anchor_cov)
+            problem.add_residual_block(prior, None, [g.pts[r][a]])
+            keep.append(prior)
     opts = pyceres.SolverOptions()
     opts.linear_solver_type = pyceres.LinearSolverType.SPARSE_NORMAL_CHOLESKY
     opts.max_num_iterations = params.max_iterations
     opts.num_threads = 2
-    opts.minimizer_progress_to_stdout = False
     opts.logging_type = pyceres.LoggingType.SILENT
+    # The problem is linear for fixed robust weights: a huge first trust region makes the
+    # first LM step the Gauss-Newton solution.
+    opts.initial_trust_region_radius = 1e12
     c = params.robust_scale_px
-    rounds, iters, first_cost, summary = 0, 0, None, None
-    while rounds < 4:
+    rounds, iters, first_cost, summary, ceres_s = 0, 0, None, None, 0.0
+    while True:
         rounds += 1
+        # For fixed robust weights the problem is linear and one Gauss-Newton step solves it;
+        # the last round runs to Ceres' own convergence test.
+        last = rounds == _IRLS_ROUNDS
+        opts.max_num_iterations = params.max_iterations if last else 1
         summary = pyceres.SolverSummary()
         pyceres.solve(opts, problem, summary)
         iters += summary.num_successful_steps + summary.num_unsuccessful_steps
+        ceres_s += summary.total_time_in_seconds
         if first_cost is None:
             first_cost = summary.initial_cost
-        if summary.termination_type == pyceres.TerminationType.FAILURE:
-            raise SolveError(f"spline warp solve failed: {summary.message}")
-        # Cauchy weights 1 / (1 + r^2 / c^2) from each match's residual norm (IRLS).
-        changed = 0.0
-        for cost, _, sqrt_w in data:
-            e2 = (cost.raw_residual().reshape(-1, 4) ** 2).sum(axis=1)
-            robust = 1.0 / (1.0 + e2 / (2 * c * c))
-            new = np.repeat(sqrt_w * np.sqrt(robust), 4)
-            changed = max(changed, float(np.abs(new - cost.scale).max()))
-            cost.scale[:] = new
-        if changed < 1e-3:
+        if summary.termination_type == pyceres.TerminationType.FAILURE or (
+                last and summary.termination_type != pyceres.TerminationType.CONVERGENCE):
+            raise SolveError(f"spline warp solve did not converge: {summary.message}")
+        if last:
             break
+        # Cauchy weights 1 / (1 + r^2 / (c/2)^2) per match and layer (IRLS): each layer carries
+        # half of a pair's disagreement, hence the half scale.
+        for cost, sqrt_w in data:
+            e2 = (cost.raw_residual().reshape(-1, 2) ** 2).sum(axis=1)
+            cost.set_scale(np.repeat(sqrt_w / np.sqrt(1.0 + 4 * e2 / (c * c)), 2))
     return grids, SolveInfo(
         n_matches=int(sum(int((~np.asarray(m.heldout)).sum()) for m in matches)),
         n_parameters=int(sum(2 * g.gw * g.gh for g in grids.values())),
         n_residual_blocks=len(keep), irls_rounds=rounds, ceres_iterations=iters,
         initial_cost=float(first_cost), final_cost=float(summary.final_cost),
-        smoothness_weight=smooth, solve_s=0.0, termination=str(summary.termination_type))
+        smoothness_weight=smooth, solve_s=0.0, ceres_s=ceres_s,
+        termination=str(summary.termination_type))
 
 
 def solve_warps_info(layers, matches: Sequence[PairMatches], params: StitchParams | None = None
