@@ -391,6 +391,11 @@ def sync_samples_to_gyro(
         raise SolveError(
             f"offset is ambiguous (second-best peak within {coarse.margin:.0%} of the best): "
             "motion too repetitive or too weak")
+    if coarse.runner_up is not None and coarse.runner_up_score < 1.5 * coarse.score + 0.01:
+        raise SolveError(
+            f"IMU axis orientation is ambiguous ({coarse.axes} leaves {coarse.score:.0%} "
+            f"unexplained, {coarse.runner_up} {coarse.runner_up_score:.0%}): the motion does not "
+            "excite all axes; give the axes")
     P = axes_matrix(coarse.axes)
     mapped = GyroLog(gyro.t_s - gyro.t_s[0], gyro.omega_rad_s @ P.T, None, gyro.source)
     tg0 = float(gyro.t_s[0])

@@ -218,15 +218,17 @@ def flow_samples_from_frames(
             m = grid_step_px // 2
             gy, gx = np.mgrid[m:h - m:grid_step_px, m:w - m:grid_step_px]
             grid = np.stack([gx.ravel(), gy.ravel()], axis=-1)
+            grid_rays = unproject(cam, grid.astype(np.float64))
         if prev is not None:
             eig0 = cv2.cornerMinEigenVal(prev, 5)
-            p0, p1 = _flow_pairs(dis, prev, img, eig0, grid, max_per_pair, rng)
+            idx, p1 = _flow_pairs(dis, prev, img, eig0, grid, max_per_pair, rng)
+            p0 = grid[idx].astype(np.float64)
             f0 = (p0[:, 1] + 0.5) / h - 0.5
             f1 = (p1[:, 1] + 0.5) / h - 0.5
             if readout_direction == "bottom_to_top":
                 f0, f1 = -f0, -f1
             pairs.append(np.full(p0.shape[0], k - 1, dtype=np.int64))
-            r0s.append(unproject(cam, p0))
+            r0s.append(grid_rays[idx])
             r1s.append(unproject(cam, p1))
             f0s.append(f0)
             f1s.append(f1)
@@ -266,7 +268,7 @@ def flow_samples_from_video(
 
 def _flow_pairs(dis, a: np.ndarray, b: np.ndarray, eig: np.ndarray, grid: np.ndarray,
                 max_n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Textured grid points of ``a`` and where the flow a -> b puts them (inside ``b``)."""
+    """Indices of textured grid points of ``a`` and where the flow a -> b puts them in ``b``."""
     h, w = a.shape[:2]
     flow = dis.calc(a, b, None)
     # Minimum-eigenvalue texture measure: flow in flat regions is interpolated, not seen.
@@ -276,7 +278,7 @@ def _flow_pairs(dis, a: np.ndarray, b: np.ndarray, eig: np.ndarray, grid: np.nda
         good = np.sort(rng.choice(good, max_n, replace=False))
     p0 = grid[good].astype(np.float64)
     p1 = p0 + flow[grid[good, 1], grid[good, 0]].astype(np.float64)
-    if p0.shape[0]:
+    if good.size:
         # DIS flow is patch-averaged and locks slightly toward whole pixels; a Lucas-Kanade step
         # seeded with it gives the sub-pixel accuracy the sub-millisecond offset needs.
         q0 = p0.astype(np.float32).reshape(-1, 1, 2)
@@ -286,9 +288,9 @@ def _flow_pairs(dis, a: np.ndarray, b: np.ndarray, eig: np.ndarray, grid: np.nda
             criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.005),
             flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
         ok = st.ravel() == 1
-        p0, p1 = p0[ok], q1.reshape(-1, 2)[ok].astype(np.float64)
+        good, p1 = good[ok], q1.reshape(-1, 2)[ok].astype(np.float64)
     inside = (p1[:, 0] >= 0) & (p1[:, 0] <= w - 1) & (p1[:, 1] >= 0) & (p1[:, 1] <= h - 1)
-    return p0[inside], p1[inside]
+    return good[inside], p1[inside]
 
 
 LK_WIN = 15
