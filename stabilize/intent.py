@@ -40,6 +40,9 @@ __all__ = [
     "policy_sigmas",
     "smooth_per_axis",
     "WEIGHTS_PATH",
+    "SMOOTHING_MODES",
+    "filter_chain",
+    "plot_intent",
 ]
 
 INTENT_CLASSES = ("static", "pan", "tilt", "walk", "run", "free")
@@ -471,6 +474,31 @@ def plot_intent(path: str | Path, gyro: GyroLog, track: IntentTrack, title: str 
     with atomic_output(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90)
     plt.close(fig)
+
+
+#: Choices of ``--smoothing``: the motion filter that builds the virtual path.
+SMOOTHING_MODES = ("intent", "gaussian", "fixed", "none")
+
+
+def filter_chain(smoothing: str = "intent", horizon_lock: bool = False,
+                 blur_mask: bool = False) -> tuple[str, ...]:
+    """Filter-chain names (``StabilizeParams.filters``) for the CLI's smoothing options.
+
+    The smoother first, then horizon lock, then blur masking, then ``bad_region`` so the result
+    stays inside the source frame at the max zoom (``none`` keeps the real path: nothing to
+    bend). The zoom stage always runs last (``stabilize.filtering.chain_names``).
+    """
+    if smoothing not in SMOOTHING_MODES:
+        raise InputError(f"unknown smoothing {smoothing!r}; valid: " + ", ".join(SMOOTHING_MODES))
+    if smoothing == "none":
+        return ("none", "horizon") if horizon_lock else ("none",)
+    chain = [smoothing]
+    if horizon_lock:
+        chain.append("horizon")
+    if blur_mask:
+        chain.append("blur")
+    chain.append("bad_region")
+    return tuple(chain)
 
 
 # --- filter-chain entry (stabilize.filtering registry) ---

@@ -89,3 +89,15 @@ def test_blur_entry_without_exposure_assumes_half_frame_and_says_so():
     assert any("180-degree" in n for n in out.notes)
     assert out.extras["blur_px"].shape == (len(ctx), 2)
     assert np.all((out.extras["blur_beta"] >= 0) & (out.extras["blur_beta"] <= 1))
+
+
+def test_cli_chain_composition():
+    from stabilize.intent import filter_chain
+
+    assert filter_chain("intent") == ("intent", "bad_region")
+    assert filter_chain("fixed", horizon_lock=True, blur_mask=True) == (
+        "fixed", "horizon", "blur", "bad_region")
+    assert filter_chain("none") == ("none",)
+    with pytest.raises(InputError, match="valid"):
+        filter_chain("kalman")
+    assert all(n in FILTERS for n in filter_chain("gaussian", True, True))
