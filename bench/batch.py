@@ -13,7 +13,8 @@ the jobs phase (wall time minus cluster start) and over the whole run, scaling e
 of each worker process (``VmHWM`` read in the worker after each job; see
 ``stitch.batch._peak_rss_mb`` for why not ``ru_maxrss``). The machine's 1-minute load average
 is recorded with every run: on a shared machine it decides the scaling figure. Median over
-``--repeats``. Writes ``bench/results/batch.json``.
+``--repeats``. Writes ``bench/results/batch.json`` (``batch_rotation_only.json`` with
+``--no-repair --no-refine``).
 
 Run: ``.venv/bin/python bench/batch.py [--jobs 6] [--cameras 8] [--size 960x720]
 [--width 2048] [--no-repair] [--no-refine] [--repeats 2]``.
@@ -124,7 +125,9 @@ def main() -> None:
         "runs": runs,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "batch.json"
+    mode = "" if options["repair"] and options["refine"] else "_rotation_only" if not (
+        options["repair"] or options["refine"]) else "_partial"
+    out = RESULTS / f"batch{mode}.json"
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"{n} jobs of {args.cameras} x {w}x{h} -> {args.width} px "
           f"(repair={options['repair']}, refine={options['refine']}), median of {args.repeats}")

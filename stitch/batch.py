@@ -689,6 +689,9 @@ def run_batch(manifest: str | os.PathLike | Manifest, *, results: str | os.PathL
         removed; the results file keeps the finished jobs, so a rerun resumes.
     """
     t_start = time.perf_counter()
+    if scheduler is not None and workers is not None:
+        raise InputError("workers sizes the embedded cluster; with a scheduler, start the "
+                         "workers with `dask worker ADDRESS`")
     man = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, out_dir,
                                                                         defaults)
     res_path = Path(results).expanduser().resolve() if results is not None \

@@ -8,7 +8,9 @@ import os
 import shutil
 
 import pytest
+from click.testing import CliRunner
 
+from cli import main
 from sensors.errors import InputError
 from stitch.batch import (
     default_results_path,
@@ -186,3 +188,19 @@ def test_results_reader_skips_a_line_cut_by_a_crash(tmp_path):
     assert read_results(p) == [{"id": "a", "status": "done"}]
     assert read_results(tmp_path / "none.jsonl") == []
     assert default_results_path(p) == tmp_path.resolve() / "r.results.jsonl"
+
+
+def test_cli_exits_2_for_an_unusable_manifest_before_starting_a_cluster(tmp_path):
+    res = CliRunner().invoke(main, ["batch", str(tmp_path / "none.jsonl")])
+    assert res.exit_code == 2
+    assert res.output.strip().endswith("none.jsonl: manifest does not exist")
+    bad = _write(tmp_path / "m.jsonl", ['{"id": "a"}'])
+    res = CliRunner().invoke(main, ["batch", str(bad), "--set", "widht=3"])
+    assert res.exit_code == 2 and "unknown key 'widht'" in res.output
+
+
+def test_cli_refuses_workers_with_a_scheduler(tmp_path):
+    m = _write(tmp_path / "m.jsonl", ['{"id": "a"}'])
+    res = CliRunner().invoke(main, ["batch", str(m), "--scheduler", "tcp://127.0.0.1:8786",
+                                    "--workers", "2"])
+    assert res.exit_code == 2 and "cannot be combined with --scheduler" in res.output
