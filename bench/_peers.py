@@ -1,0 +1,147 @@
+"""Helpers for benchmarks that run external commands: wall time and peak memory of a child.
+
+Each measured command runs in a fresh child process and is reaped with ``os.wait4``, which
+returns the resource usage of that child alone (its own ``ru_maxrss``, not the cumulative
+maximum over every child this process ever had, which ``getrusage(RUSAGE_CHILDREN)`` gives).
+The peers are Debian's ``ffmpeg`` filters (``apt-get install ffmpeg``); tests never need them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "Measured",
+    "run_measured",
+    "median_runs",
+    "ffmpeg_path",
+    "ffmpeg_has_filters",
+    "ffmpeg_transcode",
+    "ffmpeg_vidstab",
+    "ffmpeg_deshake",
+]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measured run: wall time and the child's peak resident set size."""
+
+    wall_s: float
+    peak_rss_mb: float
+
+
+def run_measured(cmd: list[str], log_path: Path | None = None) -> Measured:
+    """Run ``cmd`` to completion in a fresh child; raise with its stderr tail if it fails.
+
+    Parameters
+    ----------
+    cmd : list of str
+        Program and arguments (no shell).
+    log_path : Path, optional
+        Where the child's stderr goes (default: discarded after a failure report).
+
+    Returns
+    -------
+    Measured
+        Wall time (s) and the child's ``ru_maxrss`` (Linux reports KiB) in MiB.
+    """
+    log = open(log_path, "wb") if log_path is not None else subprocess.PIPE
+    try:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=log)
+        err = b""
+        if proc.stderr is not None:
+            # Drain stderr before reaping so a chatty child cannot block on a full pipe.
+            err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if log_path is not None:
+            log.close()
+    if proc.returncode != 0:
+        if log_path is not None:
+            err = Path(log_path).read_bytes()
+        tail = err.decode(errors="replace").strip().splitlines()[-5:]
+        raise RuntimeError(f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+                           + "\n".join(tail))
+    return Measured(wall, usage.ru_maxrss / 1024.0)
+
+
+def median_runs(runs: list[list[Measured]]) -> dict:
+    """Summarise repeated runs of a (possibly multi-step) job.
+
+    Parameters
+    ----------
+    runs : list of list of Measured
+        One list per repeat, holding the measured steps of that repeat (e.g. both vidstab
+        passes); a repeat's wall time is the sum of its steps, its peak RSS their maximum.
+
+    Returns
+    -------
+    dict
+        ``wall_s`` (median over repeats), ``wall_s_all``, ``peak_rss_mb`` (maximum).
+    """
+    walls = [sum(m.wall_s for m in steps) for steps in runs]
+    rss = [max(m.peak_rss_mb for m in steps) for steps in runs]
+    return {"wall_s": float(statistics.median(walls)), "wall_s_all": [float(w) for w in walls],
+            "peak_rss_mb": float(max(rss))}
+
+
+def ffmpeg_path() -> str:
+    """The ``ffmpeg`` executable, or a RuntimeError saying how to install it."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise RuntimeError("ffmpeg not found: the benchmark peers need Debian's ffmpeg "
+                           "(apt-get update && apt-get install -y ffmpeg)")
+    return exe
+
+
+def ffmpeg_has_filters(names: tuple[str, ...]) -> dict[str, bool]:
+    """Which of the named video filters this ffmpeg build has."""
+    out = subprocess.run([ffmpeg_path(), "-hide_banner", "-filters"], capture_output=True,
+                         text=True, check=True).stdout
+    have = {line.split()[1] for line in out.splitlines() if len(line.split()) > 2}
+    return {n: n in have for n in names}
+
+
+def _encoder_args(crf: int, preset: str) -> list[str]:
+    # Same encoder settings for every tool: libx264 at one crf/preset, 4:2:0, audio copied.
+    return ["-c:v", "libx264", "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
+            "-c:a", "copy"]
+
+
+def _ff(*args: str) -> list[str]:
+    return [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+
+
+def ffmpeg_transcode(src: Path, dst: Path, crf: int, preset: str) -> list[list[str]]:
+    """Commands of a plain re-encode (the speed baseline)."""
+    return [_ff("-i", str(src), *_encoder_args(crf, preset), str(dst))]
+
+
+def ffmpeg_vidstab(src: Path, dst: Path, work: Path, crf: int, preset: str) -> list[list[str]]:
+    """Commands of vid.stab's two passes: motion detection, then transform + encode.
+
+    Default vid.stab settings (shakiness 5, smoothing 10, optzoom 1, crop keep), as a user
+    following the ffmpeg documentation would run it.
+    """
+    trf = work / f"{dst.stem}.trf"
+    # The filter argument parser treats ':' and '\\' specially; the work folder has neither.
+    if ":" in str(trf) or "\\" in str(trf):
+        raise RuntimeError(f"vid.stab transform path {trf} must not contain ':' or '\\'")
+    return [_ff("-i", str(src), "-vf", f"vidstabdetect=result={trf}", "-f", "null", "-"),
+            _ff("-i", str(src), "-vf", f"vidstabtransform=input={trf}",
+                *_encoder_args(crf, preset), str(dst))]
+
+
+def ffmpeg_deshake(src: Path, dst: Path, crf: int, preset: str) -> list[list[str]]:
+    """Commands of ffmpeg's one-pass ``deshake`` filter (default settings)."""
+    return [_ff("-i", str(src), "-vf", "deshake", *_encoder_args(crf, preset), str(dst))]
