@@ -222,6 +222,91 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
 
 
 # --- stabilize ---
+def _filter_names() -> list[str]:
+    from stabilize.filtering import FILTERS
+
+    return sorted(n for n in FILTERS if n != "zoom")
+
+
+@main.command("stabilize")
+@click.argument("video", type=click.Path(dir_okay=False))
+@click.option("--gyro", "gyro_path", type=click.Path(),
+              help="Motion log (else a same-stem .gcsv beside the video, else embedded telemetry).")
+@click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
+              help="Gyroflow lens profile JSON (else a 90 degree pinhole is assumed and reported).")
+@click.option("--readout-ms", type=float,
+              help="Rolling-shutter readout (else log/profile/default).")
+@click.option("--offset-ms", type=float,
+              help="Sync offset, t_video = t_log - offset (else 0 for embedded telemetry, "
+                   "auto sync for a separate log).")
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False),
+              help="Output video (default <video>.stabilized.mp4, .mov for prores).")
+@click.option("--sidecar", "sidecar_path", type=click.Path(dir_okay=False),
+              help="JSON with per-frame real/virtual orientation, zoom, offset and camera.")
+@click.option("--debug-dir", type=click.Path(file_okay=False),
+              help="Write a path plot and side-by-side preview frames here.")
+@click.option("--smoothing", type=click.Choice(_filter_names()), default="gaussian",
+              show_default=True, help="First filter of the chain (smoothing algorithm).")
+@click.option("--filter", "extra_filters", multiple=True, type=click.Choice(_filter_names()),
+              help="Further filter-chain entries, in order (repeatable).")
+@click.option("--horizon-lock", is_flag=True,
+              help="Remove roll against gravity (accelerometer when the log has one).")
+@click.option("--blur-mask", is_flag=True,
+              help="Blend real motion back along each frame's motion blur.")
+@click.option("--window-s", type=float, default=0.6, show_default=True,
+              help="Gaussian smoothing sigma, seconds.")
+@click.option("--strength", type=float, default=1.0, show_default=True,
+              help="0..1: share of the smoothing applied.")
+@click.option("--zoom", "zoom_mode", type=click.Choice(["dynamic", "fixed", "none"]),
+              default="dynamic", show_default=True, help="Zoom that hides undefined borders.")
+@click.option("--max-zoom", type=float, default=1.6, show_default=True)
+@click.option("--interpolation", type=click.Choice(["bilinear", "bicubic", "lanczos"]),
+              default="bilinear", show_default=True)
+@click.option("--codec", type=click.Choice(["h264", "hevc", "prores"]), default="h264",
+              show_default=True)
+@click.option("--crf", type=int, default=18, show_default=True)
+@click.option("--preset", default="medium", show_default=True)
+@click.option("--strict", is_flag=True,
+              help="Refuse a log that covers only part of the clip (else pass the rest through).")
+def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
+                  debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
+                  strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, strict):
+    """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
+    from pathlib import Path
+
+    from stabilize.params import StabilizeParams
+    from stabilize.pipeline import stabilize_video
+
+    chain = (smoothing, *extra_filters) + ("horizon",) * horizon_lock + ("blur",) * blur_mask
+    if smoothing != "none" and "bad_region" not in chain:
+        chain += ("bad_region",)  # bend the path rather than leave undefined borders
+    params = StabilizeParams(filters=chain, window_s=window_s,
+                             strength=strength, zoom=zoom_mode, max_zoom=max_zoom,
+                             interpolation=interpolation, codec=codec, crf=crf, preset=preset)
+    if out_path is None:
+        v = Path(video)
+        out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if codec == "prores"
+                                                              else ".mp4")))
+    with progress(length=1, label="stabilize") as bar:
+        def tick(done, total):
+            bar.length = total
+            bar.update(1)
+
+        res = stabilize_video(video, out_path, gyro=gyro_path, lens=lens_path,
+                              readout_ms=readout_ms, offset_ms=offset_ms, params=params,
+                              sidecar=sidecar_path, debug_dir=debug_dir, progress=tick,
+                              strict=strict)
+    i0, i1 = res.stabilized_frames
+    click.echo(f"wrote {res.output}: {res.n_frames} frames, stabilized {i0}..{i1 - 1}")
+    click.echo(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
+               f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")
+    for note in res.notes:
+        click.echo(f"note: {note}")
+    if res.sidecar is not None:
+        click.echo(f"wrote {res.sidecar}")
+    if debug_dir:
+        click.echo(f"wrote debug files to {debug_dir}")
+
 
 
 # --- stitch ---

@@ -1,0 +1,123 @@
+"""Filter chain: params, registry, Gaussian smoothing on rotations, zoom stage, streaming parity."""
+
+import numpy as np
+import pytest
+
+from sensors.errors import InputError
+from sensors.quaternion import qangle, qexp
+from sensors.synthetic import camera_path, default_camera
+from sensors.types import Orientation
+from stabilize.filtering import (
+    FILTERS,
+    Filter,
+    FilterContext,
+    get_filter,
+    register_filter,
+    run_chain,
+    smooth_gaussian,
+)
+from stabilize.metrics import high_pass_rms
+from stabilize.params import StabilizeParams
+
+FPS = 30.0
+
+
+def _ctx(orientation: Orientation, params: StabilizeParams, duration_s: float,
+         readout_s: float = 0.02) -> FilterContext:
+    t = np.arange(0.0, duration_s, 1.0 / FPS)
+    q = orientation.canonical().at(t)
+    return FilterContext(t, q, q.copy(), np.ones(t.size), default_camera(320, 180), orientation,
+                         FPS, readout_s, "top_to_bottom", params)
+
+
+def test_params_checksum_is_stable_and_sensitive():
+    a = StabilizeParams()
+    assert a.checksum() == StabilizeParams().checksum()
+    assert a.checksum() != a.replace(window_s=0.7).checksum()
+
+
+@pytest.mark.parametrize("bad", [dict(window_s=0), dict(zoom="wide"), dict(max_zoom=0.9),
+                                 dict(codec="vp9"), dict(strength=1.5)])
+def test_params_reject_bad_values(bad):
+    with pytest.raises(InputError):
+        StabilizeParams(**bad)
+
+
+def test_unknown_filter_lists_valid_names():
+    with pytest.raises(InputError, match="gaussian"):
+        get_filter("nope", StabilizeParams())
+
+
+def test_register_filter_decorator_adds_an_entry():
+    @register_filter("_test_identity")
+    class _Identity(Filter):
+        def apply(self, ctx):
+            return ctx.with_note("identity ran")
+
+    try:
+        path = camera_path("walk", 2.0, seed=1)
+        ctx = run_chain(_ctx(path.orientation, StabilizeParams(filters=("_test_identity",)), 2.0))
+        assert "identity ran" in ctx.notes
+    finally:
+        del FILTERS["_test_identity"]
+
+
+def test_gaussian_keeps_a_static_camera_static():
+    t = np.arange(0, 2, 1 / FPS)
+    q = np.tile(qexp(np.array([0.1, -0.2, 0.3])), (t.size, 1))
+    out = smooth_gaussian(t, q, 0.5)
+    assert np.max(qangle(out, q)) < 1e-12
+
+
+def test_gaussian_follows_a_constant_pan_without_lag():
+    t = np.arange(0, 4, 1 / FPS)
+    q = qexp(np.outer(t, [0.0, 0.5, 0.0]))  # 0.5 rad/s pan
+    out = smooth_gaussian(t, q, 0.3)
+    interior = slice(int(1.0 * FPS), int(3.0 * FPS))
+    assert np.max(qangle(out[interior], q[interior])) < 1e-9
+
+
+def test_gaussian_removes_walking_shake():
+    path = camera_path("walk", 6.0, seed=4)
+    ctx = run_chain(_ctx(path.orientation, StabilizeParams(zoom="none"), 6.0))
+    f = 500.0  # px: the rates below are angles times a focal length
+    real = np.cumsum(np.r_[[0], qangle(ctx.real_quat[1:], ctx.real_quat[:-1])]) * f
+    virt = np.cumsum(np.r_[[0], qangle(ctx.virtual_quat[1:], ctx.virtual_quat[:-1])]) * f
+    assert high_pass_rms(virt, FPS, 1.0) < 0.1 * high_pass_rms(real, FPS, 1.0)
+
+
+def test_dynamic_zoom_covers_the_need_and_caps_at_max_zoom():
+    path = camera_path("run", 4.0, seed=2)
+    ctx = run_chain(_ctx(path.orientation, StabilizeParams(max_zoom=1.6), 4.0))
+    need = ctx.extras["required_zoom"]
+    ok = need <= 1.6
+    assert np.all(ctx.zoom[ok] >= need[ok] - 1e-9)
+    assert np.all(ctx.zoom <= 1.6 + 1e-12)
+
+
+def test_max_zoom_reached_is_reported():
+    path = camera_path("run", 4.0, seed=2)
+    ctx = run_chain(_ctx(path.orientation, StabilizeParams(max_zoom=1.0), 4.0))
+    assert ctx.extras["zoom_limited"].any()
+    assert any("need more zoom" in n for n in ctx.notes)
+
+
+def test_streaming_stabilizer_matches_offline_path_away_from_ends(tmp_path):
+    from sensors.synthetic import synthesize_gyro
+    from stabilize.motion import analyze_motion
+    from stabilize.pipeline import plan_path
+    from stabilize.stabilizer import Stabilizer
+
+    path = camera_path("walk", 5.0, seed=7, still_lead_s=1.0)
+    gyro = synthesize_gyro(path, seed=7)
+    t = np.arange(1.1, 5.5, 1.0 / FPS)
+    motion = analyze_motion(gyro, t, default_camera(320, 180), readout_s=0.02)
+    params = StabilizeParams(window_s=0.3, zoom_hold_s=0.3)
+    offline = plan_path(motion, params, FPS)
+    st = Stabilizer(motion, params, FPS)
+    n = st.lookahead
+    assert 2 * n + 1 < len(motion)  # the queue really is shorter than the clip
+    for i in range(n, len(motion) - n):
+        qv, zoom, _ = st.virtual_at(i)
+        assert qangle(qv, offline.virtual_quat[i]) < 1e-9
+        assert zoom == pytest.approx(offline.zoom[i], abs=1e-9)

@@ -1,0 +1,99 @@
+"""Rolling-shutter mesh warp: kernel parity, geometry of the vertex mapping, dense maps."""
+
+import numpy as np
+import pytest
+
+from sensors.camera import project
+from sensors.quaternion import qexp, qmul, qto_matrix
+from sensors.synthetic import default_camera
+from sensors.types import CameraModel
+from stabilize.motion import FrameMotion, source_K
+from stabilize.synthesis import MeshWarper, map_vertices, map_vertices_reference, output_K
+
+
+def _frame(cam: CameraModel, seed: int, readout_s: float = 0.03, ois: bool = True,
+           bands: int = 9) -> FrameMotion:
+    rng = np.random.default_rng(seed)
+    rows = np.linspace(0, cam.height - 1, bands)
+    t = 1.0 + ((rows + 0.5) / cam.height - 0.5) * readout_s
+    w = rng.normal(0, 1.5, 3)  # rad/s during the readout
+    q0 = qexp(rng.normal(0, 0.05, 3))
+    q = qmul(np.broadcast_to(q0, (bands, 4)), qexp(np.outer(t - 1.0, w)))
+    shift = rng.normal(0, 2.0, (bands, 2)) if ois else np.zeros((bands, 2))
+    focus = 1 + rng.normal(0, 0.01, bands) if ois else np.ones(bands)
+    return FrameMotion(0, 1.0, rows, t, q, source_K(cam.K, shift, focus))
+
+
+@pytest.mark.parametrize("lens", ["opencv_standard", "opencv_fisheye"])
+def test_kernel_matches_numpy_reference(lens):
+    cam = default_camera(320, 180, lens=lens)
+    fm = _frame(cam, seed=11)
+    rng = np.random.default_rng(12)
+    pts = rng.uniform([0, 0], [319, 179], (500, 2))
+    qv = qexp(np.array([0.01, -0.02, 0.005]))
+    a = map_vertices(cam, fm, qv, 1.1, pts)
+    b = map_vertices_reference(cam, fm, qv, 1.1, pts)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_global_shutter_identity_without_distortion_is_the_identity_map():
+    cam = CameraModel(default_camera(320, 180).K, np.zeros(5), "opencv_standard", (320, 180))
+    fm = _frame(cam, seed=1, readout_s=0.0, ois=False)
+    fm = FrameMotion(0, 1.0, fm.band_rows, fm.band_t_s, np.tile(fm.quat[0], (9, 1)), fm.K)
+    pts = np.array([[0.0, 0.0], [319.0, 179.0], [100.5, 33.25]])
+    np.testing.assert_allclose(map_vertices(cam, fm, fm.quat[0], 1.0, pts), pts, atol=1e-9)
+
+
+def test_lens_distortion_is_applied_in_the_source_camera():
+    cam = default_camera(320, 180)
+    fm = _frame(cam, seed=2, readout_s=0.0, ois=False)
+    q = fm.quat[0]
+    fm = FrameMotion(0, 1.0, fm.band_rows, fm.band_t_s, np.tile(q, (9, 1)), fm.K)
+    pts = np.array([[10.0, 10.0], [300.0, 170.0], [160.0, 90.0]])
+    rays = np.c_[pts, np.ones(3)] @ np.linalg.inv(output_K(cam, 1.0)).T
+    np.testing.assert_allclose(map_vertices(cam, fm, q, 1.0, pts), project(cam, rays), atol=1e-9)
+
+
+def test_each_vertex_is_seen_at_its_own_row_time():
+    cam = default_camera(320, 180)
+    fm = _frame(cam, seed=3, readout_s=0.04, ois=False, bands=181)
+    qv = fm.quat[90]
+    pts = np.array([[20.0, 5.0], [160.0, 90.0], [300.0, 175.0]])
+    uv = map_vertices(cam, fm, qv, 1.2, pts)
+    world = (np.c_[pts, np.ones(3)] @ np.linalg.inv(output_K(cam, 1.2)).T) @ qto_matrix(qv).T
+    for (u, v), wv in zip(uv, world, strict=True):
+        k = int(round(v))  # bands at every row: the row's own rotation
+        again = project(cam, qto_matrix(fm.quat[k]).T @ wv)
+        assert abs(again[1] - v) < 0.6  # consistent with its row (to band spacing)
+        assert np.hypot(*(again - [u, v])) < 1.0
+
+
+def test_dense_maps_are_exact_at_vertices_and_chroma_is_half_scale():
+    cam = default_camera(320, 180)
+    warper = MeshWarper(cam, (32, 18))
+    fm = _frame(cam, seed=4)
+    vmap = warper.vertex_map(fm, fm.quat[4], 1.05)
+    mx, my = warper.dense_maps(vmap)
+    assert mx.shape == (180, 320)
+    np.testing.assert_allclose(mx[0, 0], vmap[0, 0, 0], atol=1e-3)
+    np.testing.assert_allclose(my[179, 319], vmap[-1, -1, 1], atol=1e-3)
+    cx, cy = warper.dense_maps(vmap, chroma=True)
+    assert cx.shape == (90, 160)
+    # chroma sample (i, j) sits at luma (2j + 0.5, 2i + 0.5)
+    lum = 0.5 * (mx[40, 60] + mx[40, 61] + mx[41, 60] + mx[41, 61]) / 2
+    assert cx[20, 30] == pytest.approx((lum + 0.5) / 2 - 0.5, abs=0.05)
+
+
+def test_warp_of_a_pure_rotation_moves_content_as_the_rotation_predicts():
+    cam = CameraModel(default_camera(320, 180).K, np.zeros(5), "opencv_standard", (320, 180))
+    real = np.tile(qexp(np.array([0.0, 0.02, 0.0])), (9, 1))  # camera panned 0.02 rad
+    fm = FrameMotion(0, 1.0, np.linspace(0, 179, 9), np.ones(9), real,
+                     np.broadcast_to(cam.K, (9, 3, 3)).copy())
+    img = np.zeros((180, 320), np.uint8)
+    img[80:100, 150:170] = 255
+    out = MeshWarper(cam).warp_gray(img, MeshWarper(cam).vertex_map(fm, [0, 0, 0, 1.0], 1.0))
+    ys, xs = np.nonzero(out > 127)
+    # the real camera looks 0.02 rad right of the virtual one: content moves right by f tan 0.02
+    shift = cam.K[0, 0] * np.tan(0.02)
+    assert xs.mean() == pytest.approx(159.5 + shift, abs=0.3)
+    assert ys.mean() == pytest.approx(89.5, abs=0.3)
