@@ -9,7 +9,15 @@ R_rig_from_cam``) turns its rays into ``R(w_k) d``, so the residual is
 
     (R(w_i) d_i - R(w_j) d_j) * W / (2 pi)      (3-vector, ~panorama px near the equator)
 
-with camera ``fixed`` held constant (the gauge). One Python cost function per camera pair
+with camera ``fixed`` held constant (the gauge). When the rig gives the cameras distinct
+positions, near content shows parallax along the baseline ``b = c_j - c_i`` that no rotation
+explains (on a rosette with a ground plane it is most of the matches, and fitting it tilts the
+cameras by degrees); the residual is then the **epipolar distance** instead,
+
+    (R(w_j) d_j) . n,   n = b x R(w_i) d_i / |b x R(w_i) d_i|     (times W / (2 pi))
+
+which is zero for a correct rotation whatever the depth (the two rays and the baseline are
+coplanar). One Python cost function per camera pair
 evaluates all its matches vectorised; the Jacobian is exact, ``d(R(w) d)/dw = -R(w) [d]x
 J_r(w)`` with the SO(3) right Jacobian ``J_r``. The robust loss is Cauchy, applied per match by
 iteratively reweighted least squares (a Ceres loss would act on the whole pair's block). A weak
@@ -32,9 +40,12 @@ from sensors.errors import InputError, SolveError
 
 from .flow import PairMatches
 
-__all__ = ["RefineInfo", "refine_rotations", "rotation_matrix", "rotate_matches"]
+__all__ = ["RefineInfo", "REFINE_MODELS", "refine_rotations", "rotation_matrix",
+           "rotate_matches"]
 
 _PRIOR_SIGMA_RAD = math.radians(5.0)
+_MIN_BASELINE_M = 1e-4  # below this, parallax is negligible: use the full ray difference
+_MIN_EPIPOLAR_SIN = 0.3  # rays this close to the baseline direction give ill-posed planes
 
 
 def _skew(v: np.ndarray) -> np.ndarray:
@@ -65,29 +76,63 @@ def _right_jacobian(rotvec: np.ndarray) -> np.ndarray:
 
 
 class _PairCost(pyceres.CostFunction):
-    """All matches of one camera pair: residual rows 3n, blocks (w_i, w_j)."""
+    """All matches of one camera pair: blocks (w_i, w_j).
 
-    def __init__(self, d_i: np.ndarray, d_j: np.ndarray, scale_px: float, weight: np.ndarray):
+    Without a baseline the residual is the ray difference (3 rows per match); with one it is
+    the epipolar distance (1 row per match), see the module docstring.
+    """
+
+    def __init__(self, d_i: np.ndarray, d_j: np.ndarray, baseline_m: np.ndarray,
+                 scale_px: float, weight: np.ndarray):
         pyceres.CostFunction.__init__(self)
         self.d_i, self.d_j, self.k = d_i, d_j, scale_px
+        nb = float(np.linalg.norm(baseline_m))
+        self.b = None if nb < _MIN_BASELINE_M else np.asarray(baseline_m, float) / nb
+        self.rows = 3 if self.b is None else 1
         self.sqrt_w = np.sqrt(weight)
-        self.scale = np.repeat(self.sqrt_w, 3)
-        self.set_num_residuals(3 * len(d_i))
+        self.scale = np.repeat(self.sqrt_w, self.rows)
+        self.set_num_residuals(self.rows * len(d_i))
         self.set_parameter_block_sizes([3, 3])
 
     def raw(self, w_i: np.ndarray, w_j: np.ndarray) -> np.ndarray:
-        """Unweighted residuals (n, 3) in px."""
-        return self.k * (self.d_i @ rotation_matrix(w_i).T - self.d_j @ rotation_matrix(w_j).T)
+        """Unweighted residuals (n, rows) in px."""
+        x_i = self.d_i @ rotation_matrix(w_i).T
+        x_j = self.d_j @ rotation_matrix(w_j).T
+        if self.b is None:
+            return self.k * (x_i - x_j)
+        c = np.cross(self.b, x_i)
+        n = c / np.linalg.norm(c, axis=1, keepdims=True)
+        return self.k * np.einsum("nk,nk->n", x_j, n)[:, None]
+
+    def _dx_dw(self, w: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return -rotation_matrix(w)[None] @ _skew(d) @ _right_jacobian(w)[None]  # (n, 3, 3)
 
     def Evaluate(self, parameters, residuals, jacobians):  # noqa: N802 (Ceres API name)
         w_i, w_j = parameters
         residuals[:] = self.scale * self.raw(w_i, w_j).ravel()
-        if jacobians is not None:
-            for b, (w, d, sign) in enumerate(((w_i, self.d_i, 1.0), (w_j, self.d_j, -1.0))):
-                if jacobians[b] is None:
-                    continue
-                RJ = -rotation_matrix(w)[None] @ _skew(d) @ _right_jacobian(w)[None]  # (n,3,3)
-                jacobians[b][:] = (sign * self.k * self.scale[:, None] * RJ.reshape(-1, 3)).ravel()
+        if jacobians is None:
+            return True
+        s = self.k * self.scale[:, None]
+        if self.b is None:
+            for blk, (w, d, sign) in enumerate(((w_i, self.d_i, 1.0), (w_j, self.d_j, -1.0))):
+                if jacobians[blk] is not None:
+                    jacobians[blk][:] = (sign * s * self._dx_dw(w, d).reshape(-1, 3)).ravel()
+            return True
+        x_i = self.d_i @ rotation_matrix(w_i).T
+        x_j = self.d_j @ rotation_matrix(w_j).T
+        c = np.cross(self.b, x_i)
+        cn = np.linalg.norm(c, axis=1, keepdims=True)
+        n = c / cn
+        if jacobians[0] is not None:
+            # r = x_j . n(c(x_i)):  dn/dc = (I - n n^T) / |c|,  dc/dx_i = [b]x
+            g = x_j - n * np.einsum("nk,nk->n", x_j, n)[:, None]  # (I - n n^T) x_j
+            g = g / cn
+            gx = g @ _skew(self.b)  # row vectors: g^T [b]x
+            J = np.einsum("nk,nkl->nl", gx, self._dx_dw(w_i, self.d_i))
+            jacobians[0][:] = (s * J).ravel()
+        if jacobians[1] is not None:
+            J = np.einsum("nk,nkl->nl", n, self._dx_dw(w_j, self.d_j))
+            jacobians[1][:] = (s * J).ravel()
         return True
 
 
@@ -99,6 +144,7 @@ class RefineInfo:
     are per-match distances in panorama px over the fitting matches (robust median and RMSE).
     """
 
+    model: str
     rotvec_rad: np.ndarray
     fixed: int
     n_matches: int
@@ -111,7 +157,7 @@ class RefineInfo:
 
     def to_dict(self) -> dict:
         """Plain dict (for reports)."""
-        return {"rotvec_rad": self.rotvec_rad.tolist(),
+        return {"model": self.model, "rotvec_rad": self.rotvec_rad.tolist(),
                 "rotvec_deg": np.degrees(self.rotvec_rad).round(5).tolist(),
                 "fixed_camera": self.fixed, "n_matches": self.n_matches,
                 "median_before_px": self.median_before_px,
@@ -146,8 +192,13 @@ def _robust_stats(costs, params) -> tuple[float, float, list[np.ndarray]]:
     return float(np.median(allv)), float(np.sqrt(np.mean(allv**2))), dist
 
 
+#: Residual models of :func:`refine_rotations`.
+REFINE_MODELS = ("auto", "epipolar", "rays")
+
+
 def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0,
-                     robust_scale_px: float = 1.0, max_iterations: int = 50):
+                     robust_scale_px: float = 1.0, max_iterations: int = 50,
+                     model: str = "auto"):
     """Refine camera rotations from overlap correspondences (rotation-only bundle adjustment).
 
     Parameters
@@ -164,6 +215,11 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
         Cauchy scale of the per-match robust loss.
     max_iterations : int
         Ceres iteration limit per reweighting round.
+    model : {"auto", "epipolar", "rays"}
+        Residual: ``rays`` (ray difference: right for a scene far away, biased by parallax),
+        ``epipolar`` (distance to the epipolar plane: parallax-proof, but blind to rotations
+        that move content along the baseline, e.g. yaw on a ring, which the spline stage then
+        absorbs), ``auto`` = epipolar for pairs with a baseline, rays otherwise.
 
     Returns
     -------
@@ -179,6 +235,9 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
         Ceres fails or returns non-finite corrections.
     """
     n = len(rig)
+    if model not in REFINE_MODELS:
+        raise InputError(f"unknown refinement model {model!r}; valid: "
+                         + ", ".join(REFINE_MODELS), rig.source)
     if not 0 <= fixed < n:
         raise InputError(f"fixed camera {fixed} is not in 0..{n - 1}", rig.source)
     if not layers:
@@ -196,7 +255,17 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
             continue
         d_i = equirect_to_dirs(pm.p_i[fit], W)
         d_j = equirect_to_dirs(pm.p_j[fit], W)
-        costs.append((_PairCost(d_i, d_j, k, np.asarray(pm.weight, float)[fit]), pm.i, pm.j))
+        wt = np.asarray(pm.weight, float)[fit]
+        base = rig[pm.j].position_m - rig[pm.i].position_m
+        if model == "rays":
+            base = np.zeros(3)
+        if np.linalg.norm(base) >= _MIN_BASELINE_M:
+            sin = np.linalg.norm(np.cross(base / np.linalg.norm(base), d_i), axis=1)
+            keep = sin > _MIN_EPIPOLAR_SIN
+            d_i, d_j, wt = d_i[keep], d_j[keep], wt[keep]
+            if not len(d_i):
+                continue
+        costs.append((_PairCost(d_i, d_j, base, k, wt), pm.i, pm.j))
     if not costs:
         raise InputError("no correspondences to refine the rig rotations with", rig.source)
     med0, rmse0, _ = _robust_stats(costs, params)
@@ -225,9 +294,10 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
         _, _, dist = _robust_stats(costs, params)
         change = 0.0
         for (c, _, _), e in zip(costs, dist, strict=True):
-            new = c.sqrt_w * np.sqrt(1.0 / (1.0 + (e / robust_scale_px) ** 2))
-            change = max(change, float(np.abs(np.repeat(new, 3) - c.scale).max()))
-            c.scale[:] = np.repeat(new, 3)
+            new = c.sqrt_w / np.sqrt(1.0 + (e / robust_scale_px) ** 2)
+            new = np.repeat(new, c.rows)
+            change = max(change, float(np.abs(new - c.scale).max()))
+            c.scale[:] = new
         if change < 1e-3:
             break
     rot = np.stack(params)
@@ -236,6 +306,6 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
     med1, rmse1, _ = _robust_stats(costs, params)
     new_R = np.stack([rotation_matrix(w) @ c.R_rig_from_cam for w, c in zip(rot, rig,
                                                                             strict=True)])
-    info = RefineInfo(rot, fixed, int(sum(len(c.d_i) for c, _, _ in costs)), med0, med1, rmse0,
-                      rmse1, iters, time.perf_counter() - t0)
+    info = RefineInfo(model, rot, fixed, int(sum(len(c.d_i) for c, _, _ in costs)), med0, med1,
+                      rmse0, rmse1, iters, time.perf_counter() - t0)
     return rig.with_rotations(new_R), info.to_dict()
