@@ -528,7 +528,7 @@ def _write_text(path: str | os.PathLike, text: str) -> None:
 def hugin_angles(R_rig_from_cam: np.ndarray) -> tuple[float, float, float]:
     """Hugin yaw, pitch, roll (degrees) of a camera orientation in our rig frame.
 
-    ``R = R_y(yaw) R_x(-pitch) R_z(roll)`` in our axes (y down): yaw turns right, pitch looks up,
+    ``R = R_y(yaw) R_x(pitch) R_z(roll)`` in our axes (y down): yaw turns right, pitch looks up,
     roll turns the image about its optical axis (positive = the scene turns clockwise in the
     image, Hugin's sense). Written for inspection in Hugin; the sign of roll follows Hugin's
     documented behaviour that positive roll rotates the image clockwise in the panorama.
@@ -539,7 +539,8 @@ def hugin_angles(R_rig_from_cam: np.ndarray) -> tuple[float, float, float]:
     pitch = -math.atan2(f[1], math.hypot(f[0], f[2]))
     cy, sy = math.cos(yaw), math.sin(yaw)
     Ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    cp, sp = math.cos(-pitch), math.sin(-pitch)
+    # In our y-down axes a rotation by +pitch about x tilts the optical axis up.
+    cp, sp = math.cos(pitch), math.sin(pitch)
     Rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
     Rz = (Ry @ Rx).T @ R
     roll = math.atan2(Rz[1, 0], Rz[0, 0])
@@ -554,8 +555,12 @@ def write_pto(path: str | os.PathLike, rig: Rig, image_paths: Sequence[str | os.
     per camera with lens type (``f0`` rectilinear, ``f3`` full-frame fisheye), horizontal field
     of view ``v``, ``y``/``p``/``r`` from :func:`hugin_angles`, size and file name. Hugin's radial
     polynomial ``r_src = (a r^3 + b r^2 + c r + d) r`` (r normalised to half the shorter side)
-    only approximates OpenCV distortion: ``b = k1 (s / 2f)^2`` keeps the leading term; higher
-    and tangential terms are dropped. Lens shift ``d``/``e`` comes from the principal point.
+    only approximates OpenCV distortion: ``b`` and the field of view are matched to k1 (see
+    the comment in the code); higher and tangential terms are dropped. Lens shift ``d``/``e``
+    comes from the principal point.
+    Checked against Hugin 2022's ``nona`` on rotated (yaw/pitch/roll) and distorted cameras:
+    layers agree to ~0.5 px, the half pixel being Hugin's panorama pixel convention (yaw 0 at
+    column (W - 1) / 2, where ours puts it at W / 2).
     """
     _check_writable_rig(rig)
     if len(image_paths) != len(rig):
@@ -568,12 +573,19 @@ def write_pto(path: str | os.PathLike, rig: Rig, image_paths: Sequence[str | os.
         cam = c.camera
         w, h = cam.size
         f = float(cam.K[0, 0])
+        # Hugin: r_src = ((1 - b) rho + b rho^3) with rho the ideal radius over half the shorter
+        # side; ours: r_src = f (t + k1 t^3) (t = tan or angle). Matching both terms gives a
+        # Hugin focal f_H = f / (1 - b) and b / (1 - b)^3 = k1 (s / f)^2 (solved by iteration).
+        half = min(w, h) / 2
+        k1 = float(cam.dist[0]) if cam.dist.size else 0.0
+        b = 0.0
+        for _ in range(50):
+            b = k1 * (half / f) ** 2 * (1 - b) ** 3
+        f_h = f / (1 - b)
         if cam.model == "opencv_fisheye":
-            lens, hfov = 3, math.degrees(w / f)
+            lens, hfov = 3, math.degrees(w / f_h)
         else:
-            lens, hfov = 0, math.degrees(2 * math.atan(w / (2 * f)))
-        s = min(w, h)
-        b = float(cam.dist[0]) * (s / (2 * f)) ** 2 if cam.dist.size else 0.0
+            lens, hfov = 0, math.degrees(2 * math.atan(w / (2 * f_h)))
         yaw, pitch, roll = hugin_angles(c.R_rig_from_cam)
         dx = float(cam.K[0, 2]) - (w - 1) / 2
         dy = float(cam.K[1, 2]) - (h - 1) / 2

@@ -135,3 +135,51 @@ def test_left_handed_camera_axes_are_rejected(tmp_path):
     p.write_text(json.dumps({"cameras": [cam]}))
     with pytest.raises(InputError, match="right-handed"):
         read_rig(p)
+
+
+@pytest.mark.parametrize("model", ["opencv_standard", "opencv_fisheye"])
+def test_pto_lens_reproduces_our_radial_mapping_to_third_order(tmp_path, model):
+    # Hugin: r_src = ((1 - b) rho + b rho^3) * s with rho = r_ideal / s, s = half the shorter
+    # side and r_ideal = f_H tan(theta) (f0) or f_H theta (f3), f_H from the hfov v.
+    import re
+
+    from sensors.types import CameraModel
+    from stitch.rig import Rig, RigCamera
+
+    K = [[250.0, 0, 159.5], [0, 250.0, 119.5], [0, 0, 1]]
+    dist = [-0.08, 0, 0, 0] if model == "opencv_standard" else [-0.05, 0, 0, 0]
+    cam = RigCamera("c", CameraModel(K, dist, model, (320, 240)), np.eye(3))
+    write_pto(tmp_path / "r.pto", Rig((cam,)), ["c.png"], 1024)
+    line = [ln for ln in (tmp_path / "r.pto").read_text().splitlines() if ln.startswith("i ")][0]
+    v = math.radians(float(re.search(r" v([-\d.]+)", line).group(1)))
+    b = float(re.search(r" b([-\d.e]+)", line).group(1))
+    s = 120.0
+    theta = np.radians(np.linspace(1, 35, 12))
+    if model == "opencv_standard":
+        f_h = 160 / math.tan(v / 2)
+        rho = f_h * np.tan(theta) / s
+    else:
+        f_h = 320 / v
+        rho = f_h * theta / s
+    hugin = ((1 - b) * rho + b * rho**3) * s
+    rays = np.column_stack([np.sin(theta), np.zeros_like(theta), np.cos(theta)])
+    ours = project(cam.camera, rays)[:, 0] - 159.5
+    np.testing.assert_allclose(hugin, ours, atol=1e-6)
+
+
+def test_hugin_angles_recover_yaw_pitch_roll():
+    # Verified against nona (Hugin 2022): these angles put each layer where ours is, to the
+    # half pixel of Hugin's panorama pixel convention.
+    def rot(axis, a):
+        c, s = math.cos(a), math.sin(a)
+        i, j = [(1, 2), (2, 0), (0, 1)][axis]
+        R = np.eye(3)
+        R[i, i] = R[j, j] = c
+        R[i, j], R[j, i] = -s, s
+        return R
+
+    y, p, r = 37.0, 12.0, -20.0
+    R = rot(1, math.radians(y)) @ rot(0, math.radians(p)) @ rot(2, math.radians(r))
+    assert hugin_angles(R) == pytest.approx((y, p, r), abs=1e-9)
+    # Positive pitch looks up: the optical axis has a negative y (up) component.
+    assert R[1, 2] < 0
