@@ -114,7 +114,15 @@ def render_view(cam: RigCamera, scene: RosetteScene, pano: np.ndarray) -> np.nda
     """Render one camera's image (h, w, 3) uint8 of the scene (bilinear, wrap-aware)."""
     w, h = cam.size
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    rays = unproject(cam.camera, np.stack([gx, gy], axis=-1))
+    px = np.stack([gx, gy], axis=-1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        rays = unproject(cam.camera, px)
+        back = project(cam.camera, rays)
+    # The iterative undistortion diverges where the lens model folds: check the round trip.
+    bad = ~(np.abs(back - px).max(axis=-1) < 1e-3)
+    if bad.any():
+        raise InputError(f"camera {cam.id}: its lens distortion cannot be inverted over the "
+                         f"whole image ({int(bad.sum())} pixels); use milder distortion")
     dirs = rays @ cam.R_rig_from_cam.T
     env = scene.environment_dirs(scene.points(cam.position_m, dirs))
     Wp = pano.shape[1]

@@ -99,3 +99,13 @@ def test_true_seam_residuals_vanish_for_a_perfect_rig_without_parallax(tmp_path)
     assert max(d.max() for d in exact.values()) < 1e-6
     off = true_seam_residuals(g.truth, g.rig, 512)  # 0.4 deg miscalibration ~ 0.6 px here
     assert np.median(np.concatenate(list(off.values()))) > 0.2
+
+
+def test_lens_that_folds_inside_the_image_is_refused():
+    from sensors.errors import InputError
+    from stitch.synthetic import RosetteScene, render_view, ring_rig
+
+    # r_d = r (1 - 0.1 r^2) peaks at 1.217 < 1.25, the corner radius of a 90-degree 4:3 view.
+    rig = ring_rig(4, 320, 240, hfov_deg=90, dist=(-0.1, 0.0))
+    with pytest.raises(InputError, match="cannot be inverted"):
+        render_view(rig[0], RosetteScene(None, ""), np.zeros((8, 16, 3), np.uint8))
