@@ -287,15 +287,22 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         v = Path(video)
         out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if codec == "prores"
                                                               else ".mp4")))
-    with progress(length=1, label="stabilize") as bar:
-        def tick(done, total):
-            bar.length = total
-            bar.update(1)
+    bars = []  # the bar appears with the first encoded frame (after checks and sync)
 
+    def tick(done, total):
+        if not bars:
+            bars.append(progress(length=total, label="stabilize"))
+            bars[0].__enter__()
+        bars[0].update(1)
+
+    try:
         res = stabilize_video(video, out_path, gyro=gyro_path, lens=lens_path,
                               readout_ms=readout_ms, offset_ms=offset_ms, params=params,
                               sidecar=sidecar_path, debug_dir=debug_dir, progress=tick,
                               strict=strict)
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
     i0, i1 = res.stabilized_frames
     click.echo(f"wrote {res.output}: {res.n_frames} frames, stabilized {i0}..{i1 - 1}")
     click.echo(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "

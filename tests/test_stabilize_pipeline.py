@@ -1,0 +1,134 @@
+"""End to end on a generated clip: residual motion, borders, audio, sidecar, atomic output, CLI."""
+
+import dataclasses
+import json
+
+import av
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from sensors.errors import CoverageError, InputError
+from sensors.readers import read_log
+from sensors.synthetic import generate_clip
+from sensors.video import probe_video
+from stabilize.metrics import compare_frames, video_metrics
+from stabilize.params import StabilizeParams
+from stabilize.pipeline import stabilize_video
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stab")
+    return generate_clip(d, kind="walk", seed=3, width=320, height=180, duration_s=2.0,
+                         readout_s=0.02, audio=True)
+
+
+@pytest.fixture(scope="module")
+def run(clip):
+    out = clip.video.with_name("out.mp4")
+    res = stabilize_video(clip.video, out, lens=clip.lens, offset_ms=0.0,
+                          sidecar=clip.video.with_name("out.json"),
+                          debug_dir=clip.video.parent / "debug")
+    return res
+
+
+def test_residual_motion_is_small_and_rolling_shutter_wobble_not_worse(clip, run):
+    before = video_metrics(clip.video)
+    after = video_metrics(run.output)
+    assert before["jitter_px"] > 1.0  # the input really shakes (px at 960 wide)
+    assert after["jitter_px"] < 0.3
+    assert after["wobble_px"] <= before["wobble_px"]
+
+
+def test_output_keeps_frames_rate_and_audio(clip, run):
+    a, b = probe_video(clip.video), probe_video(run.output)
+    assert (b.width, b.height, b.n_frames) == (a.width, a.height, a.n_frames)
+    assert b.fps == pytest.approx(a.fps)
+    np.testing.assert_allclose(b.frame_t_s, a.frame_t_s, atol=1e-3)
+    assert b.has_audio
+
+
+def test_no_undefined_border_pixels(run):
+    need = run.extras["required_zoom"]
+    assert np.all(run.zoom >= need - 1e-9)
+    with av.open(str(run.output)) as c:
+        for k, fr in enumerate(c.decode(video=0)):
+            if k % 10:
+                continue
+            y = fr.to_ndarray(format="gray").astype(float)
+            edges = [y[0].mean(), y[-1].mean(), y[:, 0].mean(), y[:, -1].mean()]
+            assert min(edges) > 30.0  # black (16) would mean pixels outside the source
+
+
+def test_cropping_ratio_and_distortion(clip, run):
+    crop, distortion = compare_frames(clip.video, run.output)
+    assert crop >= 0.8
+    assert distortion > 0.9
+
+
+def test_sidecar_records_orientations_zoom_offset_and_camera(clip, run):
+    d = json.loads(run.sidecar.read_text())
+    assert len(d["frames"]) == probe_video(clip.video).n_frames
+    f = d["frames"][10]
+    assert len(f["real_quat_xyzw"]) == 4 and len(f["virtual_quat_xyzw"]) == 4
+    assert f["zoom"] >= 1.0
+    assert d["sync_offset_s"] == 0.0
+    assert d["readout_s"] == pytest.approx(0.02)
+    assert d["params_checksum"] == StabilizeParams().checksum()
+    assert d["camera"]["model"] == "opencv_standard"
+
+
+def test_debug_dir_has_path_plot_and_previews(clip, run):
+    files = sorted(p.name for p in (clip.video.parent / "debug").iterdir())
+    assert "01_paths.png" in files
+    assert sum(n.startswith("02_frame_") for n in files) == 3
+
+
+def test_output_may_not_overwrite_the_input(clip):
+    with pytest.raises(InputError, match="same as an input"):
+        stabilize_video(clip.video, clip.video, offset_ms=0.0)
+
+
+def test_interrupted_run_leaves_no_output(clip):
+    out = clip.video.with_name("interrupted.mp4")
+
+    def stop(done, total):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stabilize_video(clip.video, out, lens=clip.lens, offset_ms=0.0, progress=stop)
+    assert not out.exists()
+    assert not list(clip.video.parent.glob(".interrupted*"))
+
+
+def test_partial_log_is_refused_when_strict_else_passed_through(clip):
+    log = read_log(clip.gcsv)
+    t0 = log.gyro.t_s[0]
+    short = dataclasses.replace(log, gyro=log.gyro.slice(t0, t0 + 2.0 + 1.0))  # lead 2 s
+    out = clip.video.with_name("partial.mp4")
+    with pytest.raises(CoverageError):
+        stabilize_video(clip.video, out, gyro=short, offset_ms=0.0, strict=True)
+    assert not out.exists()
+    res = stabilize_video(clip.video, out, gyro=short, lens=clip.lens, offset_ms=0.0,
+                          params=StabilizeParams(mesh=(8, 5)))
+    i0, i1 = res.stabilized_frames
+    assert i0 == 0 and 25 <= i1 < 35
+    assert any("pass through" in n for n in res.notes)
+    assert probe_video(out).n_frames == res.n_frames == 60
+
+
+def test_cli_finds_the_sidecar_log_and_reports(clip):
+    out = clip.video.with_name("cli.mp4")
+    r = CliRunner().invoke(main, ["stabilize", str(clip.video), "--lens", str(clip.lens),
+                                  "--offset-ms", "0", "-o", str(out), "--window-s", "0.4"])
+    assert r.exit_code == 0, r.output
+    assert "wrote" in r.output and out.exists()
+
+
+def test_cli_bad_input_exits_2(tmp_path):
+    r = CliRunner().invoke(main, ["stabilize", str(tmp_path / "none.mp4")])
+    assert r.exit_code == 2
+    assert r.output.startswith("Error:")
