@@ -110,13 +110,43 @@ class RosetteScene:
         return d / np.linalg.norm(d, axis=-1, keepdims=True)
 
 
+def _unproject(cam: RigCamera, px: np.ndarray) -> np.ndarray:
+    """Unit camera rays through pixels, robust for wide radial-only lenses.
+
+    ``sensors.camera.unproject`` inverts the distortion by a fixed-point iteration that stalls
+    far off axis on wide rectilinear lenses (a 140-degree view with k1 = -0.05, k2 = 0.01 left
+    corners ~100 px off); for radial-only ``opencv_standard`` lenses Newton's method on the
+    radius is used here instead. Other lenses go through ``sensors.camera.unproject``.
+    """
+    c = cam.camera
+    k = np.zeros(8)
+    k[: min(8, c.dist.size)] = c.dist[:8]
+    if c.model != "opencv_standard" or np.any(k[[2, 3, 5, 6, 7]]):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return unproject(c, px)
+    K = c.K
+    yd = (px[..., 1] - K[1, 2]) / K[1, 1]
+    xd = (px[..., 0] - K[0, 2] - K[0, 1] * yd) / K[0, 0]
+    rd = np.hypot(xd, yd)
+    r = rd.copy()
+    k1, k2, k3 = k[0], k[1], k[4]
+    for _ in range(50):
+        r2 = r * r
+        g = r * (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) - rd
+        dg = 1 + r2 * (3 * k1 + r2 * (5 * k2 + r2 * 7 * k3))
+        r = np.maximum(r - g / np.where(np.abs(dg) > 1e-12, dg, 1e-12), 0.0)
+    s = np.where(rd > 1e-15, r / np.where(rd > 1e-15, rd, 1.0), 1.0)
+    rays = np.stack([xd * s, yd * s, np.ones_like(rd)], axis=-1)
+    return rays / np.linalg.norm(rays, axis=-1, keepdims=True)
+
+
 def render_view(cam: RigCamera, scene: RosetteScene, pano: np.ndarray) -> np.ndarray:
     """Render one camera's image (h, w, 3) uint8 of the scene (bilinear, wrap-aware)."""
     w, h = cam.size
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     px = np.stack([gx, gy], axis=-1)
+    rays = _unproject(cam, px)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        rays = unproject(cam.camera, px)
         back = project(cam.camera, rays)
     # The iterative undistortion diverges where the lens model folds: check the round trip.
     bad = ~(np.abs(back - px).max(axis=-1) < 1e-3)
@@ -377,7 +407,7 @@ def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i
         ok &= (px_i[:, 0] >= -0.5) & (px_i[:, 0] <= wi - 0.5)
         ok &= (px_i[:, 1] >= -0.5) & (px_i[:, 1] <= hi - 0.5)
     # That pixel's real ray hits the scene somewhere; camera j (really) sees it at px_j.
-    ray_true = unproject(ci_true.camera, np.where(ok[:, None], px_i, 0.0))
+    ray_true = _unproject(ci_true, np.where(ok[:, None], px_i, 0.0))
     Xh = truth.scene.points(ci_true.position_m, ray_true @ ci_true.R_rig_from_cam.T)
     ray_j = (Xh[:, :3] - Xh[:, 3:4] * cj_true.position_m) @ cj_true.R_rig_from_cam
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -388,7 +418,7 @@ def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i
         ok &= (px_j[:, 0] >= -0.5) & (px_j[:, 0] <= wj - 0.5)
         ok &= (px_j[:, 1] >= -0.5) & (px_j[:, 1] <= hj - 0.5)
     # Camera j's layer (under the used rig) draws px_j at this panorama position.
-    d_j = unproject(cj_used.camera, np.where(ok[:, None], px_j, 0.0)) @ cj_used.R_rig_from_cam.T
+    d_j = _unproject(cj_used, np.where(ok[:, None], px_j, 0.0)) @ cj_used.R_rig_from_cam.T
     uv_j = pano_uv_from_dirs(d_j, W)
     uv_j[:, 0] = uv_i[:, 0] + np.mod(uv_j[:, 0] - uv_i[:, 0] + W / 2, W) - W / 2
     uv_j[~ok] = np.nan

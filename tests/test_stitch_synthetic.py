@@ -109,3 +109,13 @@ def test_lens_that_folds_inside_the_image_is_refused():
     rig = ring_rig(4, 320, 240, hfov_deg=90, dist=(-0.1, 0.0))
     with pytest.raises(InputError, match="cannot be inverted"):
         render_view(rig[0], RosetteScene(None, ""), np.zeros((8, 16, 3), np.uint8))
+
+
+def test_wide_lens_rays_round_trip_to_their_pixels():
+    from sensors.camera import project
+    from stitch.synthetic import _unproject, ring_rig
+
+    cam = ring_rig(4, 160, 120, up_down=True)[4]  # 140-degree view, k1 = -0.05, k2 = 0.01
+    gx, gy = np.meshgrid(np.arange(0, 160, 3.0), np.arange(0, 120, 3.0))
+    px = np.stack([gx, gy], axis=-1)
+    np.testing.assert_allclose(project(cam.camera, _unproject(cam, px)), px, atol=1e-6)
