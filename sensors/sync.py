@@ -334,6 +334,41 @@ def _windows(t: np.ndarray, w: np.ndarray, valid: np.ndarray, n_windows: int,
     return sorted(chosen)
 
 
+def _fit_readout(samples: FlowSamples, wins, orient, offset0: float, readout0: float,
+                 frame_dt: float, scale: float) -> tuple[float, float]:
+    """Joint (offset, readout) fit on the windows' samples (Karpenko et al. 2011 style).
+
+    Offset and readout are correlated through the row times, so they are solved together
+    (Nelder-Mead in ms units, readout kept inside [0, frame interval]) on a seeded subset of
+    the samples. Returns ``(readout_s, offset_s)``; the per-window offsets are refined afterwards
+    around that offset with the fitted readout.
+    """
+    from scipy.optimize import minimize
+
+    keep = np.zeros(samples.n_pairs, dtype=bool)
+    for a, b in wins:
+        keep |= (samples.frame_t_s[:-1] >= a) & (samples.frame_t_s[1:] <= b)
+    sub = samples.select_pairs(keep)
+    if sub.pair.size > 20000:
+        pick = np.sort(np.random.default_rng(0).choice(sub.pair.size, 20000, replace=False))
+        sub = FlowSamples(sub.frame_t_s, sub.pair[pick], sub.ray0_cam[pick], sub.ray1_cam[pick],
+                          sub.frac0[pick], sub.frac1[pick], sub.camera, sub.camera_assumed)
+
+    def cost(x: np.ndarray) -> float:
+        r = float(np.clip(x[1] * 1e-3, 0.0, frame_dt))
+        return _reproj_cost(sub, orient, r, offset0 + x[0] * 1e-3, scale)
+
+    start = np.array([0.0, readout0 * 1e3])
+    simplex = np.array([start, start + [1.0, 0.0], start + [0.0, 0.25 * frame_dt * 1e3]])
+    res = minimize(cost, start, method="Nelder-Mead",
+                   options={"initial_simplex": simplex, "xatol": 2e-3, "fatol": 1e-9,
+                            "maxfev": 200})
+    r = float(np.clip(res.x[1] * 1e-3, 0.0, frame_dt))
+    if not np.isfinite(r):
+        raise SolveError("readout time estimation failed")
+    return r, offset0 + float(res.x[0]) * 1e-3
+
+
 def sync_samples_to_gyro(
     samples: FlowSamples,
     gyro: GyroLog,
@@ -345,11 +380,15 @@ def sync_samples_to_gyro(
     estimate_axes: bool = True,
     windows: int = 4,
     window_s: float = 3.0,
+    estimate_readout: bool = False,
     min_rate_rad_s: float = 0.05,
     max_unexplained: float = 0.5,
     min_margin: float = 0.15,
 ) -> SyncResult:
-    """Synchronise precomputed flow samples with a gyro log (see ``sync_video_to_gyro``)."""
+    """Synchronise precomputed flow samples with a gyro log (see ``sync_video_to_gyro``).
+
+    ``readout_s`` is the readout time to use, or the starting guess when ``estimate_readout``.
+    """
     if not (np.isfinite(search_s) and search_s > 0):
         raise InputError(f"search window must be positive, got {search_s} s")
     if not (np.isfinite(readout_s) and readout_s >= 0):
@@ -408,18 +447,25 @@ def sync_samples_to_gyro(
     f = samples.camera.K[0, 0]
     scale = 1.0 / f  # one pixel
     wins = _windows(t_v, w_v, ok, windows, window_s)
+    base_offset = coarse.offset_s
+    if estimate_readout:
+        readout_s, base_offset = _fit_readout(samples, wins, orient, coarse.offset_s - tg0,
+                                              readout_s, frame_dt, scale)
+        base_offset += tg0
+        notes.append(f"readout time estimated: {readout_s * 1e3:.2f} ms")
     wt, wo, wn = [], [], []
     for a, b in wins:
         keep = (samples.frame_t_s[:-1] >= a) & (samples.frame_t_s[1:] <= b)
         sub = samples.select_pairs(keep)
         if sub.pair.size < 200:
             continue
-        base = coarse.offset_s - tg0
+        base = base_offset - tg0
 
         def cost(o: float, sub=sub) -> float:
             return _reproj_cost(sub, orient, readout_s, o, scale)
 
-        # The coarse grid is 1 ms and the video times were rounded to it: +/-3 ms brackets it.
+        # The coarse grid is 1 ms and the video times were rounded to it: +/-3 ms brackets it
+        # (or the joint readout fit's offset, when the readout was estimated).
         o = _golden(cost, base - 3e-3, base + 3e-3, 2e-6)
         wt.append(0.5 * (max(a, samples.frame_t_s[0]) + min(b, samples.frame_t_s[-1])))
         wo.append(o + tg0)
@@ -479,7 +525,8 @@ def sync_video_to_gyro(
         The lens (e.g. ``sensors.lens_profile.load_lens_profile``); a 70 degree pinhole guess
         otherwise (reported in ``notes``).
     readout_s : float, optional
-        Rolling-shutter readout time; 0 (global shutter) when unknown (reported in ``notes``).
+        Rolling-shutter readout time; estimated jointly with the offset when None (the estimate
+        is ``SyncResult.readout_s`` and is reported in ``notes``).
     search_s : float
         Half-width of the coarse offset search, seconds.
     axes : str, optional
@@ -504,24 +551,14 @@ def sync_video_to_gyro(
     """
     samples = flow_samples_from_video(video_path, camera, readout_direction=readout_direction,
                                       progress=progress)
-    notes = []
-    if readout_s is None:
-        readout_s = 0.0
-        notes.append("readout time unknown: assumed a global shutter")
+    estimate = readout_s is None
     try:
-        res = sync_samples_to_gyro(samples, gyro, readout_s=readout_s, search_s=search_s,
-                                   axes=axes, estimate_axes=estimate_axes, windows=windows)
+        res = sync_samples_to_gyro(samples, gyro, readout_s=0.0 if estimate else readout_s,
+                                   search_s=search_s, axes=axes, estimate_axes=estimate_axes,
+                                   windows=windows, estimate_readout=estimate)
     except SolveError as exc:
         raise SolveError(f"{video_path}: {exc}") from None
-    return _with_notes(res, notes)
-
-
-def _with_notes(res: SyncResult, extra: list[str]) -> SyncResult:
-    if not extra:
-        return res
-    from dataclasses import replace
-
-    return replace(res, notes=tuple(res.notes) + tuple(extra))
+    return res
 
 
 # ---------------------------------------------------------------------------------------------

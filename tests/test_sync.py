@@ -88,6 +88,16 @@ def test_ignoring_the_rolling_shutter_costs_accuracy(walk_samples):
     assert abs(bad.offset_s - 0.25) > 1e-3
 
 
+def test_unknown_readout_is_estimated_with_the_offset(walk_samples):
+    samples, path = walk_samples
+    gyro = synthesize_gyro(path, 200.0, seed=7, clock_offset_s=-0.3, accel=False)
+    res = sync_samples_to_gyro(samples, gyro, readout_s=0.0, estimate_readout=True,
+                               axes="+x+y+z", search_s=1.0)
+    assert abs(res.readout_s - READOUT_S) < 1e-3
+    assert abs(res.offset_s + 0.3) < 0.5e-3
+    assert any("readout time estimated" in n for n in res.notes)
+
+
 def test_a_still_camera_is_refused():
     samples, path = _rendered("static", 3, duration_s=1.5)
     gyro = synthesize_gyro(path, 200.0, seed=1, accel=False)
