@@ -154,3 +154,18 @@ def test_refine_and_repair_shrink_the_true_seam_misalignment(rosette, tmp_path):
         rep["seams"]["overall"]["heldout"]["before"]["median_px"]
     assert min(w["min_jacobian_det"] for w in rep["warps"]) > 0.8
     assert rep["solve_info"]["n_matches"] > 0
+
+
+def test_textureless_overlaps_fail_the_repair_and_write_nothing(rosette, tmp_path):
+    from sensors.errors import SolveError
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for cam in rosette.rig:
+        cv2.imwrite(str(flat / f"{cam.id}.png"), np.full((240, 320, 3), 90, np.uint8))
+    out = tmp_path / "out"
+    with pytest.raises(SolveError, match="no usable correspondences"):
+        stitch_panorama(rosette.rig_path, [flat], out / "p.jpg",
+                        StitchParams(width_px=W, refine=False), report=out / "r.json",
+                        layers_dir=out / "layers")
+    assert not out.exists() or list(out.iterdir()) == []
