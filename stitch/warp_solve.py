@@ -12,16 +12,18 @@ residuals vanish, both warped layers show the scene point at ``m``; no linearisa
 The residuals are linear in the control points, so the only non-linearity is the robust loss.
 
 Solve (pyceres, ``SPARSE_NORMAL_CHOLESKY``):
-- parameter blocks are **rows of control points** (one block = the ``2 gw`` values of one grid
-  row of one layer, x/y interleaved), so a cost function per (pair, band of grid rows) evaluates
-  all its matches with vectorised numpy: ~10^2 Python callbacks instead of ~10^4;
-- data: 4 residuals per match, scaled by sqrt(match weight x robust weight); the robust loss is
-  Cauchy with scale ``robust_scale_px``, applied per match by iteratively reweighted least
-  squares (a Ceres loss would act on the whole grouped block, not on each match);
-- regularisation: thin-plate bending energy of the grid (u_xx^2 + 2 u_xy^2 + u_yy^2 in second
-  differences); the within-row part plus the weak zero anchor is one
-  ``pyceres.factors.NormalPrior`` per row (C++), the across-row part a small linear cost per
-  pair of rows.
+- one 2-vector parameter block per control point; the data terms of layer i and layer j share
+  no parameters (each layer is pulled to its own target ``p - m``), so one Python cost function
+  per (layer, spline cell) evaluates all matches landing in that cell with vectorised numpy
+  (2 rows per match over 16 blocks: dense Jacobian blocks, ~10^3 callbacks instead of ~10^4);
+- the robust loss is Cauchy with scale ``robust_scale_px``, applied per match by iteratively
+  reweighted least squares (a Ceres loss would act on the whole grouped block, not on each
+  match); for fixed weights the problem is linear, so a round is one Gauss-Newton step and the
+  last round runs to Ceres' convergence test;
+- regularisation: thin-plate bending energy (u_xx^2 + 2 u_xy^2 + u_yy^2 in second differences
+  of the control grid), one linear cost per 4x4 tile of control points, plus a weak zero anchor
+  per control point (``pyceres.factors.NormalPrior``, C++). Control points farther than
+  ~160 px from any data stay at zero (constant), which keeps the solve small;
 - folds: the smallest Jacobian determinant of q -> q + d(q) over each layer must stay above
   ``min_jacobian_det``; if not, the smoothness weight is raised and the solve repeated, and a
   warp that still folds raises :class:`SolveError`.
