@@ -90,3 +90,23 @@ def _map_vertices(world, band_rows, band_quat, band_K, dist, fisheye, iterations
             y = v
         out[m, 0] = u
         out[m, 1] = v
+
+
+@njit(cache=True)
+def _densify(v, jx, bx, iy, ay, mx, my):
+    """Separable bilinear densification of a vertex map (ny, nx, 2) into maps (H, W)."""
+    H = iy.shape[0]
+    W = jx.shape[0]
+    nx = v.shape[1]
+    rows = np.empty((nx, 2), dtype=np.float32)
+    for y in range(H):
+        i = iy[y]
+        a = ay[y]
+        for k in range(nx):
+            rows[k, 0] = v[i, k, 0] * (1 - a) + v[i + 1, k, 0] * a
+            rows[k, 1] = v[i, k, 1] * (1 - a) + v[i + 1, k, 1] * a
+        for x in range(W):
+            j = jx[x]
+            b = bx[x]
+            mx[y, x] = rows[j, 0] * (1 - b) + rows[j + 1, 0] * b
+            my[y, x] = rows[j, 1] * (1 - b) + rows[j + 1, 1] * b

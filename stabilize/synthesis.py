@@ -22,7 +22,7 @@ from sensors.errors import InputError
 from sensors.quaternion import qto_matrix
 from sensors.types import CameraModel
 
-from ._kernels import _map_vertices
+from ._kernels import _densify, _map_vertices
 from .motion import FrameMotion
 
 __all__ = [
@@ -133,17 +133,13 @@ def map_vertices_reference(camera: CameraModel, fm: FrameMotion, virtual_quat: n
     return uv
 
 
-def _interp_matrix(x_query: np.ndarray, x_nodes: np.ndarray) -> np.ndarray:
-    """(Q, N) weights of piecewise-linear interpolation (linear extrapolation at the ends)."""
+def _interp_index(x_query: np.ndarray, x_nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left node index and weight of piecewise-linear interpolation on evenly spaced nodes
+    (linear extrapolation past the ends)."""
     n = x_nodes.size
     pos = (x_query - x_nodes[0]) / (x_nodes[1] - x_nodes[0])
-    i0 = np.clip(np.floor(pos).astype(int), 0, n - 2)
-    a = pos - i0
-    W = np.zeros((x_query.size, n))
-    r = np.arange(x_query.size)
-    W[r, i0] = 1 - a
-    W[r, i0 + 1] = a
-    return W
+    i0 = np.clip(np.floor(pos).astype(np.intp), 0, n - 2)
+    return i0, (pos - i0).astype(np.float32)
 
 
 class MeshWarper:
@@ -172,11 +168,11 @@ class MeshWarper:
         self.pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
         self.mesh = (int(mesh[0]), int(mesh[1]))
         # luma pixel centres, and chroma (4:2:0, centre-sited) sample centres in luma pixels
-        self._Ax = _interp_matrix(np.arange(w, dtype=np.float64), self.xs).astype(np.float32)
-        self._Ay = _interp_matrix(np.arange(h, dtype=np.float64), self.ys).astype(np.float32)
         cw, ch = (w + 1) // 2, (h + 1) // 2
-        self._Acx = _interp_matrix(2.0 * np.arange(cw) + 0.5, self.xs).astype(np.float32)
-        self._Acy = _interp_matrix(2.0 * np.arange(ch) + 0.5, self.ys).astype(np.float32)
+        self._luma = (_interp_index(np.arange(w, dtype=np.float64), self.xs),
+                      _interp_index(np.arange(h, dtype=np.float64), self.ys))
+        self._chroma = (_interp_index(2.0 * np.arange(cw) + 0.5, self.xs),
+                        _interp_index(2.0 * np.arange(ch) + 0.5, self.ys))
 
     def vertex_map(self, fm: FrameMotion, virtual_quat: np.ndarray, zoom: float) -> np.ndarray:
         """Source pixels of the mesh vertices, (ny, nx, 2)."""
@@ -185,15 +181,30 @@ class MeshWarper:
 
     def dense_maps(self, vmap: np.ndarray, chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Full-size float32 maps (H, W) (or the half-size chroma maps, in chroma pixels)."""
-        Ax, Ay = (self._Acx, self._Acy) if chroma else (self._Ax, self._Ay)
+        (jx, bx), (iy, ay) = self._chroma if chroma else self._luma
         # Vertices behind the camera (NaN) are pushed far outside so remap leaves them black.
+        v = np.ascontiguousarray(np.where(np.isfinite(vmap), vmap, -1e6), dtype=np.float32)
+        mx = np.empty((iy.size, jx.size), np.float32)
+        my = np.empty_like(mx)
+        _densify(v, jx, bx, iy, ay, mx, my)
+        if chroma:  # luma pixel -> chroma pixel: (m + 0.5) / 2 - 0.5
+            for m in (mx, my):
+                m *= 0.5
+                m -= 0.25
+        return mx, my
+
+    def dense_maps_reference(self, vmap: np.ndarray,
+                             chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Plain numpy reference of ``dense_maps`` (same separable bilinear interpolation)."""
+        (jx, bx), (iy, ay) = self._chroma if chroma else self._luma
         v = np.where(np.isfinite(vmap), vmap, -1e6).astype(np.float32)
-        mx = Ay @ v[..., 0] @ Ax.T
-        my = Ay @ v[..., 1] @ Ax.T
+        rows = v[iy] * (1 - ay)[:, None, None] + v[iy + 1] * ay[:, None, None]  # (H, nx, 2)
+        full = rows[:, jx] * (1 - bx)[None, :, None] + rows[:, jx + 1] * bx[None, :, None]
+        mx, my = full[..., 0], full[..., 1]
         if chroma:
             mx = (mx + 0.5) * 0.5 - 0.5
             my = (my + 0.5) * 0.5 - 0.5
-        return np.ascontiguousarray(mx), np.ascontiguousarray(my)
+        return mx, my
 
     def warp_gray(self, img: np.ndarray, vmap: np.ndarray, border_value: float = 0) -> np.ndarray:
         """Warp one full-resolution plane (or a BGR image) with the vertex map."""

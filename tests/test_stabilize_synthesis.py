@@ -97,3 +97,15 @@ def test_warp_of_a_pure_rotation_moves_content_as_the_rotation_predicts():
     shift = cam.K[0, 0] * np.tan(0.02)
     assert xs.mean() == pytest.approx(159.5 + shift, abs=0.3)
     assert ys.mean() == pytest.approx(89.5, abs=0.3)
+
+
+@pytest.mark.parametrize("chroma", [False, True])
+def test_densify_kernel_matches_numpy_reference(chroma):
+    cam = default_camera(320, 180)
+    warper = MeshWarper(cam, (32, 18))
+    fm = _frame(cam, seed=5)
+    vmap = warper.vertex_map(fm, fm.quat[4], 1.05)
+    a = warper.dense_maps(vmap, chroma)
+    b = warper.dense_maps_reference(vmap, chroma)
+    np.testing.assert_allclose(a[0], b[0], atol=1e-3)
+    np.testing.assert_allclose(a[1], b[1], atol=1e-3)
