@@ -579,8 +579,11 @@ def _connect(scheduler: str | None, workers: int | None, connect_timeout_s: floa
     n = _cpu_count() if workers is None else int(workers)
     if n < 1:
         raise InputError(f"--workers must be >= 1, got {n}")
+    # Logs below CRITICAL stay silent: on a loaded machine a worker's heartbeat racing the
+    # scheduler's shutdown logs an ERROR with a traceback although nothing failed; a job's real
+    # failure comes back as its result line.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, silence_logs=logging.CRITICAL)
     try:
         client = Client(cluster)
         try:
@@ -591,21 +594,29 @@ def _connect(scheduler: str | None, workers: int | None, connect_timeout_s: floa
         cluster.close()
 
 
-def _import_pipeline() -> str:
+def _prepare_worker(threads: int | None) -> str:
+    import cv2
+    import numba
+
     import stitch.pipeline
 
+    if threads is not None:
+        # Dask caps BLAS/OpenMP threads of its workers at 1 but not OpenCV's or numba's pools:
+        # n worker processes x all-core pools would oversubscribe the machine.
+        cv2.setNumThreads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     return stitch.pipeline.__file__
 
 
-def _warm_up(client, scheduler: str | None) -> int:
+def _warm_up(client, scheduler: str | None, threads: int | None = None) -> int:
     """Import the stitch pipeline on every worker now; return the number of workers.
 
     The first job of a fresh worker would otherwise pay for importing OpenCV, pyceres and numba,
     and a worker whose environment lacks steadyrig fails here with one clear error instead of
-    once per job.
+    once per job. ``threads`` caps OpenCV's and numba's thread pools of each worker.
     """
     try:
-        where = client.run(_import_pipeline)
+        where = client.run(_prepare_worker, threads)
     except ImportError as exc:
         raise InputError(f"a Dask worker cannot import steadyrig's stitch package ({exc}); "
                          "install steadyrig in the workers' environment", scheduler) from None
@@ -724,7 +735,10 @@ def run_batch(manifest: str | os.PathLike | Manifest, *, results: str | os.PathL
             is_local = scheduler is None
             try:
                 with _connect(scheduler, workers, connect_timeout_s) as (client, _):
-                    n_workers = _warm_up(client, scheduler)
+                    # Embedded cluster: share the cores between the worker processes.
+                    threads = (max(1, _cpu_count() // (workers or _cpu_count()))
+                               if is_local else None)
+                    n_workers = _warm_up(client, scheduler, threads)
                     cluster_start_s = round(time.perf_counter() - t_c, 3)
                     _run_on(client, todo, job_fn, emit, finished)
             except BaseException:
