@@ -249,7 +249,41 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
         gives zero there).
     valid : (...) bool
         The camera sees the direction and it lands inside the image (and the lens fov).
+
+    Notes
+    -----
+    Runs the numba kernel ``_projection_kernels._pano_to_camera``;
+    :func:`_source_pixels_reference` is the numpy reference it is tested against.
     """
+    from ._projection_kernels import _pano_to_camera
+
+    uu, vv = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
+    shape = uu.shape
+    uf = np.ascontiguousarray(uu.ravel())
+    vf = np.ascontiguousarray(vv.ravel())
+    c = cam.camera
+    fisheye = c.model == "opencv_fisheye"
+    dist = np.zeros(8)
+    dist[: min(8, c.dist.size)] = c.dist[:8]
+    if fisheye:
+        limit = min(cam.fov_rad if cam.fov_rad is not None else math.pi, math.radians(175))
+        use_limit, cos_limit, r_max = True, math.cos(limit), math.inf
+    else:
+        use_limit = cam.fov_rad is not None
+        cos_limit = math.cos(cam.fov_rad) if use_limit else -1.0
+        r_max = _monotonic_radius(cam)
+    mx = np.empty(uf.size, np.float32)
+    my = np.empty(uf.size, np.float32)
+    ok = np.empty(uf.size, np.bool_)
+    _pano_to_camera(uf, vf, int(W), np.ascontiguousarray(cam.R_rig_from_cam), c.K, dist,
+                    fisheye, float(c.width), float(c.height), use_limit, cos_limit,
+                    r_max * r_max, mx, my, ok)
+    return mx.reshape(shape), my.reshape(shape), ok.reshape(shape)
+
+
+def _source_pixels_reference(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numpy reference of :func:`source_pixels` (same parameters and returns)."""
     dirs = pano_dirs_from_uv(u, v, W)
     return _maps_from_rays(cam, dirs @ cam.R_rig_from_cam)  # R^T d for row vectors
 
@@ -311,25 +345,10 @@ def plan_layers(rig: Rig, W: int, margin_px: int = 4) -> list[Layer]:
 
 
 def layer_maps(cam: RigCamera, layer: Layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``cv2.remap`` maps (float32) and validity (bool) of one camera over its layer.
-
-    Same result as :func:`source_pixels` over ``layer.grid()``, computed separably: on a
-    panorama grid a direction is ``(cos p sin y, -sin p, cos p cos y)`` with yaw y per column
-    and pitch p per row, so the camera ray ``R^T d`` is three outer products and no per-pixel
-    trigonometry.
-    """
-    W = layer.pano_width
-    H = W // 2
-    yaw = ((layer.x0 + np.arange(layer.width, dtype=np.float64)) / W - 0.5) * (2 * math.pi)
-    pitch = (0.5 - (layer.y0 + np.arange(layer.height, dtype=np.float64)) / H) * math.pi
-    sy, cy = np.sin(yaw), np.cos(yaw)
-    sp, cp = np.sin(pitch)[:, None], np.cos(pitch)[:, None]
-    R = cam.R_rig_from_cam
-    rays = np.empty((layer.height, layer.width, 3))
-    for k in range(3):
-        # ray_k = sum_m R[m, k] d_m
-        rays[..., k] = cp * (R[0, k] * sy + R[2, k] * cy)[None, :] - R[1, k] * sp
-    return _maps_from_rays(cam, rays)
+    """``cv2.remap`` maps (float32) and validity (bool) of one camera over its layer."""
+    u = layer.x0 + np.arange(layer.width, dtype=np.float64)
+    v = layer.y0 + np.arange(layer.height, dtype=np.float64)
+    return source_pixels(cam, u[None, :], v[:, None], layer.pano_width)
 
 
 def coverage_weight(valid: np.ndarray, feather_px: float) -> np.ndarray:

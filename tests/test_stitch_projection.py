@@ -149,3 +149,34 @@ def test_strong_barrel_distortion_does_not_fold_outside_rays_into_the_image():
     rays = pano_dirs_from_uv(uu[ok], vv[ok], W)
     r = np.hypot(rays[:, 0], rays[:, 1]) / rays[:, 2]
     assert r.max() < 1 / math.sqrt(0.9) + 0.01
+
+
+def _parity_cameras(samples_dir):
+    from sensors.types import CameraModel
+    from stitch.rig import RigCamera, read_rig
+
+    s360 = read_rig(samples_dir / "rigs" / "surround360_camera_rig.json")
+    rig = ring_rig(3, 320, 240, up_down=True)
+    K = [[100, 0.5, 99.5], [0, 101, 74.5], [0, 0, 1]]
+    folding = RigCamera("fold", CameraModel(K, [-0.3, 0.01, 0.001, -0.002, 0.0],
+                                            "opencv_standard", (200, 150)), rig[1].R_rig_from_cam)
+    limited = RigCamera("fov", rig[0].camera, rig[2].R_rig_from_cam, fov_rad=0.5)
+    return [rig[0], rig[3], folding, limited, s360[0], s360[s360.ids.index("cam0")],
+            s360[s360.ids.index("cam16")]]
+
+
+def test_projection_kernel_matches_numpy_reference(samples_dir):
+    from stitch.projection import _source_pixels_reference
+
+    rng = np.random.default_rng(2376609)
+    u = rng.uniform(-W, 2 * W, 20000)
+    v = rng.uniform(0, W / 2, 20000)
+    for cam in _parity_cameras(samples_dir):
+        mx, my, ok = source_pixels(cam, u, v, W)
+        rx, ry, rok = _source_pixels_reference(cam, u, v, W)
+        assert ok.any()
+        assert np.count_nonzero(ok != rok) <= 2  # only points on a boundary, to rounding
+        both = ok & rok
+        np.testing.assert_allclose(mx[both], rx[both], atol=1e-3)
+        np.testing.assert_allclose(my[both], ry[both], atol=1e-3)
+        assert np.all(mx[~ok] == -1) and np.all(my[~ok] == -1)
