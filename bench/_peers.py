@@ -1,8 +1,11 @@
 """Helpers for benchmarks that run external commands: wall time and peak memory of a child.
 
-Each measured command runs in a fresh child process and is reaped with ``os.wait4``, which
-returns the resource usage of that child alone (its own ``ru_maxrss``, not the cumulative
-maximum over every child this process ever had, which ``getrusage(RUSAGE_CHILDREN)`` gives).
+Each measured command runs under GNU ``/usr/bin/time -f %M``, which reports the peak resident
+set size of that command alone. Measuring our own child with ``os.wait4`` is not enough: Linux
+carries the pre-``exec`` high-water mark of the forked copy of this (large, numpy/cv2-loaded)
+Python process into the child's ``ru_maxrss``, so every tool would read the same ~370 MB; nor is
+``getrusage(RUSAGE_CHILDREN)``, the maximum over all children so far. ``time`` itself is a
+small process, so its child starts from a small high-water mark.
 The peers are Debian's ``ffmpeg`` filters (``apt-get install ffmpeg``); tests never need them.
 """
 
@@ -12,6 +15,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +30,8 @@ __all__ = [
     "ffmpeg_vidstab",
     "ffmpeg_deshake",
 ]
+
+TIME = "/usr/bin/time"
 
 
 @dataclass(frozen=True)
@@ -49,30 +55,29 @@ def run_measured(cmd: list[str], log_path: Path | None = None) -> Measured:
     Returns
     -------
     Measured
-        Wall time (s) and the child's ``ru_maxrss`` (Linux reports KiB) in MiB.
+        Wall time (s) and the command's peak RSS in MiB.
     """
-    log = open(log_path, "wb") if log_path is not None else subprocess.PIPE
-    try:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=log)
-        err = b""
-        if proc.stderr is not None:
-            # Drain stderr before reaping so a chatty child cannot block on a full pipe.
-            err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    finally:
-        if log_path is not None:
-            log.close()
-    if proc.returncode != 0:
-        if log_path is not None:
-            err = Path(log_path).read_bytes()
-        tail = err.decode(errors="replace").strip().splitlines()[-5:]
-        raise RuntimeError(f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                           + "\n".join(tail))
-    return Measured(wall, usage.ru_maxrss / 1024.0)
+    if not os.path.exists(TIME):
+        raise RuntimeError(f"{TIME} not found: install GNU time (apt-get install time)")
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        log = open(log_path, "wb") if log_path is not None else subprocess.PIPE
+        try:
+            t0 = time.perf_counter()
+            proc = subprocess.run([TIME, "-f", "%M", "-o", rss_file.name, *cmd],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=log)
+            wall = time.perf_counter() - t0
+        finally:
+            if log_path is not None:
+                log.close()
+        if proc.returncode != 0:
+            err = Path(log_path).read_bytes() if log_path is not None else proc.stderr
+            tail = err.decode(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError(f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+                               + "\n".join(tail))
+        # GNU time may prepend "Command exited ..." lines; the figure is the last line (KiB).
+        peak_kib = float(Path(rss_file.name).read_text().strip().splitlines()[-1])
+    return Measured(wall, peak_kib / 1024.0)
 
 
 def median_runs(runs: list[list[Measured]]) -> dict:

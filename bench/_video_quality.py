@@ -16,15 +16,19 @@ backward, keeping tracks that return within 0.5 px), one RANSAC homography.
   horizontal band (8 bands), spread (RMS about the bands' mean) across bands; mean over pairs.
   Rolling-shutter jello makes rows move differently within one frame; one homography cannot
   explain it.
-- undefined pixels: near-black (luma <= 20) pixels connected to the frame border, as a share
-  of the frame; mean over frames and the largest frame's share.
+- undefined pixels: dark (luma <= 24) flat (5x5 variance < 4) regions connected to the frame
+  border, grown 2 px into dark pixels, as a share of the frame; mean over frames, the largest
+  frame's share, and frames above 0.05 %. Dark flat scene content at the border counts too,
+  hence the input's own figure in the table is the floor.
 - Liu et al. 2013 ("Bundled camera paths for video stabilization", SIGGRAPH) figures:
   stability = low-frequency share (the 5 lowest non-DC FFT bins over all non-DC bins up to
   Nyquist) of the per-pair translation and rotation, min(mean of x/y, rotation);
-  cropping ratio = mean scale sqrt|det A| of the homography from the output frame to the input
-  frame (A its 2x2 part; 1 = no crop); distortion = the smallest ratio of A's two singular
-  values over the frames (1 = no anisotropic distortion). Input-output homographies come from
-  SIFT matches (ratio test 0.75, RANSAC 3 px) on every ``match_step``-th frame.
+  cropping ratio = mean over frames of sqrt|det J|, J the local Jacobian at the frame centre of
+  the homography from the output frame to the input frame (1 = no crop; the affine part of H
+  is the Jacobian at the corner (0, 0), biased by a rotation's perspective terms);
+  distortion = the smallest ratio of J's two singular values over the frames (1 = none).
+  Input-output homographies come from SIFT matches (ratio test 0.75, RANSAC 3 px) on every
+  ``match_step``-th frame (frames paired by index).
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ __all__ = ["ANALYSIS_WIDTH", "HIGHPASS_HZ", "read_gray", "video_quality"]
 ANALYSIS_WIDTH = 960
 HIGHPASS_HZ = 1.0
 BANDS = 8
-DARK_LUMA = 20
+DARK_LUMA = 24
+FLAT_VAR = 4.0
+#: A frame counts as having undefined pixels above this share (a 0.5 px sliver on one side).
+UNDEFINED_FRAME_SHARE = 5e-4
 
 
 def read_gray(path: Path, max_width: int = ANALYSIS_WIDTH) -> Iterator[np.ndarray]:
@@ -78,13 +85,23 @@ def _apply(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def _undefined_share(g: np.ndarray) -> float:
-    dark = (g <= DARK_LUMA).astype(np.uint8)
+    dark = g <= DARK_LUMA
     if not dark.any():
         return 0.0
-    n, labels = cv2.connectedComponents(dark, connectivity=4)
+    # A fill is dark and flat; dark scene content has texture. The 5x5 variance misses the
+    # fill's last 2 px next to the picture, so the flat core is grown back into dark pixels.
+    f = g.astype(np.float32)
+    mean = cv2.blur(f, (5, 5))
+    var = cv2.blur(f * f, (5, 5)) - mean * mean
+    core = (dark & (var < FLAT_VAR)).astype(np.uint8)
+    n, labels = cv2.connectedComponents(core, connectivity=4)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge = edge[edge > 0]
-    return float(np.isin(labels, edge).mean()) if edge.size else 0.0
+    if not edge.size:
+        return 0.0
+    fill = np.isin(labels, edge).astype(np.uint8)
+    fill = cv2.dilate(fill, np.ones((5, 5), np.uint8)).astype(bool) & dark
+    return float(fill.mean())
 
 
 def _low_freq_share(x: np.ndarray) -> float:
@@ -110,7 +127,7 @@ def _sift_homography(sift, out_g: np.ndarray, in_g: np.ndarray) -> np.ndarray | 
 
 
 def video_quality(video: Path, fps: float, reference: Path | None = None,
-                  match_step: int = 5) -> dict:
+                  match_step: int = 10) -> dict:
     """Quality figures of one video (see the module docstring).
 
     Parameters
@@ -177,7 +194,7 @@ def video_quality(video: Path, fps: float, reference: Path | None = None,
         "wobble_px": float(np.mean(wobble) * scale) if wobble else None,
         "undefined_mean_pct": float(100 * np.mean(undefined)),
         "undefined_max_pct": float(100 * np.max(undefined)),
-        "frames_with_undefined": int(np.sum(np.asarray(undefined) > 1e-4)),
+        "frames_with_undefined": int(np.sum(np.asarray(undefined) > UNDEFINED_FRAME_SHARE)),
         "stability": float(min(stab_t, stab_r)),
     }
     if reference is not None:
@@ -194,10 +211,14 @@ def _liu_crop_distortion(video: Path, reference: Path, step: int) -> dict:
         H = _sift_homography(sift, o, i)
         if H is None:
             continue
-        A = H[:2, :2] / H[2, 2]
-        s = np.linalg.svd(A, compute_uv=False)
-        scales.append(np.sqrt(abs(np.linalg.det(A))))
-        ratios.append(s[1] / s[0])
+        # Local Jacobian at the frame centre: the affine part H[:2, :2] / H[2, 2] alone is the
+        # Jacobian at the corner (0, 0), biased by the perspective terms of a rotation.
+        c = np.array([o.shape[1] / 2, o.shape[0] / 2])
+        p = _apply(H, np.array([c, c + (1.0, 0.0), c + (0.0, 1.0)]))
+        J = np.stack([p[1] - p[0], p[2] - p[0]], axis=1)
+        sv = np.linalg.svd(J, compute_uv=False)
+        scales.append(np.sqrt(abs(np.linalg.det(J))))
+        ratios.append(sv[1] / sv[0])
     if not scales:
         return {"cropping_ratio": None, "distortion": None, "matched_frames": 0}
     return {"cropping_ratio": float(np.mean(scales)), "distortion": float(np.min(ratios)),
