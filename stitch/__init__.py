@@ -1,17 +1,23 @@
 """Rosette panorama stitching with seam repair (DESIGN.md "stitch/").
 
 Stages: ``rig`` (read/write rig files) -> ``projection`` (equirectangular layers and overlaps) ->
-``flow`` (overlap correspondences) -> ``warp_solve`` (spline warps in Ceres) -> ``render``
-(exposure compensation, multi-band blending, GPano output) -> ``metrics`` (seam report);
-``pipeline.stitch_panorama`` runs them in order. ``synthetic`` generates rosettes with truth.
+``flow`` (overlap correspondences) -> ``refine`` (rig rotations) -> ``warp_solve`` (spline warps
+in Ceres) -> ``render`` (exposure compensation, multi-band blending, GPano output) -> ``metrics``
+(seam report); ``pipeline.stitch_panorama`` runs them in order. ``synthetic`` generates
+rosettes with exact truth.
 """
 
 from .params import StitchParams
+from .pipeline import StitchResult, stitch_panorama
 from .projection import Layer, Overlap, ProjectedLayer, find_overlaps, plan_layers, project_rig
+from .render import render_panorama, write_layers, write_panorama
 from .rig import Rig, RigCamera, read_rig, write_colmap_rig, write_pto, write_surround360_rig
+from .synthetic import generate_rosette, true_correspondence, true_seam_residuals
 
 __all__ = [
     "StitchParams",
+    "StitchResult",
+    "stitch_panorama",
     "Rig",
     "RigCamera",
     "read_rig",
@@ -24,4 +30,10 @@ __all__ = [
     "plan_layers",
     "project_rig",
     "find_overlaps",
+    "render_panorama",
+    "write_panorama",
+    "write_layers",
+    "generate_rosette",
+    "true_correspondence",
+    "true_seam_residuals",
 ]
