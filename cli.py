@@ -463,6 +463,7 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     out = Path(out_dir)
     samples = _samples_root()
     karma = samples / "gopro" / "karma.mp4"
+    lens = samples / "lens_profiles" / "GoPro_HERO5 Black_Wide_NO-EIS_16by9.json"
     if not karma.is_file():
         raise InputError("bundled sample missing; run from a full checkout", str(karma))
     out.mkdir(parents=True, exist_ok=True)
@@ -474,6 +475,18 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     click.secho("\n== 2. render a generated walking clip (ground truth beside it)", bold=True)
     ctx.invoke(samples_cmd, out_dir=str(out / "clips"), kinds="walk", width=640,
                duration_s=4.0)
+
+    click.secho("\n== 3a. stabilize the generated clip (its .gcsv is found beside it)", bold=True)
+    clip = out / "clips" / "walk_s0.mp4"
+    ctx.invoke(stabilize_cmd, video=str(clip), lens_path=str(clip.with_suffix(".lens.json")),
+               out_path=str(out / "walk_s0.stabilized.mp4"),
+               sidecar_path=str(out / "walk_s0.stabilized.json"),
+               debug_dir=str(out / "walk_debug"))
+
+    click.secho("\n== 3b. stabilize the real GoPro clip with its embedded gyro", bold=True)
+    ctx.invoke(stabilize_cmd, video=str(karma), lens_path=str(lens),
+               out_path=str(out / "karma.stabilized.mp4"),
+               sidecar_path=str(out / "karma.stabilized.json"))
 
     click.secho("\n== 4. stitch a generated 8-camera rosette with seam repair", bold=True)
     ros = generate_rosette(out / "rosette", n_cameras=8, width=960, height=720, seed=1)
