@@ -186,6 +186,9 @@ def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_str
     if params.encoder_threads:
         s.codec_context.thread_count = params.encoder_threads
     if info.rotation_deg:
+        # the display matrix players read (PyAV >= 18); the legacy tag for older readers
+        if hasattr(s, "set_display_rotation"):
+            s.set_display_rotation(info.rotation_deg)
         s.metadata["rotate"] = str(info.rotation_deg)
     return s
 

@@ -132,3 +132,23 @@ def test_cli_bad_input_exits_2(tmp_path):
     r = CliRunner().invoke(main, ["stabilize", str(tmp_path / "none.mp4")])
     assert r.exit_code == 2
     assert r.output.startswith("Error:")
+
+
+def test_display_rotation_is_kept(clip, tmp_path):
+    from fractions import Fraction
+
+    rotated = tmp_path / "rot.mp4"
+    with av.open(str(clip.video)) as src, av.open(str(rotated), "w") as out:
+        s = out.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+        s.set_display_rotation(90)
+        for i, f in enumerate(src.decode(video=0)):
+            f.pts, f.time_base = i, Fraction(1, 30)
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    assert probe_video(rotated).rotation_deg == 90
+    res = stabilize_video(rotated, tmp_path / "out.mp4", gyro=clip.gcsv, lens=clip.lens,
+                          offset_ms=0.0, params=StabilizeParams(mesh=(8, 5)))
+    assert probe_video(res.output).rotation_deg == 90
