@@ -28,13 +28,19 @@ import os
 import platform
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from stitch.batch import generate_batch, load_manifest, run_batch, run_job
+# `python bench/batch.py` puts bench/ first on sys.path, where bench/stitch.py (another
+# benchmark) would shadow the stitch package, here and in the spawned workers.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from stitch.batch import generate_batch, load_manifest, run_batch, run_job  # noqa: E402
+
+RESULTS = _HERE / "results"
 
 
 def _serial(manifest: Path, out_dir: Path) -> dict:
