@@ -245,7 +245,10 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         rig = read_rig(rig)
     paths = resolve_images(rig, images)
     check_not_input(out_path, *paths, rig.source)
-    for extra in (report, pto):
+    extras = [report, pto]
+    if layers_dir is not None:
+        extras += [Path(layers_dir) / f"layer_{cid}.png" for cid in rig.ids]
+    for extra in extras:
         if extra is not None:
             check_not_input(extra, *paths, rig.source, out_path)
     imgs = load_images(rig, paths)
