@@ -169,3 +169,20 @@ def test_textureless_overlaps_fail_the_repair_and_write_nothing(rosette, tmp_pat
                         StitchParams(width_px=W, refine=False), report=out / "r.json",
                         layers_dir=out / "layers")
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_params_checksum_is_a_stable_cache_key():
+    a = StitchParams(width_px=2048)
+    assert a.checksum() == StitchParams(width_px=2048).checksum()
+    assert a.checksum() != a.with_(blend_bands=3).checksum()
+    assert a.height_px == 1024
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"width_px": 1001}, "even integer"),
+    ({"exposure": "magic"}, "valid: none, gain"),
+    ({"heldout_fraction": 1.0}, "heldout_fraction"),
+])
+def test_bad_params_are_rejected_with_the_valid_choices(change, message):
+    with pytest.raises(InputError, match=message):
+        StitchParams(**change)
