@@ -318,6 +318,8 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
 
 # --- stitch ---
 
+from stitch.params import EXPOSURE_CHOICES  # noqa: E402 (the registry feeds the choice)
+
 
 @main.command("stitch")
 @click.argument("rig", type=click.Path())
@@ -332,8 +334,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
               help="Write the seam report (JSON) here.")
 @click.option("--no-repair", is_flag=True, help="Skip overlap flow and spline warps.")
 @click.option("--no-refine", is_flag=True, help="Keep the rig's camera rotations as given.")
-@click.option("--exposure", type=click.Choice(["none", "gain", "gain_blocks", "channels",
-                                               "channels_blocks"]),
+@click.option("--exposure", type=click.Choice(EXPOSURE_CHOICES),
               default="gain_blocks", show_default=True, help="Exposure compensation.")
 @click.option("--bands", type=click.IntRange(0, 12), default=5, show_default=True,
               help="Multi-band blender bands (0 = hard seams).")
