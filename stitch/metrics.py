@@ -78,6 +78,15 @@ def _crop(wl, x0: int, y0: int, w: int, h: int, W: int):
     return grey, valid
 
 
+def _columns_meet(A, B) -> bool:
+    """Do two layers' column ranges intersect (modulo W)? A cheap test before cropping."""
+    W = A.pano_width
+    if A.width >= W or B.width >= W:
+        return True
+    d = (B.x0 - A.x0) % W
+    return d < A.width or (W - d) < B.width
+
+
 def overlap_similarity(warped_layers: Sequence, min_area_px: int = 256) -> list[dict]:
     """PSNR (dB) and SSIM of every overlapping pair of warped layers (``render.WarpedLayer``).
 
@@ -88,6 +97,8 @@ def overlap_similarity(warped_layers: Sequence, min_area_px: int = 256) -> list[
         for b in range(a + 1, len(warped_layers)):
             la, lb = warped_layers[a], warped_layers[b]
             W = la.layer.pano_width
+            if not _columns_meet(la.layer, lb.layer):
+                continue
             base = la if la.layer.width <= lb.layer.width else lb
             x0, y0 = base.layer.x0, max(la.layer.y0, lb.layer.y0)
             y1 = min(la.layer.y0 + la.layer.height, lb.layer.y0 + lb.layer.height)
@@ -143,16 +154,10 @@ def seam_report(matches: Sequence[PairMatches], warps: Sequence | None = None,
     overall = {split: {when: residual_stats(np.concatenate(pooled[split, when])
                                             if pooled[split, when] else np.zeros(0))
                        for when in ("before", "after")} for split in ("fit", "heldout")}
-    warp_rows = []
-    for w in warps or []:
-        if w is None:
-            continue
-        det = w.jacobian_det()
-        dx, dy = w.dense()
-        mag = np.hypot(dx.astype(np.float64), dy)
-        warp_rows.append({"index": w.index, "mean_displacement_px": float(mag.mean()),
-                          "max_displacement_px": float(mag.max()),
-                          "min_jacobian_det": float(det.min())})
+    warp_rows = [{"index": w.index, "mean_displacement_px": w.mean_displacement_px,
+                  "max_displacement_px": w.max_displacement_px,
+                  "min_jacobian_det": w.min_jacobian_det}
+                 for w in (warps or []) if w is not None]
     report = {"pairs": pairs, "overall": overall, "warps": warp_rows,
               "similarity": overlap_similarity(warped_layers) if warped_layers else None}
     report["text"] = summary_text(report)

@@ -150,16 +150,19 @@ class SplineWarp:
         return float(self.jacobian_det().min())
 
     @cached_property
+    def _magnitude(self) -> np.ndarray:
+        dx, dy = self.dense()
+        return np.hypot(dx.astype(np.float64), dy)
+
+    @property
     def max_displacement_px(self) -> float:
         """Largest displacement magnitude over the layer (px)."""
-        dx, dy = self.dense()
-        return float(np.sqrt(dx.astype(np.float64) ** 2 + dy ** 2).max())
+        return float(self._magnitude.max())
 
-    @cached_property
+    @property
     def mean_displacement_px(self) -> float:
         """Mean displacement magnitude over the layer (px)."""
-        dx, dy = self.dense()
-        return float(np.sqrt(dx.astype(np.float64) ** 2 + dy ** 2).mean())
+        return float(self._magnitude.mean())
 
     def _check_layer(self, layer) -> None:
         if layer is None:
