@@ -53,12 +53,24 @@ def undistort_normalized(cam: CameraModel, xyd: np.ndarray, iterations: int = 20
         r = np.tan(th)
         s = np.where(rd > 1e-12, r / np.where(rd > 1e-12, rd, 1.0), 1.0)
         return xyd * s[..., None]
-    xy = xyd.copy()
+    # Newton iterations with a finite-difference 2x2 Jacobian: the plain fixed-point update
+    # (divide by the radial factor) stalls far off axis on wide lenses.
+    xy = xyd / _radial(cam, xyd)[..., None]
+    eps = 1e-7
     for _ in range(iterations):
-        # Newton step with a numeric-free Jacobian approximation: the radial-tangential map is
-        # close to identity times the radial factor, so a fixed-point update converges fast.
         cur = distort_normalized(cam, xy)
-        xy = xy - (cur - xyd) / _radial(cam, xy)[..., None]
+        err = cur - xyd
+        if np.all(np.abs(err[np.isfinite(err)]) < 1e-13):
+            break
+        jx = (distort_normalized(cam, xy + [eps, 0.0]) - cur) / eps
+        jy = (distort_normalized(cam, xy + [0.0, eps]) - cur) / eps
+        a, c = jx[..., 0], jx[..., 1]
+        b, d = jy[..., 0], jy[..., 1]
+        det = a * d - b * c
+        det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+        dx = (d * err[..., 0] - b * err[..., 1]) / det
+        dy = (-c * err[..., 0] + a * err[..., 1]) / det
+        xy = xy - np.stack([dx, dy], axis=-1)
     return xy
 
 

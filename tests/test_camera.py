@@ -44,3 +44,13 @@ def test_scaling_keeps_pixel_centres():
     ray = unproject(cam, np.array([[100.0, 50.0]]))
     np.testing.assert_allclose(project(half, ray), [[(100 + 0.5) / 2 - 0.5, (50 + 0.5) / 2 - 0.5]],
                                atol=1e-9)
+
+
+def test_unproject_converges_at_the_corners_of_a_wide_lens():
+    # 140 degree horizontal view with strong barrel distortion: the corners sit far off axis.
+    w, h = 1280, 960
+    f = (w / 2) / np.tan(np.radians(70))
+    K_wide = np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]])
+    cam = CameraModel(K_wide, [-0.05, 0.01, 0.0, 0.0], "opencv_standard", (w, h))
+    corners = np.array([[0.0, 0.0], [w - 1.0, 0.0], [0.0, h - 1.0], [w - 1.0, h - 1.0]])
+    np.testing.assert_allclose(project(cam, unproject(cam, corners)), corners, atol=1e-6)
