@@ -152,3 +152,15 @@ def test_display_rotation_is_kept(clip, tmp_path):
     res = stabilize_video(rotated, tmp_path / "out.mp4", gyro=clip.gcsv, lens=clip.lens,
                           offset_ms=0.0, params=StabilizeParams(mesh=(8, 5)))
     assert probe_video(res.output).rotation_deg == 90
+
+
+def test_ois_lens_shift_from_a_phone_log_is_undone(tmp_path):
+    c = generate_clip(tmp_path, kind="walk", seed=5, width=320, height=180, duration_s=2.0,
+                      ois=True, focus_breathing=True, audio=False)
+    with_ois = stabilize_video(c.video, tmp_path / "ois.mp4", gyro=c.phone_dir, lens=c.lens,
+                               offset_ms=0.0)
+    gyro_only = stabilize_video(c.video, tmp_path / "gyro.mp4", gyro=c.gcsv, lens=c.lens,
+                                offset_ms=0.0)
+    assert video_metrics(with_ois.output)["jitter_px"] < 0.3
+    # ignoring the lens shift leaves (and here doubles) the OIS motion in the output
+    assert video_metrics(gyro_only.output)["jitter_px"] > 1.0
