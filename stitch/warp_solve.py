@@ -328,14 +328,13 @@ def _data_terms(grids: dict[int, _Grid], matches: Sequence[PairMatches]):
         for sel in np.split(order, bounds):
             n = len(sel)
             A = np.zeros((2 * n, 32))
-            rows = 2 * np.arange(n)
-            blocks = []
-            for a in range(4):
-                for c in range(4):
-                    coef = wv[sel, a] * wu[sel, c]
-                    A[rows, 2 * len(blocks)] = coef
-                    A[rows + 1, 2 * len(blocks) + 1] = coef
-                    blocks.append(g.pts[iv[sel[0], a]][iu[sel[0], c]])
+            rows = 2 * np.arange(n)[:, None]
+            cols = 2 * np.arange(16)[None, :]
+            coef = (wv[sel, :, None] * wu[sel, None, :]).reshape(n, 16)  # block 4 a + c
+            A[rows, cols] = coef
+            A[rows + 1, cols + 1] = coef
+            r0, c0 = iv[sel[0]], iu[sel[0]]
+            blocks = [g.pts[r0[a]][c0[c]] for a in range(4) for c in range(4)]
             g.touched[np.ix_(iv[sel[0]], iu[sel[0]])] = True
             sqrt_w = np.sqrt(wt[sel])
             terms.append((_LinearCost(A, t[sel].ravel(), np.repeat(sqrt_w, 2), blocks), sqrt_w))
