@@ -68,8 +68,9 @@ class VideoMotion:
         Translation of the frame centre from frame k to k+1 (similarity fit).
     dtheta_rad : (F-1,) float64
         Rotation from frame k to k+1.
-    skew_px : (F-1, 2) float64
-        Bottom-third minus top-third median motion (rolling-shutter wobble).
+    skew_px : (S, 2) float64
+        Bottom-third minus top-third median motion (rolling-shutter wobble), for the S frame
+        pairs with at least 3 tracked features in both thirds.
     fps : float
         Frame rate.
     """
@@ -118,15 +119,13 @@ def track_video(path: str | os.PathLike, width: int = REFERENCE_WIDTH // 2) -> V
             h = g.shape[0]
             top = a[:, 1] < h / 3
             bot = a[:, 1] > 2 * h / 3
-            if top.sum() >= 3 and bot.sum() >= 3:
+            if top.sum() >= 3 and bot.sum() >= 3:  # else this frame pair says nothing
                 d = b - a
                 skew.append((np.median(d[bot], axis=0) - np.median(d[top], axis=0)) * scale)
-            else:
-                skew.append(np.zeros(2))
         prev = g
     if len(dxy) < 2:
         raise InputError("need at least 3 frames to measure motion", str(path))
-    return VideoMotion(np.array(dxy), np.array(dth), np.array(skew), info.fps)
+    return VideoMotion(np.array(dxy), np.array(dth), np.array(skew).reshape(-1, 2), info.fps)
 
 
 def stability_score(path_values: np.ndarray, low_bins: tuple[int, int] = (2, 6)) -> float:
@@ -180,7 +179,7 @@ def compare_frames(input_path: str | os.PathLike, output_path: str | os.PathLike
 class VideoMetrics:
     stability: float
     jitter_px: float
-    wobble_px: float
+    wobble_px: float | None  # None: no frame pair had features in both top and bottom thirds
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -193,8 +192,9 @@ def video_metrics(path: str | os.PathLike, cutoff_hz: float = 1.0) -> dict:
     path_th = np.cumsum(m.dtheta_rad)
     stab = min(stability_score(path_xy[:, 0]), stability_score(path_xy[:, 1]),
                stability_score(path_th))
-    return VideoMetrics(stab, high_pass_rms(path_xy, m.fps, cutoff_hz),
-                        float(np.sqrt(np.mean(np.sum(m.skew_px ** 2, axis=1))))).as_dict()
+    wobble = (float(np.sqrt(np.mean(np.sum(m.skew_px ** 2, axis=1)))) if len(m.skew_px)
+              else None)
+    return VideoMetrics(stab, high_pass_rms(path_xy, m.fps, cutoff_hz), wobble).as_dict()
 
 
 def truth_jitter_px(t_s: np.ndarray, shown_quat: np.ndarray, focal_px: float, fps: float,

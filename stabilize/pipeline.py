@@ -136,14 +136,20 @@ def _resolve_readout(readout_ms: float | None, log: SensorLog, cam: CameraModel,
     return 0.0
 
 
-def _resolve_offset(offset_ms: float | None, video: Path, log: SensorLog, cam: CameraModel,
-                    readout_s: float, notes: list[str]) -> tuple[float, SensorLog]:
+def _resolve_offset(offset_ms: float | None, video: Path, video_t_s: np.ndarray,
+                    log: SensorLog, cam: CameraModel, readout_s: float,
+                    notes: list[str]) -> tuple[float, SensorLog]:
     if offset_ms is not None:
         if not np.isfinite(offset_ms):
             raise InputError(f"offset {offset_ms} ms is not finite")
         return offset_ms / 1000.0, log
     if log.same_clock_as_video:
         return 0.0, log
+    if log.frames is not None and len(log.frames) == video_t_s.size:
+        # the log stamps every frame (phone layout): the offset is where those stamps meet PTS
+        off = float(np.median(log.frames.t_s - video_t_s))
+        notes.append(f"offset {off * 1e3:.2f} ms from the log's frame timestamps")
+        return off, log
     from sensors.sync import apply_axes, sync_video_to_gyro
 
     res = sync_video_to_gyro(str(video), log.gyro, camera=cam, readout_s=readout_s,
@@ -152,6 +158,21 @@ def _resolve_offset(offset_ms: float | None, video: Path, log: SensorLog, cam: C
                  f"confidence {res.confidence:.2f}")
     notes.extend(res.notes)
     return float(res.offset_s), dataclasses.replace(log, gyro=apply_axes(log.gyro, res.axes))
+
+
+def _capture_times(log: SensorLog, info: VideoInfo, offset_s: float,
+                   notes: list[str]) -> np.ndarray:
+    """Frame times on the video clock: the log's own frame stamps when it has them (capture
+    times, finer than container PTS) and they agree with PTS to half a frame, else PTS."""
+    if log.frames is None or len(log.frames) != info.n_frames:
+        return info.frame_t_s
+    t = log.frames.t_s - offset_s
+    worst = float(np.max(np.abs(t - info.frame_t_s)))
+    if worst > 0.5 / info.fps:
+        notes.append(f"the log's frame stamps disagree with PTS by up to {worst * 1e3:.1f} ms "
+                     "with this offset: using PTS")
+        return info.frame_t_s
+    return t
 
 
 def plan_path(motion: MotionTrack, params: StabilizeParams, fps: float,
@@ -427,9 +448,10 @@ def stabilize_video(
     if cam.meta.get("warning"):
         notes.append(str(cam.meta["warning"]))
     readout_s = _resolve_readout(readout_ms, log, cam, notes)
-    offset_s, log = _resolve_offset(offset_ms, video, log, cam, readout_s, notes)
-
-    motion = analyze_motion(log, info.frame_t_s, cam, offset_s=offset_s, readout_s=readout_s,
+    offset_s, log = _resolve_offset(offset_ms, video, info.frame_t_s, log, cam, readout_s,
+                                    notes)
+    frame_t_s = _capture_times(log, info, offset_s, notes)
+    motion = analyze_motion(log, frame_t_s, cam, offset_s=offset_s, readout_s=readout_s,
                             bands=params.row_bands)
     frames = _covered_range(motion.covered)
     if frames != (0, len(motion)) or not motion.covered[frames[0]:frames[1]].all():

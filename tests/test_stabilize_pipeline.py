@@ -157,8 +157,10 @@ def test_display_rotation_is_kept(clip, tmp_path):
 def test_ois_lens_shift_from_a_phone_log_is_undone(tmp_path):
     c = generate_clip(tmp_path, kind="walk", seed=5, width=320, height=180, duration_s=2.0,
                       ois=True, focus_breathing=True, audio=False)
-    with_ois = stabilize_video(c.video, tmp_path / "ois.mp4", gyro=c.phone_dir, lens=c.lens,
-                               offset_ms=0.0)
+    # no offset given: the phone log's frame stamps place it on the video clock
+    with_ois = stabilize_video(c.video, tmp_path / "ois.mp4", gyro=c.phone_dir, lens=c.lens)
+    assert with_ois.offset_s == pytest.approx(c.offset_s, abs=1e-6)
+    assert any("frame timestamps" in n for n in with_ois.notes)
     gyro_only = stabilize_video(c.video, tmp_path / "gyro.mp4", gyro=c.gcsv, lens=c.lens,
                                 offset_ms=0.0)
     assert video_metrics(with_ois.output)["jitter_px"] < 0.3
