@@ -28,7 +28,6 @@ __all__ = [
     "FlowSamples",
     "PairRates",
     "pinhole_guess",
-    "decode_gray",
     "flow_samples_from_frames",
     "flow_samples_from_video",
     "pair_rates",
@@ -120,54 +119,6 @@ def _analysis_size(width: int, height: int, target_w: int) -> tuple[int, int]:
     return w, h
 
 
-def decode_gray(
-    path: str, target_width: int = 320
-) -> tuple[Iterable[np.ndarray], np.ndarray, tuple[int, int], tuple[int, int]]:
-    """Decode a video's frames as small grayscale images with PyAV.
-
-    Returns
-    -------
-    frames : list of (h, w) uint8
-    t_s : (F,) float64
-        PTS x time_base of each frame, seconds.
-    full_size, small_size : (w, h)
-    """
-    import av
-
-    try:
-        container = av.open(str(path))
-    except (av.error.InvalidDataError, av.error.FileNotFoundError, OSError) as exc:
-        raise InputError(f"cannot open video ({exc})", path) from None
-    try:
-        if not container.streams.video:
-            raise InputError("no video stream", path)
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        full = (stream.codec_context.width, stream.codec_context.height)
-        small = _analysis_size(full[0], full[1], target_width)
-        frames, times = [], []
-        tb = stream.time_base
-        for frame in container.decode(stream):
-            if frame.pts is None:
-                raise InputError("a video frame has no timestamp", path)
-            img = frame.reformat(width=small[0], height=small[1], format="gray")
-            frames.append(img.to_ndarray().copy())
-            times.append(float(frame.pts * tb))
-    except av.error.InvalidDataError as exc:
-        raise InputError(f"cannot decode video ({exc})", path) from None
-    finally:
-        container.close()
-    if len(frames) < 3:
-        raise InputError(f"video has {len(frames)} frames; sync needs at least 3", path)
-    t = np.asarray(times, dtype=np.float64)
-    order = np.argsort(t, kind="stable")
-    t = t[order]
-    frames = [frames[i] for i in order]
-    if np.any(np.diff(t) <= 0):
-        raise InputError("video frame timestamps are not strictly increasing", path)
-    return frames, t, full, small
-
-
 def flow_samples_from_frames(
     frames: Iterable[np.ndarray],
     frame_t_s: np.ndarray,
@@ -186,8 +137,9 @@ def flow_samples_from_frames(
     ----------
     frames : iterable of (h, w) uint8
         Frames in time order.
-    frame_t_s : (F,) float64
-        Their video times, seconds.
+    frame_t_s : (F,) float64 or list
+        Their video times, seconds (read after the last frame, so a list a decoder thread
+        appends to works).
     camera : CameraModel, optional
         The lens at any resolution (scaled to the frames); a pinhole guess when omitted.
     readout_direction : str
@@ -201,7 +153,6 @@ def flow_samples_from_frames(
     """
     if readout_direction not in ("top_to_bottom", "bottom_to_top"):
         raise InputError(f"sync supports row-wise readout only, got {readout_direction!r}", source)
-    t = np.asarray(frame_t_s, dtype=np.float64)
     rng = np.random.default_rng(seed)
     dis = _make_dis()
     pairs, r0s, r1s, f0s, f1s = [], [], [], [], []
@@ -236,6 +187,8 @@ def flow_samples_from_frames(
         n += 1
         if progress is not None:
             progress(n)
+    # Read the times only now: a streaming decoder fills them while the frames are consumed.
+    t = np.asarray(frame_t_s, dtype=np.float64)
     if n != t.size:
         raise InputError(f"{n} frames but {t.size} timestamps", source)
     if n < 3:
@@ -253,17 +206,89 @@ def flow_samples_from_video(
     target_width: int = 320,
     progress: Callable[[int], None] | None = None,
 ) -> FlowSamples:
-    """Decode ``path`` at ~``target_width`` px wide and return its ``FlowSamples``."""
-    frames, t, full, small = decode_gray(path, target_width)
+    """Decode ``path`` at ~``target_width`` px wide and return its ``FlowSamples``.
+
+    Decoding runs in its own thread feeding a small queue, so the decoder (PyAV) and the flow
+    (OpenCV) overlap on two cores; both release the GIL.
+    """
+    import queue
+    import threading
+
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.error.InvalidDataError, av.error.FileNotFoundError, OSError) as exc:
+        raise InputError(f"cannot open video ({exc})", path) from None
+    if not container.streams.video:
+        container.close()
+        raise InputError("no video stream", path)
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    full = (stream.codec_context.width, stream.codec_context.height)
+    small = _analysis_size(full[0], full[1], target_width)
     if camera is not None:
         fa = camera.size[0] / camera.size[1]
         va = full[0] / full[1]
         if abs(fa - va) > 0.02 * va:
+            container.close()
             raise InputError(
                 f"lens profile is for {camera.size[0]}x{camera.size[1]} but the video is "
                 f"{full[0]}x{full[1]} (different aspect ratio)", path)
-    return flow_samples_from_frames(frames, t, camera, readout_direction=readout_direction,
-                                    progress=progress, source=str(path))
+    q: queue.Queue = queue.Queue(maxsize=32)
+    times: list[float] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    tb = stream.time_base
+
+    def produce() -> None:
+        try:
+            for frame in container.decode(stream):
+                if stop.is_set():
+                    break
+                if frame.pts is None:
+                    raise InputError("a video frame has no timestamp", path)
+                t = float(frame.pts * tb)
+                if times and t <= times[-1]:
+                    raise InputError(f"video frame timestamps are not increasing at {t:.6f} s",
+                                     path)
+                img = frame.reformat(width=small[0], height=small[1], format="gray")
+                q.put(img.to_ndarray().copy())
+                times.append(t)
+        except av.error.InvalidDataError as exc:
+            errors.append(InputError(f"cannot decode video ({exc})", path))
+        except BaseException as exc:  # handed to the consumer thread and re-raised there
+            errors.append(exc)
+        finally:
+            q.put(None)
+
+    worker = threading.Thread(target=produce, name="sync-decode", daemon=True)
+    worker.start()
+    try:
+        def frames():
+            while (img := q.get()) is not None:
+                yield img
+
+        try:
+            samples = flow_samples_from_frames(frames(), times, camera,
+                                               readout_direction=readout_direction,
+                                               progress=progress, source=str(path))
+        except InputError:
+            if errors:
+                raise errors[0] from None
+            raise
+    finally:
+        stop.set()
+        while worker.is_alive():  # drain so a blocked producer can finish
+            try:
+                q.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
+        container.close()
+    if errors:
+        raise errors[0]
+    return samples
 
 
 def _flow_pairs(dis, a: np.ndarray, b: np.ndarray, eig: np.ndarray, grid: np.ndarray,

@@ -190,3 +190,14 @@ def test_cli_needs_a_video_or_a_reference(generated):
     r = CliRunner().invoke(main, ["sync", "--gyro", str(generated.gcsv)])
     assert r.exit_code == 2
     assert r.output.startswith("Error:") and "--reference" in r.output
+
+
+def test_cli_reports_an_unreadable_video_in_one_line(generated, tmp_path):
+    from cli import main
+
+    fake = tmp_path / "not_a_video.mp4"
+    fake.write_text("hello")
+    r = CliRunner().invoke(main, ["sync", str(fake), "--gyro", str(generated.gcsv)])
+    assert r.exit_code == 2
+    assert r.output.startswith("Error:") and "not_a_video.mp4" in r.output
+    assert "Traceback" not in r.output
