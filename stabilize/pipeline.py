@@ -215,28 +215,31 @@ def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_str
 
 
 def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U, V planes of a 4:2:0 frame as arrays (views on the frame's buffers, no BGR)."""
     if frame.format.name not in ("yuv420p", "yuvj420p"):
         frame = frame.reformat(format="yuv420p")
-    a = frame.to_ndarray()
-    h, w = frame.height, frame.width
-    ch, cw = h // 2, w // 2
-    u = a[h:h + ch // 2].reshape(ch, cw) if ch % 2 == 0 else None
-    if u is None:  # odd chroma height: let PyAV split the planes
-        raise InputError(f"frame height {h} is not a multiple of 4; not supported")
-    v = a[h + ch // 2:h + ch].reshape(ch, cw)
-    return a[:h], u, v
+    out = []
+    for p in frame.planes:
+        buf = np.frombuffer(p, np.uint8).reshape(-1, p.line_size)
+        out.append(buf[:p.height, :p.width])
+    return out[0], out[1], out[2]
 
 
 def _frame_from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
-    h, w = y.shape
-    packed = np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)], axis=0)
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(packed), format="yuv420p")
+    frame = av.VideoFrame(y.shape[1], y.shape[0], "yuv420p")
+    for p, a in zip(frame.planes, (y, u, v), strict=True):
+        if p.line_size != a.shape[1]:  # the encoder's rows are padded
+            a = np.pad(a, ((0, 0), (0, p.line_size - a.shape[1])))
+        p.update(np.ascontiguousarray(a[:p.height]).tobytes())
+    return frame
 
 
 def _bgr(y, u, v) -> np.ndarray:
+    """BGR preview of 4:2:0 planes (debug only)."""
     h, w = y.shape
-    i420 = np.concatenate([y, u.reshape(-1, w), v.reshape(-1, w)], axis=0)
-    return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+    uu = cv2.resize(u, (w, h), interpolation=cv2.INTER_LINEAR)
+    vv = cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(cv2.merge([y, vv, uu]), cv2.COLOR_YCrCb2BGR)  # Cr = V, Cb = U
 
 
 class _Stop(Exception):
