@@ -582,8 +582,10 @@ def _connect(scheduler: str | None, workers: int | None, connect_timeout_s: floa
     # Logs below CRITICAL stay silent: on a loaded machine a worker's heartbeat racing the
     # scheduler's shutdown logs an ERROR with a traceback although nothing failed; a job's real
     # failure comes back as its result line.
+    # The scheduler always runs an HTTP server; None means port 8787, which a user's own
+    # cluster may hold (a warning, then a random port). Ask for a free loopback port instead.
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.CRITICAL)
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
     try:
         client = Client(cluster)
         try:
