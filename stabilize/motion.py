@@ -116,7 +116,8 @@ class MotionTrack:
     bands : int
         Row bands per frame.
     covered : (F,) bool
-        Frames whose every row time lies inside the gyro log.
+        Frames whose every row time lies inside the gyro log and outside its gaps (longer than
+        3 median sample periods).
     notes : tuple of str
         Assumptions made (camera, readout, bias).
     """
@@ -240,6 +241,8 @@ def analyze_motion(
     real = integrate_gyro(on_video).canonical()
     half = 0.5 * readout_s
     covered = (ft - half >= on_video.t_s[0]) & (ft + half <= on_video.t_s[-1])
+    for g0, g1 in on_video.gaps():  # samples missing: integration across the gap is a guess
+        covered &= (ft + half <= g0) | (ft - half >= g1)
     if not np.any(covered):
         raise InputError(
             f"the gyro log ({on_video.t_s[0]:.2f}..{on_video.t_s[-1]:.2f} s on the video clock "

@@ -460,9 +460,13 @@ def stabilize_video(
     if frames != (0, len(motion)) or not motion.covered[frames[0]:frames[1]].all():
         msg = (f"the gyro log covers frames {frames[0]}..{frames[1] - 1} of {len(motion)}; "
                "the rest pass through unstabilized")
-        if strict or not motion.covered[frames[0]:frames[1]].all():
-            raise CoverageError(msg.split(";")[0] + (" (refused with --strict)" if strict
-                                                     else " with a gap"), str(video))
+        if not motion.covered[frames[0]:frames[1]].all():
+            gap = np.flatnonzero(~motion.covered[frames[0]:frames[1]]) + frames[0]
+            raise CoverageError(f"the gyro log has a gap over frames {gap[0]}..{gap[-1]} "
+                                f"({motion.frame_t_s[gap[0]]:.2f} s on the video clock)",
+                                str(video))
+        if strict:
+            raise CoverageError(msg.split(";")[0] + " (refused with --strict)", str(video))
         notes.append(msg)
     ctx = plan_path(motion, params, info.fps, frames, log.exposure_s
                     if log.exposure_s is not None and log.exposure_s.size == len(motion)

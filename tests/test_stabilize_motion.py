@@ -60,3 +60,15 @@ def test_unknown_readout_and_assumed_lens_are_reported():
     motion = analyze_motion(gyro, np.arange(0.2, 1.8, 0.1), assumed_camera((320, 180)))
     text = " ".join(motion.notes)
     assert "global shutter" in text and "lens assumed" in text
+
+
+def test_frames_in_a_gap_of_the_log_are_not_covered():
+    from sensors.types import GyroLog
+
+    gyro = synthesize_gyro(camera_path("walk", 3.0, seed=4), seed=4)
+    keep = (gyro.t_s < 1.0) | (gyro.t_s > 1.5)
+    holed = GyroLog(gyro.t_s[keep], gyro.omega_rad_s[keep])
+    t = np.arange(0.2, 2.8, 0.1)
+    motion = analyze_motion(holed, t, assumed_camera((320, 180)), readout_s=0.0)
+    assert not motion.covered[(t > 1.0) & (t < 1.5)].any()
+    assert motion.covered[(t < 0.95) | (t > 1.55)].all()

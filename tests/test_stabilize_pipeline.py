@@ -166,3 +166,17 @@ def test_ois_lens_shift_from_a_phone_log_is_undone(tmp_path):
     assert video_metrics(with_ois.output)["jitter_px"] < 0.3
     # ignoring the lens shift leaves (and here doubles) the OIS motion in the output
     assert video_metrics(gyro_only.output)["jitter_px"] > 1.0
+
+
+def test_a_gap_in_the_log_is_refused_not_bridged(clip):
+    from sensors.types import GyroLog
+
+    log = read_log(clip.gcsv)
+    t0 = log.gyro.t_s[0] + 2.0  # the clip starts after the 2 s still lead
+    g = log.gyro
+    keep = (g.t_s < t0 + 0.8) | (g.t_s > t0 + 1.1)
+    holed = dataclasses.replace(log, gyro=GyroLog(g.t_s[keep], g.omega_rad_s[keep]))
+    out = clip.video.with_name("gap.mp4")
+    with pytest.raises(CoverageError, match="gap"):
+        stabilize_video(clip.video, out, gyro=holed, offset_ms=0.0)
+    assert not out.exists()
