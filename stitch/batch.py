@@ -676,7 +676,8 @@ def run_batch(manifest: str | os.PathLike | Manifest, *, results: str | os.PathL
         Results JSONL (appended); default :func:`default_results_path`.
     scheduler : str, optional
         Address of a running scheduler (``tcp://host:8786``); default an embedded
-        ``LocalCluster`` of worker processes with one thread each, dashboard off.
+        ``LocalCluster`` of worker processes with one thread each (its HTTP server on a free
+        loopback port).
     workers : int, optional
         Worker processes of the embedded cluster (default: the usable cores).
     out_dir, defaults
