@@ -60,7 +60,7 @@ ACCEL_BANDS_HZ = ((0.4, 1.6), (1.6, 4.1), (4.1, 8.1), (8.1, 15.1))
 #: constant-rate pan survives any sigma (a centred Gaussian passes linear motion), so the pan
 #: axis of a pan gets a moderate sigma that follows speed changes but drops hand jitter.
 INTENT_POLICIES: dict[str, tuple[float, float, float]] = {
-    "static": (6.0, 6.0, 6.0),
+    "static": (2.0, 2.0, 2.0),
     "pan": (3.0, 0.8, 4.0),
     "tilt": (0.8, 3.0, 4.0),
     "walk": (1.5, 1.0, 2.5),
@@ -359,11 +359,14 @@ def policy_sigmas(
     classes: tuple[str, ...] = INTENT_CLASSES,
     policies: dict[str, tuple[float, float, float]] | None = None,
     strength: float = 1.0,
+    ease_frames: float = 0.0,
 ) -> np.ndarray:
     """Per-frame, per-axis smoothing sigma (F, 3) seconds blended from the class policies.
 
     The blend is geometric (probability-weighted mean of log sigma), so a 50/50 mix of a 1 s and
-    a 4 s policy gives 2 s, not 2.5 s. ``strength`` scales every sigma.
+    a 4 s policy gives 2 s, not 2.5 s. ``strength`` scales every sigma. ``ease_frames`` > 0
+    Gaussian-smooths log sigma over time: a sigma that jumps between neighbouring frames makes
+    the smoothed path kink (a lock letting go of a pan at once), so policies ease in.
     """
     pol = INTENT_POLICIES if policies is None else policies
     try:
@@ -371,7 +374,12 @@ def policy_sigmas(
     except KeyError as exc:
         raise InputError(f"no filter policy for intent class {exc}") from exc
     p = np.asarray(probs, dtype=np.float64)
-    return strength * np.exp(p @ logs / p.sum(axis=1, keepdims=True))
+    ls = p @ logs / p.sum(axis=1, keepdims=True)
+    if ease_frames > 0 and ls.shape[0] > 1:
+        from scipy.ndimage import gaussian_filter1d
+
+        ls = gaussian_filter1d(ls, sigma=ease_frames, axis=0, mode="nearest")
+    return strength * np.exp(ls)
 
 
 def smooth_per_axis(
@@ -520,17 +528,21 @@ class IntentSmoothing(Filter):
     """
 
     max_half_window_s = 3.0
+    #: sigma of the easing between policies, seconds (shorter eases make a lock that lets go
+    #: of a starting pan kink visibly: 0.5 s doubled the residual motion at pan onsets)
+    ease_s = 1.0
 
     def reach_s(self) -> float:
         # classifier window + HMM memory (~2 / switch rate, damped) + the smoothing window
-        return 0.5 * WINDOW_S + 1.5 + self.max_half_window_s
+        return 0.5 * WINDOW_S + 1.5 + 3.0 * self.ease_s + self.max_half_window_s
 
     def apply(self, ctx: FilterContext) -> FilterContext:
         if ctx.gyro is None:
             raise InputError("the intent filter needs a gyro log; use --smoothing gaussian")
         track = classify_intent(ctx.gyro, ctx.t_s)
         scale = self.params.window_s / _REFERENCE_WINDOW_S
-        sig = policy_sigmas(track.probs, track.classes, strength=scale)
+        sig = policy_sigmas(track.probs, track.classes, strength=scale,
+                            ease_frames=self.ease_s * ctx.fps)
         sm = smooth_per_axis(ctx.t_s, ctx.virtual_quat, sig, self.max_half_window_s)
         s = self.params.strength
         if s < 1.0:

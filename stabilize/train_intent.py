@@ -6,8 +6,9 @@ Data recipe (all seeded, so the weights are reproducible):
 
 - Trajectories come from ``sensors.synthetic.camera_path_sequence``: each is 3-4 consecutive
   parts of random kinds (static, pan, tilt, walk, run, free; 4-8 s each) with smooth
-  transitions, so the model also sees a kind entered from any other kind. The "still" label
-  (a camera at rest) counts as static.
+  transitions, so the model also sees a kind entered from any other kind; half of them start
+  with a 0.5-3 s still lead (a logger running before the motion, as in generated clips). The
+  "still" label (a camera at rest) counts as static.
 - Each trajectory is sampled by ``synthesize_gyro`` at a random rate of 100-1000 Hz with a
   white-noise density 0.5-4x the default MEMS part, a random turn-on bias of up to
   0.5 deg/s per axis, and an accelerometer in 70 % of logs (the rest have none, as many
@@ -15,7 +16,8 @@ Data recipe (all seeded, so the weights are reproducible):
 - Amplitudes are randomised beyond the generator's own draws by scaling the rates by
   0.5-2x (a larger or smaller operator; a small-angle rotation path scales linearly).
 - Windows of ``WINDOW_S`` centred on random times at least 0.6 s from a part boundary, labelled
-  with the part's kind.
+  with the part's kind; in pan and tilt parts only the sweep itself is pan/tilt, the hand
+  holding still before and after it is static.
 - Training seeds 0..N-1, held-out seeds 100000+; the held-out accuracy and confusion matrix are
   printed and written as JSON.
 
@@ -48,6 +50,25 @@ def _class_of(label_name: str) -> int:
     return INTENT_CLASSES.index("static" if label_name == "still" else label_name)
 
 
+def _labelled_spans(path, margin_s: float = 0.6) -> list[tuple[str, float, float]]:
+    """(kind, lo, hi) spans of window centres with an unambiguous label.
+
+    A pan or tilt part sweeps only between its smooth step's start and end; before and after it
+    the hand just holds the camera, which is static intent (labelling it "pan" would teach the
+    model that hand jitter means pan). Centres keep ``margin_s`` from every boundary.
+    """
+    spans = []
+    for seg in path.spec.segments:
+        cuts = [(seg.kind, seg.t0, seg.t1)]
+        if seg.kind in ("pan", "tilt") and seg.steps:
+            a, b = seg.steps[0].t0, seg.steps[0].t1
+            cuts = [("static", seg.t0, a), (seg.kind, a, b), ("static", b, seg.t1)]
+        for kind, t0, t1 in cuts:
+            if t1 - t0 > 2 * margin_s + 0.2:
+                spans.append((kind, t0 + margin_s, t1 - margin_s))
+    return spans
+
+
 def make_dataset(
     seeds: range, windows_per_part: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +79,8 @@ def make_dataset(
         n_parts = int(rng.integers(3, 5))
         kinds = [str(rng.choice(_KINDS)) for _ in range(n_parts)]
         parts = [(k, float(rng.uniform(4.0, 8.0))) for k in kinds]
-        path = camera_path_sequence(parts, seed=seed, rate_hz=100.0)
+        lead = float(rng.uniform(0.5, 3.0)) if rng.random() < 0.5 else 0.0
+        path = camera_path_sequence(parts, seed=seed, rate_hz=100.0, still_lead_s=lead)
         rate = float(rng.uniform(100.0, 1000.0))
         bias = np.radians(rng.uniform(-0.5, 0.5, 3))
         gyro = synthesize_gyro(
@@ -68,10 +90,7 @@ def make_dataset(
         scale = rng.uniform(0.5, 2.0)
         omega = bias + (gyro.omega_rad_s - bias) * scale
         centres, labels = [], []
-        for kind, t0, t1 in path.segments:
-            lo, hi = t0 + 0.6, t1 - 0.6
-            if hi <= lo:
-                continue
+        for kind, lo, hi in _labelled_spans(path):
             centres.append(rng.uniform(lo, hi, windows_per_part))
             labels += [_class_of(kind)] * windows_per_part
         if not centres:
