@@ -423,9 +423,11 @@ def sync_samples_to_gyro(
         candidates = ("+x+y+z",)
     coarse = _coarse_video(t_v[ok], w_v[ok], frame_dt, gyro, center_s, search_s, candidates)
     if coarse.score > max_unexplained:
+        hint = ("the gyro rotates far more than the picture: in-camera stabilised (EIS) video?"
+                if coarse.score > 1.0 else "wrong log, lens or search window?")
         raise SolveError(
             f"gyro and video motion do not match (best fit leaves {coarse.score:.0%} of the "
-            "video's rotation unexplained): wrong log, lens or search window?")
+            f"video's rotation unexplained): {hint}")
     if coarse.margin < min_margin:
         raise SolveError(
             f"offset is ambiguous (second-best peak within {coarse.margin:.0%} of the best): "
