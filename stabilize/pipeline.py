@@ -202,6 +202,15 @@ def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_str
     s = out.add_stream(ENCODERS[params.codec], rate=rate, options=opts)
     s.width, s.height = info.width, info.height
     s.pix_fmt = "yuv422p10le" if params.codec == "prores" else "yuv420p"
+    if params.codec == "hevc":
+        opts["x265-params"] = "log-level=error"
+        s.options = opts
+    # keep the colour description: full-range (yuvj, e.g. GoPro) samples are copied unscaled,
+    # so the output must say full range too or players stretch the contrast
+    icc = in_stream.codec_context
+    s.codec_context.color_range = 2 if info.pix_fmt.startswith("yuvj") else icc.color_range
+    for attr in ("colorspace", "color_primaries", "color_trc"):
+        setattr(s.codec_context, attr, getattr(icc, attr))
     s.time_base = in_stream.time_base
     s.codec_context.time_base = in_stream.time_base
     if params.encoder_threads:
@@ -331,6 +340,8 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
                 if preview is not None and index in preview:
                     preview[index] = (_bgr(y, u, v), _bgr(yo, uo, vo))
                 nf = _frame_from_planes(yo, uo, vo)
+                nf.color_range = vout.codec_context.color_range
+                nf.colorspace = vout.codec_context.colorspace
                 nf.pts = obj.pts
                 nf.time_base = obj.time_base
                 _put(warped, ("v", nf), stop)
