@@ -318,6 +318,7 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
     def warp() -> None:
         try:
             index = 0
+            pts_s = info.frame_t_s if len(info.frame_t_s) > 1 else np.r_[info.frame_t_s, np.inf]
             while True:
                 item = _get(decoded, stop)
                 if item is _END:
@@ -327,6 +328,11 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
                 if kind == "a":
                     _put(warped, item, stop)
                     continue
+                if obj.pts is not None:
+                    # match by PTS, so a frame the decoder drops cannot shift the rest
+                    t = float(obj.pts * obj.time_base)
+                    k = int(np.clip(np.searchsorted(pts_s, t), 1, len(pts_s) - 1))
+                    index = k if abs(pts_s[k] - t) < abs(pts_s[k - 1] - t) else k - 1
                 if index >= len(motion):
                     raise InputError(f"the video decodes more frames than the {len(motion)} "
                                      "it declares", str(video))
