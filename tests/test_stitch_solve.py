@@ -105,3 +105,19 @@ def test_nan_matches_are_rejected():
     pm = PairMatches(0, 1, p, p, np.ones(2), np.zeros(2, bool))
     with pytest.raises(InputError, match="NaN"):
         solve_warps(layers, [pm], StitchParams(width_px=W))
+
+
+def test_three_layers_over_one_region_are_aligned_consistently():
+    # Layers 0, 1, 2 all cover u in [205, 295]; layer k sees the scene shifted by k * shift.
+    rng = np.random.default_rng(19)
+    layers = [_layer(0, 0), _layer(1, 200), _layer(2, 150, w=200)]
+    shift = np.array([0.9, -0.6])
+    matches = []
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        m = np.column_stack([rng.uniform(205, 295, 400), rng.uniform(110, 345, 400)])
+        p_i = m + i * shift + 0.3 * _misalignment(m) * i
+        p_j = m + j * shift + 0.3 * _misalignment(m) * j
+        matches.append(PairMatches(i, j, p_i, p_j, np.ones(400), rng.random(400) < 0.2))
+    warps = solve_warps(layers, matches, StitchParams(width_px=W))
+    for pm in matches:
+        assert np.median(_heldout_after(warps, pm, {0: 0, 1: 1, 2: 2})) < 0.05
