@@ -117,6 +117,8 @@ class SyncResult:
         ``gyro_after_rad_s`` (after alignment).
     notes : tuple of str
         Assumptions made (pinhole guess, ...).
+    focal_px, focal_width_px : float, int
+        Focal length used (estimated when the lens was unknown) at the analysis width.
     """
 
     offset_s: float
@@ -134,6 +136,8 @@ class SyncResult:
     readout_s: float = 0.0
     curves: dict = field(default_factory=dict, repr=False)
     notes: tuple = ()
+    focal_px: float = float("nan")
+    focal_width_px: int = 0
 
     def offset_at(self, t_s: np.ndarray | float) -> np.ndarray | float:
         """Offset (s) at reference/video time(s) ``t_s``, drift included."""
@@ -153,6 +157,8 @@ class SyncResult:
             "confidence": self.confidence,
             "residual_rad_s": self.residual_rad_s,
             "readout_ms": self.readout_s * 1e3,
+            "focal_px": self.focal_px,
+            "focal_width_px": self.focal_width_px,
             "rotation": self.rotation.tolist(),
             "windows": [{"t_s": float(t), "offset_ms": float(o) * 1e3}
                         for t, o in zip(self.window_t_s, self.window_offset_s, strict=True)],
@@ -351,8 +357,7 @@ def _fit_readout(samples: FlowSamples, wins, orient, offset0: float, readout0: f
     sub = samples.select_pairs(keep)
     if sub.pair.size > 20000:
         pick = np.sort(np.random.default_rng(0).choice(sub.pair.size, 20000, replace=False))
-        sub = FlowSamples(sub.frame_t_s, sub.pair[pick], sub.ray0_cam[pick], sub.ray1_cam[pick],
-                          sub.frac0[pick], sub.frac1[pick], sub.camera, sub.camera_assumed)
+        sub = sub.take(pick)
 
     def cost(x: np.ndarray) -> float:
         r = float(np.clip(x[1] * 1e-3, 0.0, frame_dt))
@@ -369,6 +374,36 @@ def _fit_readout(samples: FlowSamples, wins, orient, offset0: float, readout0: f
     return r, offset0 + float(res.x[0]) * 1e-3
 
 
+def _fit_focal(samples: FlowSamples, wins, orient, offset0: float, readout_s: float,
+               scale: float) -> CameraModel:
+    """Focal length (both axes scaled together) minimising the reprojection, golden section
+    over a factor 0.5-2 of the current camera's focal."""
+    keep = np.zeros(samples.n_pairs, dtype=bool)
+    for a, b in wins:
+        keep |= (samples.frame_t_s[:-1] >= a) & (samples.frame_t_s[1:] <= b)
+    sub = samples.select_pairs(keep)
+    if sub.pair.size > 20000:
+        sub = sub.take(np.sort(np.random.default_rng(1).choice(sub.pair.size, 20000,
+                                                               replace=False)))
+    cam0 = samples.camera
+
+    def with_scale(log_s: float) -> CameraModel:
+        K = cam0.K.copy()
+        K[0, 0] *= np.exp(log_s)
+        K[0, 1] *= np.exp(log_s)
+        K[1, 1] *= np.exp(log_s)
+        return CameraModel(K, cam0.dist, cam0.model, cam0.size, cam0.source, dict(cam0.meta))
+
+    def cost(log_s: float) -> float:
+        return _reproj_cost(sub.with_camera(with_scale(log_s)), orient, readout_s, offset0,
+                            scale)
+
+    best = _golden(cost, np.log(0.5), np.log(2.0), 1e-3)
+    if abs(best - np.log(0.5)) < 2e-3 or abs(best - np.log(2.0)) < 2e-3:
+        raise SolveError("focal length estimate ran to the search limit (0.5x-2x the guess)")
+    return with_scale(best)
+
+
 def sync_samples_to_gyro(
     samples: FlowSamples,
     gyro: GyroLog,
@@ -381,6 +416,7 @@ def sync_samples_to_gyro(
     windows: int = 4,
     window_s: float = 3.0,
     estimate_readout: bool = False,
+    estimate_focal: bool = False,
     min_rate_rad_s: float = 0.05,
     max_unexplained: float = 0.5,
     min_margin: float = 0.15,
@@ -450,11 +486,20 @@ def sync_samples_to_gyro(
     scale = 1.0 / f  # one pixel
     wins = _windows(t_v, w_v, ok, windows, window_s)
     base_offset = coarse.offset_s
+    if estimate_focal:
+        samples = samples.with_camera(_fit_focal(samples, wins, orient, coarse.offset_s - tg0,
+                                                 readout_s, scale))
+        hfov = 2 * np.degrees(np.arctan(0.5 * samples.camera.width / samples.camera.K[0, 0]))
+        notes.append(f"focal length estimated: {samples.camera.K[0, 0]:.1f} px at "
+                     f"{samples.camera.width} px wide ({hfov:.1f} deg horizontal field of view)")
     if estimate_readout:
         readout_s, base_offset = _fit_readout(samples, wins, orient, coarse.offset_s - tg0,
                                               readout_s, frame_dt, scale)
         base_offset += tg0
         notes.append(f"readout time estimated: {readout_s * 1e3:.2f} ms")
+    if estimate_focal or estimate_readout:
+        # Rates for the curves and residual with the fitted lens/readout.
+        w_v = pair_rates(samples, readout_s).omega_rad_s
     wt, wo, wn = [], [], []
     for a, b in wins:
         keep = (samples.frame_t_s[:-1] >= a) & (samples.frame_t_s[1:] <= b)
@@ -498,7 +543,8 @@ def sync_samples_to_gyro(
         window_offset_s=wo_a, residual_rad_s=resid, rotation=P, readout_s=float(readout_s),
         curves={"t_s": t_all, "video_rad_s": w_v[ok], "gyro_before_rad_s": before,
                 "gyro_after_rad_s": after},
-        notes=tuple(notes),
+        notes=tuple(notes), focal_px=float(samples.camera.K[0, 0]),
+        focal_width_px=int(samples.camera.width),
     )
 
 
@@ -524,8 +570,9 @@ def sync_video_to_gyro(
     gyro : GyroLog
         Rates on the log's clock; in camera axes if the reader knew the orientation.
     camera : CameraModel, optional
-        The lens (e.g. ``sensors.lens_profile.load_lens_profile``); a 70 degree pinhole guess
-        otherwise (reported in ``notes``).
+        The lens (e.g. ``sensors.lens_profile.load_lens_profile``); otherwise a distortion-free
+        pinhole whose focal length is estimated from the fit, starting at 70 degrees (reported
+        in ``notes`` and ``SyncResult.focal_px``).
     readout_s : float, optional
         Rolling-shutter readout time; estimated jointly with the offset when None (the estimate
         is ``SyncResult.readout_s`` and is reported in ``notes``).
@@ -557,7 +604,8 @@ def sync_video_to_gyro(
     try:
         res = sync_samples_to_gyro(samples, gyro, readout_s=0.0 if estimate else readout_s,
                                    search_s=search_s, axes=axes, estimate_axes=estimate_axes,
-                                   windows=windows, estimate_readout=estimate)
+                                   windows=windows, estimate_readout=estimate,
+                                   estimate_focal=camera is None)
     except SolveError as exc:
         raise SolveError(f"{video_path}: {exc}") from None
     return res

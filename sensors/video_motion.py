@@ -68,6 +68,8 @@ class FlowSamples:
     camera: CameraModel
     camera_assumed: bool = False
     source: str | None = None
+    px0: np.ndarray | None = None
+    px1: np.ndarray | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -82,9 +84,24 @@ class FlowSamples:
     def select_pairs(self, keep: np.ndarray) -> FlowSamples:
         """The samples whose pair index is flagged in ``keep`` (a (F-1,) bool mask)."""
         m = np.asarray(keep, dtype=bool)[self.pair]
-        return FlowSamples(self.frame_t_s, self.pair[m], self.ray0_cam[m], self.ray1_cam[m],
-                           self.frac0[m], self.frac1[m], self.camera, self.camera_assumed,
-                           self.source)
+        return self.take(m)
+
+    def take(self, index: np.ndarray) -> FlowSamples:
+        """The samples selected by a boolean mask or index array over samples."""
+        i = np.asarray(index)
+        px0 = None if self.px0 is None else self.px0[i]
+        px1 = None if self.px1 is None else self.px1[i]
+        return FlowSamples(self.frame_t_s, self.pair[i], self.ray0_cam[i], self.ray1_cam[i],
+                           self.frac0[i], self.frac1[i], self.camera, self.camera_assumed,
+                           self.source, px0, px1)
+
+    def with_camera(self, camera: CameraModel) -> FlowSamples:
+        """The same correspondences re-unprojected through another lens (same image size)."""
+        if self.px0 is None or self.px1 is None:
+            raise SolveError("flow samples carry no pixel coordinates to re-unproject")
+        return FlowSamples(self.frame_t_s, self.pair, unproject(camera, self.px0),
+                           unproject(camera, self.px1), self.frac0, self.frac1, camera,
+                           self.camera_assumed, self.source, self.px0, self.px1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,7 +172,7 @@ def flow_samples_from_frames(
         raise InputError(f"sync supports row-wise readout only, got {readout_direction!r}", source)
     rng = np.random.default_rng(seed)
     dis = _make_dis()
-    pairs, r0s, r1s, f0s, f1s = [], [], [], [], []
+    pairs, r0s, r1s, f0s, f1s, px0s, px1s = [], [], [], [], [], [], []
     prev = None
     cam = None
     assumed = camera is None
@@ -179,6 +196,8 @@ def flow_samples_from_frames(
             if readout_direction == "bottom_to_top":
                 f0, f1 = -f0, -f1
             pairs.append(np.full(p0.shape[0], k - 1, dtype=np.int64))
+            px0s.append(p0)
+            px1s.append(p1)
             r0s.append(grid_rays[idx])
             r1s.append(unproject(cam, p1))
             f0s.append(f0)
@@ -195,7 +214,7 @@ def flow_samples_from_frames(
         raise InputError(f"{n} frames; sync needs at least 3", source)
     cat = np.concatenate
     return FlowSamples(t, cat(pairs), cat(r0s), cat(r1s), cat(f0s), cat(f1s), cam, assumed,
-                       source)
+                       source, cat(px0s), cat(px1s))
 
 
 def flow_samples_from_video(

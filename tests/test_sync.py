@@ -98,6 +98,17 @@ def test_unknown_readout_is_estimated_with_the_offset(walk_samples):
     assert any("readout time estimated" in n for n in res.notes)
 
 
+def test_unknown_focal_length_is_estimated(walk_samples):
+    samples, path = walk_samples
+    true_f = samples.camera.K[0, 0]
+    guessed = samples.with_camera(pinhole_guess(samples.camera.size, 60.0))
+    gyro = synthesize_gyro(path, 200.0, seed=7, clock_offset_s=0.1, accel=False)
+    res = sync_samples_to_gyro(guessed, gyro, readout_s=READOUT_S, estimate_focal=True,
+                               axes="+x+y+z", search_s=1.0)
+    assert abs(res.focal_px / true_f - 1.0) < 0.03
+    assert abs(res.offset_s - 0.1) < 0.5e-3
+
+
 def test_a_still_camera_is_refused():
     samples, path = _rendered("static", 3, duration_s=1.5)
     gyro = synthesize_gyro(path, 200.0, seed=1, accel=False)
