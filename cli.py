@@ -140,8 +140,9 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 @click.option("--reference", "reference_path", type=click.Path(),
               help="Second log rigidly attached to the first: log-to-log sync (no video).")
 @click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
-              help="Gyroflow lens profile JSON (else a 70 degree pinhole is assumed).")
-@click.option("--readout-ms", type=float, help="Rolling-shutter readout time (else from the log).")
+              help="Gyroflow lens profile JSON (else a pinhole with estimated focal).")
+@click.option("--readout-ms", type=float,
+              help="Rolling-shutter readout time (else from the log/lens, else estimated).")
 @click.option("--search-s", type=float, default=5.0, show_default=True,
               help="Half-width of the offset search window.")
 @click.option("--axes", help="Fix the IMU axis mapping, e.g. +x+y+z (else all 48 are tried).")
