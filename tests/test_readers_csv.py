@@ -30,6 +30,10 @@ def test_twistnsync_logs_auto_detect_prefixed_columns(samples_dir, name):
     assert log.meta["time_col"] == f"{prefix}_time"
     assert log.meta["gyro_cols"] == [f"{prefix}_x", f"{prefix}_y", f"{prefix}_z"]
     assert log.meta["time_unit"] == "s"
+    # Bare axis names carry no unit: the documented default rad/s applies (the files are rad/s;
+    # a hand-held phone peaks near 1 rad/s, not 0.02).
+    assert log.meta["gyro_unit"] == "rad/s"
+    assert 0.5 < np.abs(log.gyro.omega_rad_s).max() < 10.0
     assert log.gyro.rate_hz == pytest.approx(500.0, abs=0.5)
     assert len(log.gyro) == 4883
 

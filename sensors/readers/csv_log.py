@@ -108,8 +108,12 @@ def _find_gyro_cols(keys: list[str]) -> tuple[list[int], str | None]:
         for sufs, unit in ((_DEG_SUFFIXES, "deg/s"), (_RAD_SUFFIXES, "rad/s"), ((), None)):
             found = []
             for axis in trip:
-                cand = [i for i, k in enumerate(keys)
-                        if k == axis or (sufs and any(k == axis + s for s in sufs))]
+                # A bare axis name says nothing of the unit: only the suffixed passes may
+                # claim deg/s or rad/s.
+                if sufs:
+                    cand = [i for i, k in enumerate(keys) if any(k == axis + s for s in sufs)]
+                else:
+                    cand = [i for i, k in enumerate(keys) if k == axis]
                 found.append(cand[0] if cand else -1)
             if all(i >= 0 for i in found):
                 return found, unit
