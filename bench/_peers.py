@@ -36,9 +36,14 @@ TIME = "/usr/bin/time"
 
 @dataclass(frozen=True)
 class Measured:
-    """One measured run: wall time and the child's peak resident set size."""
+    """One measured run: wall time, CPU time (user + system) and peak resident set size.
+
+    CPU time is the figure that survives a machine shared with other jobs: wall time there
+    depends on how many cores the scheduler happened to give the command.
+    """
 
     wall_s: float
+    cpu_s: float
     peak_rss_mb: float
 
 
@@ -55,7 +60,7 @@ def run_measured(cmd: list[str], log_path: Path | None = None) -> Measured:
     Returns
     -------
     Measured
-        Wall time (s) and the command's peak RSS in MiB.
+        Wall time (s), CPU time (s) and the command's peak RSS in MiB.
     """
     if not os.path.exists(TIME):
         raise RuntimeError(f"{TIME} not found: install GNU time (apt-get install time)")
@@ -63,7 +68,7 @@ def run_measured(cmd: list[str], log_path: Path | None = None) -> Measured:
         log = open(log_path, "wb") if log_path is not None else subprocess.PIPE
         try:
             t0 = time.perf_counter()
-            proc = subprocess.run([TIME, "-f", "%M", "-o", rss_file.name, *cmd],
+            proc = subprocess.run([TIME, "-f", "%M %U %S", "-o", rss_file.name, *cmd],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=log)
             wall = time.perf_counter() - t0
@@ -75,9 +80,11 @@ def run_measured(cmd: list[str], log_path: Path | None = None) -> Measured:
             tail = err.decode(errors="replace").strip().splitlines()[-5:]
             raise RuntimeError(f"command failed (exit {proc.returncode}): {' '.join(cmd)}\n"
                                + "\n".join(tail))
-        # GNU time may prepend "Command exited ..." lines; the figure is the last line (KiB).
-        peak_kib = float(Path(rss_file.name).read_text().strip().splitlines()[-1])
-    return Measured(wall, peak_kib / 1024.0)
+        # GNU time may prepend "Command exited ..." lines; the figures are the last line:
+        # peak RSS (KiB), user and system CPU seconds.
+        peak_kib, user_s, sys_s = map(
+            float, Path(rss_file.name).read_text().strip().splitlines()[-1].split())
+    return Measured(wall, user_s + sys_s, peak_kib / 1024.0)
 
 
 def median_runs(runs: list[list[Measured]]) -> dict:
@@ -92,11 +99,14 @@ def median_runs(runs: list[list[Measured]]) -> dict:
     Returns
     -------
     dict
-        ``wall_s`` (median over repeats), ``wall_s_all``, ``peak_rss_mb`` (maximum).
+        ``wall_s`` and ``cpu_s`` (medians over repeats), ``wall_s_all``, ``cpu_s_all``,
+        ``peak_rss_mb`` (maximum).
     """
     walls = [sum(m.wall_s for m in steps) for steps in runs]
+    cpus = [sum(m.cpu_s for m in steps) for steps in runs]
     rss = [max(m.peak_rss_mb for m in steps) for steps in runs]
     return {"wall_s": float(statistics.median(walls)), "wall_s_all": [float(w) for w in walls],
+            "cpu_s": float(statistics.median(cpus)), "cpu_s_all": [float(c) for c in cpus],
             "peak_rss_mb": float(max(rss))}
 
 
