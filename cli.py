@@ -234,7 +234,8 @@ def _filter_names() -> list[str]:
 @click.option("--gyro", "gyro_path", type=click.Path(),
               help="Motion log (else a same-stem .gcsv beside the video, else embedded telemetry).")
 @click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
-              help="Gyroflow lens profile JSON (else a 90 degree pinhole is assumed and reported).")
+              help="Gyroflow lens profile JSON (else <stem>.lens.json beside the video, "
+                   "else a 90 degree pinhole is assumed and reported).")
 @click.option("--readout-ms", type=float,
               help="Rolling-shutter readout (else log/profile/default).")
 @click.option("--offset-ms", type=float,
@@ -478,10 +479,10 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     ctx.invoke(samples_cmd, out_dir=str(out / "clips"), kinds="walk", width=640,
                duration_s=4.0)
 
-    click.secho("\n== 3a. stabilize the generated clip (its .gcsv is found beside it)", bold=True)
+    click.secho("\n== 3a. stabilize the generated clip (.gcsv and .lens.json found beside it)",
+                bold=True)
     clip = out / "clips" / "walk_s0.mp4"
-    ctx.invoke(stabilize_cmd, video=str(clip), lens_path=str(clip.with_suffix(".lens.json")),
-               out_path=str(out / "walk_s0.stabilized.mp4"),
+    ctx.invoke(stabilize_cmd, video=str(clip), out_path=str(out / "walk_s0.stabilized.mp4"),
                sidecar_path=str(out / "walk_s0.stabilized.json"),
                debug_dir=str(out / "walk_debug"))
 

@@ -463,6 +463,12 @@ def stabilize_video(
                                                                       info.height) else lens
     elif lens is not None:
         cam = load_lens_profile(lens, size=(info.width, info.height))
+    elif Path(video).with_suffix(".lens.json").is_file():
+        # A lens profile named after the clip (as `steadyrig samples` writes) is taken like a
+        # same-stem .gcsv: explicitly named in the notes.
+        side_lens = Path(video).with_suffix(".lens.json")
+        cam = load_lens_profile(side_lens, size=(info.width, info.height))
+        notes.append(f"lens profile {side_lens.name} found beside the video")
     else:
         cam = assumed_camera((info.width, info.height))
     if cam.meta.get("warning"):

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from cli import main
 from sensors.errors import CoverageError, InputError
+from sensors.lens_profile import load_lens_profile
 from sensors.readers import read_log
 from sensors.synthetic import generate_clip
 from sensors.video import probe_video
@@ -180,3 +181,10 @@ def test_a_gap_in_the_log_is_refused_not_bridged(clip):
     with pytest.raises(CoverageError, match="gap"):
         stabilize_video(clip.video, out, gyro=holed, offset_ms=0.0)
     assert not out.exists()
+
+
+def test_a_lens_profile_named_after_the_clip_is_used_without_lens_option(clip, tmp_path):
+    assert clip.lens == clip.video.with_suffix(".lens.json")
+    res = stabilize_video(clip.video, tmp_path / "out.mp4", offset_ms=0.0)
+    assert any("lens profile" in n and "beside the video" in n for n in res.notes)
+    np.testing.assert_allclose(res.camera.K, load_lens_profile(clip.lens, (320, 180)).K)
