@@ -89,7 +89,7 @@ class StitchParams:
     flow_min_eig: float = 1e-3
     heldout_fraction: float = 0.2
     spline_spacing_px: int = 32
-    smoothness_weight: float = 1.0
+    smoothness_weight: float = 0.1
     anchor_weight: float = 0.01
     robust_scale_px: float = 1.0
     max_iterations: int = 50
