@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.signal import fftconvolve
@@ -33,7 +33,7 @@ from .errors import InputError, SolveError
 from .orientation import integrate_gyro
 from .quaternion import qconj, qmul, qto_matrix
 from .types import CameraModel, GyroLog
-from .video_motion import FlowSamples, flow_samples_from_video, pair_rates
+from .video_motion import FlowSamples, flow_samples_from_video, keyframe_times, pair_rates
 
 __all__ = [
     "SyncResult",
@@ -42,6 +42,7 @@ __all__ = [
     "apply_axes",
     "sync_video_to_gyro",
     "sync_samples_to_gyro",
+    "decode_windows_from_gyro",
     "sync_logs",
     "write_sync_json",
 ]
@@ -119,6 +120,10 @@ class SyncResult:
         Assumptions made (pinhole guess, ...).
     focal_px, focal_width_px : float, int
         Focal length used (estimated when the lens was unknown) at the analysis width.
+    frames_decoded : int
+        Video frames decoded (``sync_video_to_gyro``; 0 for precomputed samples and logs).
+    decode_windows_s : tuple of (start_s, end_s)
+        Video-time windows that were decoded and analysed; empty when the whole clip was.
     """
 
     offset_s: float
@@ -138,6 +143,8 @@ class SyncResult:
     notes: tuple = ()
     focal_px: float = float("nan")
     focal_width_px: int = 0
+    frames_decoded: int = 0
+    decode_windows_s: tuple = ()
 
     def offset_at(self, t_s: np.ndarray | float) -> np.ndarray | float:
         """Offset (s) at reference/video time(s) ``t_s``, drift included."""
@@ -162,6 +169,8 @@ class SyncResult:
             "rotation": self.rotation.tolist(),
             "windows": [{"t_s": float(t), "offset_ms": float(o) * 1e3}
                         for t, o in zip(self.window_t_s, self.window_offset_s, strict=True)],
+            "frames_decoded": self.frames_decoded,
+            "decode_windows_s": [[float(a), float(b)] for a, b in self.decode_windows_s],
             "notes": list(self.notes),
         }
 
@@ -420,10 +429,14 @@ def sync_samples_to_gyro(
     min_rate_rad_s: float = 0.05,
     max_unexplained: float = 0.5,
     min_margin: float = 0.15,
+    window_bounds: list[tuple[float, float]] | None = None,
 ) -> SyncResult:
     """Synchronise precomputed flow samples with a gyro log (see ``sync_video_to_gyro``).
 
     ``readout_s`` is the readout time to use, or the starting guess when ``estimate_readout``.
+    ``window_bounds`` (video-time ``(start, end)`` pairs) fixes the fine-sync windows, e.g. to
+    the decode windows when the samples only cover those; otherwise they are chosen from the
+    samples' own motion.
     """
     if not (np.isfinite(search_s) and search_s > 0):
         raise InputError(f"search window must be positive, got {search_s} s")
@@ -484,7 +497,10 @@ def sync_samples_to_gyro(
     orient = integrate_gyro(mapped, bias_rad_s=bias)
     f = samples.camera.K[0, 0]
     scale = 1.0 / f  # one pixel
-    wins = _windows(t_v, w_v, ok, windows, window_s)
+    if window_bounds is not None:
+        wins = [(float(a), float(b)) for a, b in window_bounds]
+    else:
+        wins = _windows(t_v, w_v, ok, windows, window_s)
     base_offset = coarse.offset_s
     if estimate_focal:
         samples = samples.with_camera(_fit_focal(samples, wins, orient, coarse.offset_s - tg0,
@@ -598,17 +614,148 @@ def sync_video_to_gyro(
     SolveError
         Motion too weak, gyro not matching the video, or an ambiguous offset.
     """
+    if not (np.isfinite(search_s) and search_s > 0):
+        raise InputError(f"search window must be positive, got {search_s} s")
+    span = _video_span(video_path)
+    dec_wins = None
+    kf = None
+    if span is not None and windows >= 1:
+        kf_cache: dict = {}
+
+        def keyframes(a: float, b: float) -> np.ndarray | None:
+            kf_cache["kf"] = keyframe_times(video_path, a, b)
+            return kf_cache["kf"]
+
+        dec_wins = decode_windows_from_gyro(gyro, span, search_s=search_s, n_windows=windows,
+                                            keyframes=keyframes)
+        kf = kf_cache.get("kf")
     samples = flow_samples_from_video(video_path, camera, readout_direction=readout_direction,
+                                      windows_s=dec_wins, keyframes_s=kf if dec_wins else None,
                                       progress=progress)
     estimate = readout_s is None
     try:
         res = sync_samples_to_gyro(samples, gyro, readout_s=0.0 if estimate else readout_s,
                                    search_s=search_s, axes=axes, estimate_axes=estimate_axes,
                                    windows=windows, estimate_readout=estimate,
-                                   estimate_focal=camera is None)
+                                   estimate_focal=camera is None, window_bounds=dec_wins)
     except SolveError as exc:
         raise SolveError(f"{video_path}: {exc}") from None
-    return res
+    notes = res.notes
+    if dec_wins:
+        notes = notes + ("video analysed in " + str(len(dec_wins)) + " windows chosen from the "
+                         "gyro: " + ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in dec_wins),)
+    return replace(res, frames_decoded=samples.frames_decoded,
+                   decode_windows_s=tuple(dec_wins or ()), notes=notes)
+
+
+#: Clips shorter than this are analysed whole (windows would leave too little motion).
+MIN_WINDOWED_S = 20.0
+#: Length of each decode window, seconds (a fine-sync window is the whole decode window).
+DECODE_WINDOW_S = 3.5
+
+
+def _video_span(path: str) -> tuple[float, float] | None:
+    """``(start_s, end_s)`` of the first video stream from the container header, or None."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                return None
+            st = c.streams.video[0]
+            tb = st.time_base
+            start = float(st.start_time * tb) if st.start_time is not None else 0.0
+            if st.duration is not None and tb is not None:
+                dur = float(st.duration * tb)
+            elif c.duration is not None:
+                dur = c.duration / 1e6
+            else:
+                return None
+    except (av.error.InvalidDataError, av.error.FileNotFoundError, OSError):
+        return None  # the decoder reports the problem with the file's name
+    return (start, start + dur) if dur > 0 else None
+
+
+def decode_windows_from_gyro(
+    gyro: GyroLog,
+    video_span_s: tuple[float, float],
+    *,
+    search_s: float = 5.0,
+    n_windows: int = 4,
+    window_s: float = DECODE_WINDOW_S,
+    min_clip_s: float = MIN_WINDOWED_S,
+    frame_dt_s: float = 1.0 / 30.0,
+    keyframes: Callable[[float, float], np.ndarray | None] | None = None,
+) -> list[tuple[float, float]] | None:
+    """Video-time windows worth decoding for sync, chosen from the gyro alone.
+
+    The clip is split into ``n_windows`` equal segments (spread, so drift is observable) and in
+    each the ``window_s`` stretch with the most angular-acceleration energy of the gyro
+    (rotation that changes is what pins the offset; the measure is invariant to the axis
+    permutation) is taken. With ``keyframes`` (``(start_s, end_s) -> keyframe times`` such as
+    ``sensors.video_motion.keyframe_times``) the frames decoded only to reach a window after
+    a seek count as cost: a start is scored by its energy per second decoded, a preroll second
+    weighing half an analysed one (it is decoded but not flowed). The gyro's clock is only
+    known to ``+/- search_s`` (around the logs' start difference when the clocks cannot
+    overlap), so windows are kept where the log covers them at every offset the coarse search
+    tries, when the log is long enough for that.
+
+    Returns
+    -------
+    Sorted ``(start_s, end_s)`` video-time windows, or None when the clip is shorter than
+    ``min_clip_s`` or too short for the windows (then the whole clip is analysed).
+    """
+    v0, v1 = float(video_span_s[0]), float(video_span_s[1])
+    if v1 - v0 < min_clip_s or n_windows < 1:
+        return None
+    g0, g1 = float(gyro.t_s[0]), float(gyro.t_s[-1])
+    center = 0.0
+    if v1 < g0 - search_s or v0 > g1 + search_s:
+        center = g0 - v0  # same rule as the coarse search: start from the starts
+    # Allowed window starts in video time: whole windows inside the video, and the log present
+    # at the window's time under any offset in center +/- search_s (else just the video).
+    lo = max(v0, g0 - center + search_s)
+    hi = min(v1, g1 - center - search_s) - window_s
+    if hi - lo < n_windows * window_s:
+        lo, hi = max(v0, g0 - center), min(v1, g1 - center) - window_s
+        if hi - lo < n_windows * window_s:
+            return None
+    # Gyro rate averaged over frame intervals, then its change per interval (noise averages
+    # out; what remains is the motion the video's frame-pair rates will show).
+    n = int(np.floor((g1 - g0) / frame_dt_s))
+    if n < 4:
+        return None
+    edges = g0 + np.arange(n + 1) * frame_dt_s
+    idx = np.clip(np.searchsorted(gyro.t_s, edges), 0, gyro.t_s.size)
+    cs = np.concatenate([np.zeros((1, 3)), np.cumsum(gyro.omega_rad_s, axis=0)])
+    cnt = np.maximum(np.diff(idx), 1)[:, None]
+    mean = (cs[idx[1:]] - cs[idx[:-1]]) / cnt
+    acc = np.zeros(n)
+    acc[1:] = np.sum(np.diff(mean, axis=0) ** 2, axis=1)
+    acc_cs = np.concatenate([[0.0], np.cumsum(acc)])
+    t_bins = edges[:-1] - center  # video time of each bin's start
+
+    def energy(starts: np.ndarray) -> np.ndarray:
+        i0 = np.searchsorted(t_bins, starts)
+        i1 = np.searchsorted(t_bins, starts + window_s)
+        return acc_cs[i1] - acc_cs[i0]
+
+    seg = np.linspace(lo, hi + window_s, n_windows + 1)
+    kf = None if keyframes is None else keyframes(lo, hi)
+    out: list[tuple[float, float]] = []
+    for a, b in zip(seg[:-1], seg[1:], strict=True):
+        starts = np.arange(a, max(a, b - window_s) + 1e-9, 0.25)
+        if kf is not None and kf.size:
+            # Keyframe starts are free of preroll: offer them as candidates too.
+            starts = np.union1d(starts, kf[(kf >= a) & (kf <= b - window_s)])
+        score = energy(starts)
+        if kf is not None and kf.size:
+            i = np.searchsorted(kf, starts + 1e-6, side="right") - 1
+            pre = np.where(i >= 0, starts - kf[np.maximum(i, 0)], starts - v0)
+            score = score / (window_s + 0.5 * pre)
+        best = float(starts[int(np.argmax(score))])
+        out.append((best, best + window_s))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ gyro's rotation at each sample's own row time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -30,12 +30,15 @@ __all__ = [
     "pinhole_guess",
     "flow_samples_from_frames",
     "flow_samples_from_video",
+    "keyframe_times",
     "pair_rates",
 ]
 
 #: Horizontal field of view assumed when no lens profile is given (a typical action/phone
 #: camera's linear mode); reported as an assumption in ``SyncResult.notes``.
 ASSUMED_HFOV_DEG = 70.0
+
+_END = object()  # end of the decoder thread's frame queue
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +60,9 @@ class FlowSamples:
         The camera at the analysis resolution.
     camera_assumed : bool
         True when ``camera`` is a pinhole guess (no lens profile was given).
+    frames_decoded : int
+        Frames the decoder produced to get these samples (including frames decoded only to
+        reach a window's start after a seek); 0 when the frames did not come from a video.
     """
 
     frame_t_s: np.ndarray
@@ -70,6 +76,7 @@ class FlowSamples:
     source: str | None = None
     px0: np.ndarray | None = None
     px1: np.ndarray | None = None
+    frames_decoded: int = 0
 
     @property
     def n_pairs(self) -> int:
@@ -93,7 +100,7 @@ class FlowSamples:
         px1 = None if self.px1 is None else self.px1[i]
         return FlowSamples(self.frame_t_s, self.pair[i], self.ray0_cam[i], self.ray1_cam[i],
                            self.frac0[i], self.frac1[i], self.camera, self.camera_assumed,
-                           self.source, px0, px1)
+                           self.source, px0, px1, self.frames_decoded)
 
     def with_camera(self, camera: CameraModel) -> FlowSamples:
         """The same correspondences re-unprojected through another lens (same image size)."""
@@ -101,7 +108,8 @@ class FlowSamples:
             raise SolveError("flow samples carry no pixel coordinates to re-unproject")
         return FlowSamples(self.frame_t_s, self.pair, unproject(camera, self.px0),
                            unproject(camera, self.px1), self.frac0, self.frac1, camera,
-                           self.camera_assumed, self.source, self.px0, self.px1)
+                           self.camera_assumed, self.source, self.px0, self.px1,
+                           self.frames_decoded)
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,8 +160,8 @@ def flow_samples_from_frames(
 
     Parameters
     ----------
-    frames : iterable of (h, w) uint8
-        Frames in time order.
+    frames : iterable of (h, w) uint8 or None
+        Frames in time order; a ``None`` item marks a gap (no flow pair is formed across it).
     frame_t_s : (F,) float64 or list
         Their video times, seconds (read after the last frame, so a list a decoder thread
         appends to works).
@@ -178,7 +186,12 @@ def flow_samples_from_frames(
     assumed = camera is None
     grid = None
     n = 0
-    for k, img in enumerate(frames):
+    for img in frames:
+        if img is None:
+            # A gap (the next frame starts another decode window): no pair across it.
+            prev = None
+            continue
+        k = n
         img = np.ascontiguousarray(img)
         if cam is None:
             h, w = img.shape[:2]
@@ -223,12 +236,24 @@ def flow_samples_from_video(
     *,
     readout_direction: str = "top_to_bottom",
     target_width: int = 320,
+    windows_s: Sequence[tuple[float, float]] | None = None,
+    keyframes_s: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> FlowSamples:
     """Decode ``path`` at ~``target_width`` px wide and return its ``FlowSamples``.
 
     Decoding runs in its own thread feeding a small queue, so the decoder (PyAV) and the flow
     (OpenCV) overlap on two cores; both release the GIL.
+
+    Parameters
+    ----------
+    windows_s : sequence of (start_s, end_s), optional
+        Video-time windows to analyse (sorted, non-overlapping). For each the decoder seeks to
+        the keyframe at or before ``start_s``, decodes forward and drops the frames before it;
+        no flow pair spans two windows. The whole video when None.
+    keyframes_s : (K,) float64, optional
+        Keyframe times (``keyframe_times``); with them the decoder seeks only when the next
+        window's keyframe lies beyond the frames already decoded, so no frame is decoded twice.
     """
     import queue
     import threading
@@ -260,38 +285,99 @@ def flow_samples_from_video(
     stop = threading.Event()
     tb = stream.time_base
 
+    decoded = [0]
+    if windows_s is not None:
+        wins = [(float(a), float(b)) for a, b in windows_s]
+        if not wins or any(not (b > a) for a, b in wins) or any(
+                wins[i][1] > wins[i + 1][0] for i in range(len(wins) - 1)):
+            container.close()
+            raise InputError(f"decode windows must be sorted, non-overlapping and non-empty, "
+                             f"got {wins}", path)
+
+    def put(frame) -> None:
+        img = frame.reformat(width=small[0], height=small[1], format="gray")
+        q.put(img.to_ndarray().copy())
+
+    def stamp(frame) -> float:
+        if frame.pts is None:
+            raise InputError("a video frame has no timestamp", path)
+        return float(frame.pts * tb)
+
     def produce() -> None:
         try:
-            for frame in container.decode(stream):
-                if stop.is_set():
-                    break
-                if frame.pts is None:
-                    raise InputError("a video frame has no timestamp", path)
-                t = float(frame.pts * tb)
-                if times and t <= times[-1]:
-                    raise InputError(f"video frame timestamps are not increasing at {t:.6f} s",
-                                     path)
-                img = frame.reformat(width=small[0], height=small[1], format="gray")
-                q.put(img.to_ndarray().copy())
-                times.append(t)
+            if windows_s is None:
+                for frame in container.decode(stream):
+                    if stop.is_set():
+                        break
+                    decoded[0] += 1
+                    t = stamp(frame)
+                    if times and t <= times[-1]:
+                        raise InputError(f"video frame timestamps are not increasing at "
+                                         f"{t:.6f} s", path)
+                    put(frame)
+                    times.append(t)
+            else:
+                it = None  # the running decoder, kept across windows when no seek is needed
+                pending = None  # a frame read past the previous window's end
+                last_t = -np.inf
+                for a, b in wins:
+                    # Seek only when the keyframe at or before ``a`` is ahead of where decoding
+                    # stands; otherwise decoding on is cheaper (and a long GOP would make a seek
+                    # decode the same frames twice). After a seek (backward=True lands on that
+                    # keyframe) the frames up to ``a`` are decoded, being references, but not
+                    # analysed.
+                    kb = None
+                    if keyframes_s is not None:
+                        before = np.asarray(keyframes_s)[np.asarray(keyframes_s) <= a + 1e-9]
+                        kb = float(before.max()) if before.size else None
+                    if it is None or kb is None or kb > last_t:
+                        container.seek(max(0, int(np.floor(a / tb))), backward=True,
+                                       any_frame=False, stream=stream)
+                        it = iter(container.decode(stream))
+                        pending = None
+                    started = False
+                    while True:
+                        if pending is not None:
+                            frame, pending = pending, None
+                        else:
+                            frame = next(it, None)
+                            if frame is None:
+                                break
+                            decoded[0] += 1
+                        if stop.is_set():
+                            return
+                        t = stamp(frame)
+                        last_t = max(last_t, t)
+                        if t < a or (times and t <= times[-1]):
+                            continue
+                        if t > b:
+                            pending = frame
+                            break
+                        if not started and times:
+                            q.put(None)  # gap marker: no flow pair across windows
+                        started = True
+                        put(frame)
+                        times.append(t)
         except av.error.InvalidDataError as exc:
             errors.append(InputError(f"cannot decode video ({exc})", path))
         except BaseException as exc:  # handed to the consumer thread and re-raised there
             errors.append(exc)
         finally:
-            q.put(None)
+            q.put(_END)
 
     worker = threading.Thread(target=produce, name="sync-decode", daemon=True)
     worker.start()
     try:
         def frames():
-            while (img := q.get()) is not None:
+            # ``_END`` closes the stream; ``None`` items are gap markers between windows.
+            while (img := q.get()) is not _END:
                 yield img
 
         try:
             samples = flow_samples_from_frames(frames(), times, camera,
                                                readout_direction=readout_direction,
                                                progress=progress, source=str(path))
+            samples = replace(samples, frames_decoded=int(decoded[0]))
         except InputError:
             if errors:
                 raise errors[0] from None
@@ -308,6 +394,42 @@ def flow_samples_from_video(
     if errors:
         raise errors[0]
     return samples
+
+
+def keyframe_times(path: str, start_s: float, end_s: float, *,
+                   max_probes: int = 64) -> np.ndarray | None:
+    """Keyframe times (s, ascending) from the last one at or before ``start_s`` to ``end_s``.
+
+    Found by seeking backwards from ``end_s`` and reading one packet per seek (the container's
+    index, no decoding and no pass over the file). Returns None when the file cannot be probed
+    or the keyframes are denser than ``max_probes`` in the range (then seeking costs little
+    anyway).
+    """
+    import av
+
+    found: list[float] = []
+    try:
+        with av.open(str(path)) as c:
+            st = c.streams.video[0]
+            tb = st.time_base
+            t = float(end_s)
+            for _ in range(max_probes):
+                c.seek(max(0, int(np.floor(t / tb))), backward=True, any_frame=False, stream=st)
+                pkt = next((p for p in c.demux(st) if p.pts is not None), None)
+                if pkt is None:
+                    return None
+                k = float(pkt.pts * tb)
+                if found and k >= found[-1]:
+                    break  # no earlier keyframe
+                found.append(k)
+                if k <= start_s:
+                    break
+                t = k - 1e-3
+            else:
+                return None
+    except (av.error.FFmpegError, OSError, IndexError):
+        return None
+    return np.asarray(sorted(found))
 
 
 def _flow_pairs(dis, a: np.ndarray, b: np.ndarray, eig: np.ndarray, grid: np.ndarray,

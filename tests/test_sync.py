@@ -212,3 +212,71 @@ def test_cli_reports_an_unreadable_video_in_one_line(generated, tmp_path):
     assert r.exit_code == 2
     assert r.output.startswith("Error:") and "not_a_video.mp4" in r.output
     assert "Traceback" not in r.output
+
+
+@pytest.fixture(scope="module")
+def long_generated(tmp_path_factory):
+    from sensors.synthetic import generate_clip
+
+    out = tmp_path_factory.mktemp("synclong")
+    # Long enough (>= sensors.sync.MIN_WINDOWED_S) to be synced from windows; 15 fps keeps the
+    # rendering short.
+    clip = generate_clip(out, kind="walk", seed=4, width=320, height=180, fps=15.0,
+                         duration_s=24.0, log_offset_s=0.7321, audio=False, crf=2)
+    # Re-encoded with a keyframe every second (the generator uses x264's default 250-frame
+    # GOP), as cameras do, so a seek lands near each window; timestamps are kept.
+    import av
+
+    short_gop = out / "short_gop.mp4"
+    with av.open(str(clip.video)) as src, av.open(str(short_gop), "w") as dst:
+        sin = src.streams.video[0]
+        sout = dst.add_stream("libx264", rate=15)
+        sout.width, sout.height, sout.pix_fmt = 320, 180, "yuv420p"
+        sout.time_base = sin.time_base
+        sout.options = {"crf": "2", "g": "15", "bf": "0"}
+        for frame in src.decode(sin):
+            frame.pict_type = av.video.frame.PictureType.NONE
+            for pkt in sout.encode(frame):
+                dst.mux(pkt)
+        for pkt in sout.encode():
+            dst.mux(pkt)
+    return clip, short_gop
+
+
+def test_a_long_clip_is_synced_from_gyro_chosen_windows_only(long_generated):
+    from sensors.lens_profile import load_lens_profile
+    from sensors.readers import read_log
+    from sensors.sync import MIN_WINDOWED_S, sync_video_to_gyro
+    from sensors.video import probe_video
+
+    clip, video = long_generated
+    info = probe_video(str(video))
+    assert info.duration_s >= MIN_WINDOWED_S
+    log = read_log(clip.gcsv)
+    res = sync_video_to_gyro(str(video), log.gyro, camera=load_lens_profile(clip.lens),
+                             readout_s=log.readout_s)
+    assert abs(res.offset_s - clip.offset_s) < 0.5e-3
+    wins = np.asarray(res.decode_windows_s)
+    assert wins.shape == (4, 2)
+    # Every analysed frame pair lies inside a window, and only the windows plus the run-up from
+    # the keyframe before each (at most one 1 s GOP) were decoded.
+    t = res.curves["t_s"]
+    inside = np.any((t[:, None] >= wins[:, 0]) & (t[:, None] <= wins[:, 1]), axis=1)
+    assert inside.all()
+    assert res.frames_decoded <= np.sum(wins[:, 1] - wins[:, 0] + 1.0) * info.fps + 4
+    assert res.frames_decoded < 0.8 * info.n_frames
+    assert res.window_t_s.size == 4
+    assert any("windows chosen from the gyro" in n for n in res.notes)
+
+
+def test_a_short_clip_is_analysed_whole(generated):
+    from sensors.lens_profile import load_lens_profile
+    from sensors.readers import read_log
+    from sensors.sync import sync_video_to_gyro
+    from sensors.video import probe_video
+
+    log = read_log(generated.gcsv)
+    res = sync_video_to_gyro(str(generated.video), log.gyro,
+                             camera=load_lens_profile(generated.lens), readout_s=log.readout_s)
+    assert res.decode_windows_s == ()
+    assert res.frames_decoded == probe_video(str(generated.video)).n_frames
