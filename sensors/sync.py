@@ -16,6 +16,11 @@ Video to gyro, in three steps:
    between the sample's own two row times (rolling shutter included).
 3. **Drift**: a straight line through the per-window offsets when the windows span long enough.
 
+On clips of ``MIN_WINDOWED_S`` or more, ``sync_video_to_gyro`` decodes and flows only a few
+windows chosen from the gyro before any decoding (``decode_windows_from_gyro``: strong, changing
+rotation, one per part of the clip so drift stays observable); the coarse search then runs on the
+windows' samples against the whole log, and the fine windows are those decode windows.
+
 Refuses with ``SolveError`` when the video rotates too little, the best fit explains too little
 of the video's motion, or a second offset fits nearly as well.
 """
@@ -43,6 +48,8 @@ __all__ = [
     "sync_video_to_gyro",
     "sync_samples_to_gyro",
     "decode_windows_from_gyro",
+    "MIN_WINDOWED_S",
+    "DECODE_WINDOW_S",
     "sync_logs",
     "write_sync_json",
 ]
@@ -599,11 +606,14 @@ def sync_video_to_gyro(
     estimate_axes : bool
         Try all 48 signed permutations (else keep the log's axes as given).
     windows : int
-        Number of fine-sync windows (placed where the motion is most informative).
+        Number of sync windows (placed where the motion is most informative); on clips of
+        ``MIN_WINDOWED_S`` or more only these windows of the video are decoded (see
+        ``SyncResult.decode_windows_s`` and ``frames_decoded``).
     readout_direction : str
         ``top_to_bottom`` or ``bottom_to_top``.
     progress : callable, optional
-        Called with the number of decoded frames.
+        Called with the number of frames analysed so far (on a windowed clip this ends near
+        ``windows * DECODE_WINDOW_S * fps``, not at the clip's frame count).
 
     Returns
     -------
