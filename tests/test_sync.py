@@ -280,3 +280,39 @@ def test_a_short_clip_is_analysed_whole(generated):
                              camera=load_lens_profile(generated.lens), readout_s=log.readout_s)
     assert res.decode_windows_s == ()
     assert res.frames_decoded == probe_video(str(generated.video)).n_frames
+
+
+def test_decode_windows_are_spread_and_stay_where_the_log_covers_every_searched_offset():
+    from sensors.sync import decode_windows_from_gyro
+
+    # A 60 s video whose log (same clock) covers only its first 40 s.
+    path = camera_path("walk", 42.0, 6)
+    gyro = synthesize_gyro(path, 200.0, seed=1, accel=False)
+    gyro = GyroLog(gyro.t_s - 1.0, gyro.omega_rad_s)  # log time 0 .. ~41 s
+    wins = np.asarray(decode_windows_from_gyro(gyro, (0.0, 60.0), search_s=5.0, n_windows=4,
+                                               window_s=3.5))
+    assert wins.shape == (4, 2)
+    assert np.allclose(wins[:, 1] - wins[:, 0], 3.5)
+    # Under any offset in +/-5 s the log still spans each window.
+    assert wins[:, 0].min() >= gyro.t_s[0] + 5.0 - 1e-9
+    assert wins[:, 1].max() <= gyro.t_s[-1] - 5.0 + 1e-9
+    assert np.all(wins[1:, 0] >= wins[:-1, 1])  # sorted, no overlap
+    # One per quarter of the usable span, so drift across the clip stays observable.
+    assert np.all(np.diff(wins[:, 0]) > 2.0)
+
+
+def test_a_short_clip_gets_no_decode_windows():
+    from sensors.sync import MIN_WINDOWED_S, decode_windows_from_gyro
+
+    path = camera_path("walk", 20.0, 6)
+    gyro = synthesize_gyro(path, 200.0, seed=1, accel=False)
+    assert decode_windows_from_gyro(gyro, (0.0, MIN_WINDOWED_S - 1.0)) is None
+
+
+def test_a_long_clip_with_another_recordings_gyro_is_refused(long_generated):
+    from sensors.sync import sync_video_to_gyro
+
+    _, video = long_generated
+    other = synthesize_gyro(camera_path("walk", 30.0, 77), 200.0, seed=3, accel=False)
+    with pytest.raises(SolveError, match="short_gop.mp4"):
+        sync_video_to_gyro(str(video), other, readout_s=READOUT_S)
