@@ -199,6 +199,8 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
                                      search_s=search_s, axes=axes,
                                      readout_direction=direction,
                                      progress=lambda n: bar.update(1))
+            # A long clip is analysed in windows only: the frames skipped count as done.
+            bar.update(max(0, bar.length - bar.pos))
         what = f"{video} <- {gyro_path} (t_video = t_log - offset)"
     click.echo(what)
     click.echo(f"offset:     {res.offset_s * 1e3:.3f} ms")
