@@ -63,7 +63,7 @@ def _band_at(y, band_rows, band_quat, band_K, R, K):
             K[i, j] = (1 - a) * band_K[i0, i, j] + a * band_K[i0 + 1, i, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _map_vertices(world, band_rows, band_quat, band_K, dist, fisheye, iterations, out):
     """Source pixel of each world ray (M, 3), with its own row time (fixed point on the row)."""
     M = world.shape[0]
@@ -92,7 +92,7 @@ def _map_vertices(world, band_rows, band_quat, band_K, dist, fisheye, iterations
         out[m, 1] = v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _densify(v, jx, bx, iy, ay, mx, my):
     """Separable bilinear densification of a vertex map (ny, nx, 2) into maps (H, W)."""
     H = iy.shape[0]

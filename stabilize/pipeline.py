@@ -236,11 +236,16 @@ def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _frame_from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
     frame = av.VideoFrame(y.shape[1], y.shape[0], "yuv420p")
-    for p, a in zip(frame.planes, (y, u, v), strict=True):
-        if p.line_size != a.shape[1]:  # the encoder's rows are padded
-            a = np.pad(a, ((0, 0), (0, p.line_size - a.shape[1])))
-        p.update(np.ascontiguousarray(a[:p.height]).tobytes())
+    for dst, a in zip(_writable_planes(frame), (y, u, v), strict=True):
+        dst[...] = a
     return frame
+
+
+def _writable_planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    """Writable views on a new yuv420p frame's planes (rows padded to the line size), so the
+    warp writes straight into the encoder's buffers."""
+    return [np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:p.height, :p.width]
+            for p in frame.planes]
 
 
 def _bgr(y, u, v) -> np.ndarray:
@@ -340,12 +345,13 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
                 if i0 <= index < i1:
                     vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
                                              float(ctx.zoom[index - i0]))
-                    yo, uo, vo = warper.warp_yuv420(y, u, v, vmap)
+                    nf = av.VideoFrame(info.width, info.height, "yuv420p")
+                    yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=_writable_planes(nf))
                 else:  # not covered by the log: passed through unchanged
                     yo, uo, vo = y, u, v
+                    nf = _frame_from_planes(y, u, v)
                 if preview is not None and index in preview:
                     preview[index] = (_bgr(y, u, v), _bgr(yo, uo, vo))
-                nf = _frame_from_planes(yo, uo, vo)
                 nf.color_range = vout.codec_context.color_range
                 nf.colorspace = vout.codec_context.colorspace
                 nf.pts = obj.pts

@@ -167,6 +167,7 @@ class MeshWarper:
         gx, gy = np.meshgrid(self.xs, self.ys)
         self.pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
         self.mesh = (int(mesh[0]), int(mesh[1]))
+        self._scratch: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
         # luma pixel centres, and chroma (4:2:0, centre-sited) sample centres in luma pixels
         cw, ch = (w + 1) // 2, (h + 1) // 2
         self._luma = (_interp_index(np.arange(w, dtype=np.float64), self.xs),
@@ -181,17 +182,33 @@ class MeshWarper:
 
     def dense_maps(self, vmap: np.ndarray, chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Full-size float32 maps (H, W) (or the half-size chroma maps, in chroma pixels)."""
+        (jx, _), (iy, _) = self._chroma if chroma else self._luma
+        mx = np.empty((iy.size, jx.size), np.float32)
+        my = np.empty_like(mx)
+        return self._densify_into(vmap, chroma, mx, my)
+
+    def _densify_into(self, vmap: np.ndarray, chroma: bool, mx: np.ndarray,
+                      my: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         (jx, bx), (iy, ay) = self._chroma if chroma else self._luma
         # Vertices behind the camera (NaN) are pushed far outside so remap leaves them black.
         v = np.ascontiguousarray(np.where(np.isfinite(vmap), vmap, -1e6), dtype=np.float32)
-        mx = np.empty((iy.size, jx.size), np.float32)
-        my = np.empty_like(mx)
         _densify(v, jx, bx, iy, ay, mx, my)
         if chroma:  # luma pixel -> chroma pixel: (m + 0.5) / 2 - 0.5
             for m in (mx, my):
                 m *= 0.5
                 m -= 0.25
         return mx, my
+
+    def _scratch_maps(self, vmap: np.ndarray, chroma: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``dense_maps`` into buffers reused from frame to frame: a fresh 8 MB map per 1080p
+        frame costs as much in page faults as the densification itself. Only for maps that
+        are consumed before the next call on this warper."""
+        (jx, _), (iy, _) = self._chroma if chroma else self._luma
+        key = bool(chroma)
+        if key not in self._scratch:
+            self._scratch[key] = (np.empty((iy.size, jx.size), np.float32),
+                                  np.empty((iy.size, jx.size), np.float32))
+        return self._densify_into(vmap, chroma, *self._scratch[key])
 
     def dense_maps_reference(self, vmap: np.ndarray,
                              chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -208,16 +225,25 @@ class MeshWarper:
 
     def warp_gray(self, img: np.ndarray, vmap: np.ndarray, border_value: float = 0) -> np.ndarray:
         """Warp one full-resolution plane (or a BGR image) with the vertex map."""
-        mx, my = self.dense_maps(vmap)
+        mx, my = self._scratch_maps(vmap, chroma=False)
         return cv2.remap(img, mx, my, self.flag, borderMode=cv2.BORDER_CONSTANT,
                          borderValue=border_value)
 
-    def warp_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray,
-                    vmap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Warp Y (H, W) and U, V (H/2, W/2) planes; outside the source is black (16, 128)."""
-        mx, my = self.dense_maps(vmap)
-        cx, cy = self.dense_maps(vmap, chroma=True)
-        yo = cv2.remap(y, mx, my, self.flag, borderMode=cv2.BORDER_CONSTANT, borderValue=16)
-        uo = cv2.remap(u, cx, cy, self.flag, borderMode=cv2.BORDER_CONSTANT, borderValue=128)
-        vo = cv2.remap(v, cx, cy, self.flag, borderMode=cv2.BORDER_CONSTANT, borderValue=128)
+    def warp_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, vmap: np.ndarray,
+                    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Warp Y (H, W) and U, V (H/2, W/2) planes; outside the source is black (16, 128).
+
+        ``out``, when given, holds three uint8 planes of the same shapes (e.g. views on an
+        encoder frame's buffers, rows may be padded) that receive the result in place.
+        """
+        oy, ou, ov = (None, None, None) if out is None else out
+        mx, my = self._scratch_maps(vmap, chroma=False)
+        yo = cv2.remap(y, mx, my, self.flag, dst=oy, borderMode=cv2.BORDER_CONSTANT,
+                       borderValue=16)
+        cx, cy = self._scratch_maps(vmap, chroma=True)
+        uo = cv2.remap(u, cx, cy, self.flag, dst=ou, borderMode=cv2.BORDER_CONSTANT,
+                       borderValue=128)
+        vo = cv2.remap(v, cx, cy, self.flag, dst=ov, borderMode=cv2.BORDER_CONSTANT,
+                       borderValue=128)
         return yo, uo, vo

@@ -109,3 +109,26 @@ def test_densify_kernel_matches_numpy_reference(chroma):
     b = warper.dense_maps_reference(vmap, chroma)
     np.testing.assert_allclose(a[0], b[0], atol=1e-3)
     np.testing.assert_allclose(a[1], b[1], atol=1e-3)
+
+
+def test_yuv_warp_into_padded_encoder_planes_equals_the_allocating_warp():
+    # odd width: the encoder frame's rows are padded beyond the plane width
+    cam = default_camera(318, 180)
+    warper = MeshWarper(cam, (16, 9))
+    rng = np.random.default_rng(21)
+    y = rng.integers(0, 256, (180, 318), dtype=np.uint8)
+    u = rng.integers(0, 256, (90, 159), dtype=np.uint8)
+    v = rng.integers(0, 256, (90, 159), dtype=np.uint8)
+    maps = [warper.vertex_map(_frame(cam, seed=s), _frame(cam, seed=s).quat[4], 1.05)
+            for s in (6, 7)]
+    expected = [warper.warp_yuv420(y, u, v, m) for m in maps]
+    for m, want in zip(maps, expected, strict=True):
+        bufs = [np.zeros((h, w + 13), np.uint8) for h, w in ((180, 318), (90, 159), (90, 159))]
+        views = [b[:, :-13] for b in bufs]
+        got = warper.warp_yuv420(y, u, v, m, out=views)
+        for g, view, e in zip(got, views, want, strict=True):
+            assert np.shares_memory(g, view)
+            np.testing.assert_array_equal(view, e)
+    # results of earlier calls are not overwritten by the warper's reused map buffers
+    assert not np.array_equal(expected[0][0], expected[1][0])
+    np.testing.assert_array_equal(expected[0][0], warper.warp_yuv420(y, u, v, maps[0])[0])
