@@ -270,11 +270,15 @@ def _filter_names() -> list[str]:
               show_default=True)
 @click.option("--crf", type=int, default=18, show_default=True)
 @click.option("--preset", default="medium", show_default=True)
+@click.option("--rc-lookahead", type=click.IntRange(0, 250),
+              help="Encoder rate-control lookahead, frames (default: the preset's, capped "
+                   "above 1080p to bound the encoder's memory: 19 frames at 4K).")
 @click.option("--strict", is_flag=True,
               help="Refuse a log that covers only part of the clip (else pass the rest through).")
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
-                  strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, strict):
+                  strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,
+                  strict):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from pathlib import Path
 
@@ -286,7 +290,8 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         chain += ("bad_region",)  # bend the path rather than leave undefined borders
     params = StabilizeParams(filters=chain, window_s=window_s,
                              strength=strength, zoom=zoom_mode, max_zoom=max_zoom,
-                             interpolation=interpolation, codec=codec, crf=crf, preset=preset)
+                             interpolation=interpolation, codec=codec, crf=crf, preset=preset,
+                             rc_lookahead=rc_lookahead)
     if out_path is None:
         v = Path(video)
         out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if codec == "prores"

@@ -127,22 +127,26 @@ def ffmpeg_has_filters(names: tuple[str, ...]) -> dict[str, bool]:
     return {n: n in have for n in names}
 
 
-def _encoder_args(crf: int, preset: str) -> list[str]:
-    # Same encoder settings for every tool: libx264 at one crf/preset, 4:2:0, audio copied.
-    return ["-c:v", "libx264", "-crf", str(crf), "-preset", preset, "-pix_fmt", "yuv420p",
-            "-c:a", "copy"]
+def _encoder_args(crf: int, preset: str, x264_params: str | None = None) -> list[str]:
+    # Same encoder settings for every tool: libx264 at one crf/preset, 4:2:0, audio copied;
+    # x264_params as steadyrig sets them for the clip (its lookahead cap above 1440p).
+    extra = ["-x264-params", x264_params] if x264_params else []
+    return ["-c:v", "libx264", "-crf", str(crf), "-preset", preset, *extra, "-pix_fmt",
+            "yuv420p", "-c:a", "copy"]
 
 
 def _ff(*args: str) -> list[str]:
     return [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
 
 
-def ffmpeg_transcode(src: Path, dst: Path, crf: int, preset: str) -> list[list[str]]:
+def ffmpeg_transcode(src: Path, dst: Path, crf: int, preset: str,
+                     x264_params: str | None = None) -> list[list[str]]:
     """Commands of a plain re-encode (the speed baseline)."""
-    return [_ff("-i", str(src), *_encoder_args(crf, preset), str(dst))]
+    return [_ff("-i", str(src), *_encoder_args(crf, preset, x264_params), str(dst))]
 
 
-def ffmpeg_vidstab(src: Path, dst: Path, work: Path, crf: int, preset: str) -> list[list[str]]:
+def ffmpeg_vidstab(src: Path, dst: Path, work: Path, crf: int, preset: str,
+                   x264_params: str | None = None) -> list[list[str]]:
     """Commands of vid.stab's two passes: motion detection, then transform + encode.
 
     Default vid.stab settings (shakiness 5, smoothing 10, optzoom 1, crop keep), as a user
@@ -154,9 +158,11 @@ def ffmpeg_vidstab(src: Path, dst: Path, work: Path, crf: int, preset: str) -> l
         raise RuntimeError(f"vid.stab transform path {trf} must not contain ':' or '\\'")
     return [_ff("-i", str(src), "-vf", f"vidstabdetect=result={trf}", "-f", "null", "-"),
             _ff("-i", str(src), "-vf", f"vidstabtransform=input={trf}",
-                *_encoder_args(crf, preset), str(dst))]
+                *_encoder_args(crf, preset, x264_params), str(dst))]
 
 
-def ffmpeg_deshake(src: Path, dst: Path, crf: int, preset: str) -> list[list[str]]:
+def ffmpeg_deshake(src: Path, dst: Path, crf: int, preset: str,
+                   x264_params: str | None = None) -> list[list[str]]:
     """Commands of ffmpeg's one-pass ``deshake`` filter (default settings)."""
-    return [_ff("-i", str(src), "-vf", "deshake", *_encoder_args(crf, preset), str(dst))]
+    return [_ff("-i", str(src), "-vf", "deshake", *_encoder_args(crf, preset, x264_params),
+                str(dst))]

@@ -13,7 +13,10 @@ runs end to end as a user would (auto sync of the separate ``.gcsv``); on the sp
 is given the known offset (``--offset-ms 0``), so the ratio is the stabilization pipeline's
 (sync has its own benchmark, ``bench/sync.py``).
 
-Tools, all encoding with libx264 at the same ``--crf``/``--preset``, audio copied:
+Tools, all encoding with libx264 at the same ``--crf``/``--preset``, audio copied, and the same
+``rc-lookahead`` (steadyrig caps the preset's lookahead above 1440p to bound the encoder's
+memory, ``stabilize.encoder``; every peer gets that cap, and on such clips
+``transcode_preset``, a transcode with the preset's own lookahead, shows what it saves):
 ``transcode`` (plain re-encode, the speed baseline), ``steadyrig`` (``steadyrig stabilize``),
 ``vidstab`` (``vidstabdetect`` then ``vidstabtransform``; both passes' wall times summed),
 ``deshake``. Each command runs in a fresh child: wall time (median of ``--repeats`` runs,
@@ -63,6 +66,7 @@ from _video_quality import video_quality  # noqa: E402
 from sensors.quaternion import qconj, qmul, qrotate  # noqa: E402
 from sensors.synthetic import generate_clip  # noqa: E402
 from sensors.video import probe_video  # noqa: E402
+from stabilize.encoder import encoder_options  # noqa: E402
 
 KARMA = ROOT / "samples" / "gopro" / "karma.mp4"
 KARMA_LENS = ROOT / "samples" / "lens_profiles" / "GoPro_HERO5 Black_Wide_NO-EIS_16by9.json"
@@ -99,12 +103,17 @@ def _steadyrig_available() -> str | None:
 def _commands(tool: str, case: dict, dst: Path, work: Path, crf: int, preset: str
               ) -> list[list[str]]:
     src = case["video"]
+    # the peers get the encoder options steadyrig uses on this clip (same encoder settings)
+    info = probe_video(src)
+    x264 = encoder_options("h264", crf, preset, info.width, info.height).get("x264-params")
     if tool == "transcode":
+        return ffmpeg_transcode(src, dst, crf, preset, x264)
+    if tool == "transcode_preset":  # the preset's own lookahead: what the encoder alone takes
         return ffmpeg_transcode(src, dst, crf, preset)
     if tool == "vidstab":
-        return ffmpeg_vidstab(src, dst, work, crf, preset)
+        return ffmpeg_vidstab(src, dst, work, crf, preset, x264)
     if tool == "deshake":
-        return ffmpeg_deshake(src, dst, crf, preset)
+        return ffmpeg_deshake(src, dst, crf, preset, x264)
     cmd = [str(STEADYRIG), "stabilize", str(src), "-o", str(dst), "--crf", str(crf),
            "--preset", preset, "--sidecar", str(dst.with_suffix(".json"))]
     if case.get("gyro") is not None:
@@ -338,7 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     for case in speed_cases:
         print(f"speed case {case['name']}", flush=True)
         # deshake (one pass, no target attached to its speed) is timed on the quality clips.
-        results.append(_run_case(case, [t for t in tools if t != "deshake"], repeats, work,
+        case_tools = [t for t in tools if t != "deshake"]
+        info = probe_video(case["video"])
+        if encoder_options("h264", args.crf, args.preset, info.width, info.height).get(
+                "x264-params"):
+            # steadyrig caps the encoder's lookahead here, and every tool above gets the same
+            # cap; a transcode with the preset's own lookahead shows what that saves
+            case_tools.insert(1, "transcode_preset")
+        results.append(_run_case(case, case_tools, repeats, work,
                                  args.crf, args.preset, quality=False))
     table = _tables(results)
     print()

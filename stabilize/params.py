@@ -48,6 +48,10 @@ class StabilizeParams:
     codec, crf, preset, encoder_threads : encoder settings (``crf``/``preset`` for h264/hevc).
     lookahead_frames : int, optional
         Frames of lookahead for the frame-by-frame ``Stabilizer`` (default: what the chain needs).
+    rc_lookahead : int, optional
+        The h264/hevc encoder's rate-control lookahead, frames; None (``auto``) keeps the
+        preset's unless its frames would exceed ``stabilize.encoder.LOOKAHEAD_BUDGET_MPX``
+        (the encoder's memory: capped at 19 frames for 4K).
     """
 
     filters: tuple[str, ...] = ("gaussian",)
@@ -64,6 +68,7 @@ class StabilizeParams:
     preset: str = "medium"
     encoder_threads: int = 0
     lookahead_frames: int | None = None
+    rc_lookahead: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filters", tuple(self.filters))
@@ -85,8 +90,15 @@ class StabilizeParams:
                              + ", ".join(INTERPOLATIONS))
         if self.codec not in CODECS:
             raise InputError(f"unknown codec {self.codec!r}; valid: " + ", ".join(CODECS))
+        from .encoder import PRESET_LOOKAHEAD
+
+        if self.codec in PRESET_LOOKAHEAD and self.preset not in PRESET_LOOKAHEAD[self.codec]:
+            raise InputError(f"unknown {self.codec} preset {self.preset!r}; valid: "
+                             + ", ".join(PRESET_LOOKAHEAD[self.codec]))
         if not (0 <= self.crf <= 51):
             raise InputError(f"crf must be 0-51, got {self.crf}")
+        if self.rc_lookahead is not None and not (0 <= self.rc_lookahead <= 250):
+            raise InputError(f"rc-lookahead must be 0-250 frames, got {self.rc_lookahead}")
         if self.lookahead_frames is not None and self.lookahead_frames < 1:
             raise InputError(f"lookahead must be >= 1 frame, got {self.lookahead_frames}")
 

@@ -31,6 +31,7 @@ from sensors.readers import read_log
 from sensors.types import CameraModel, SensorLog
 from sensors.video import VideoInfo, probe_video
 
+from .encoder import encoder_options
 from .filtering import FilterContext, run_chain
 from .motion import MotionTrack, analyze_motion, assumed_camera
 from .params import StabilizeParams
@@ -196,15 +197,11 @@ def _covered_range(covered: np.ndarray) -> tuple[int, int]:
 def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_stream,
                       params: StabilizeParams):
     rate = in_stream.average_rate or Fraction(info.fps).limit_denominator(1001)
-    opts = {}
-    if params.codec in ("h264", "hevc"):
-        opts = {"crf": str(params.crf), "preset": params.preset}
+    opts = encoder_options(params.codec, params.crf, params.preset, info.width, info.height,
+                           params.rc_lookahead)
     s = out.add_stream(ENCODERS[params.codec], rate=rate, options=opts)
     s.width, s.height = info.width, info.height
     s.pix_fmt = "yuv422p10le" if params.codec == "prores" else "yuv420p"
-    if params.codec == "hevc":
-        opts["x265-params"] = "log-level=error"
-        s.options = opts
     # keep the colour description: full-range (yuvj, e.g. GoPro) samples are copied unscaled,
     # so the output must say full range too or players stretch the contrast
     icc = in_stream.codec_context
