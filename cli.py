@@ -272,7 +272,7 @@ def _filter_names() -> list[str]:
 @click.option("--preset", default="medium", show_default=True)
 @click.option("--rc-lookahead", type=click.IntRange(0, 250),
               help="Encoder rate-control lookahead, frames (default: the preset's, capped "
-                   "above 1080p to bound the encoder's memory: 19 frames at 4K).")
+                   "above 1080p to bound the encoder's memory: 15 frames at 4K).")
 @click.option("--strict", is_flag=True,
               help="Refuse a log that covers only part of the clip (else pass the rest through).")
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,

@@ -48,8 +48,12 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+# this script's own folder comes first on the path, where its name would hide the `stabilize`
+# package: the project root goes first, the folder (for _peers, _video_quality) last
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(BENCH))
 
 from _peers import (  # noqa: E402
     Measured,

@@ -4,9 +4,9 @@ libx264 and libx265 hold ``rc-lookahead`` whole frames for their rate control (m
 with its half-pel planes and low-resolution copy: about 25 MB a frame at 3840x2160, so x264's
 ``medium`` preset (40 frames) alone peaks at 1.8 GB on a 4K clip, more than the rest of the
 pipeline together. ``auto`` lookahead keeps the preset's value while the frames it holds stay
-under ``LOOKAHEAD_BUDGET_MPX`` megapixels (every preset at 1920x1080, up to ``medium`` at
-2560x1440) and caps it beyond that (19 frames at 4K: a 4K encode then peaks near 1.3 GB).
-An explicit value is used as given.
+under ``LOOKAHEAD_BUDGET_MPX`` megapixels (~0.4 GB; every preset at 1920x1080 is untouched) and
+caps it beyond that (34 frames at 2560x1440 for ``medium``, 15 at 4K, where the whole
+stabilizer then peaks near 1.4 GB). An explicit value is used as given.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 #: Megapixels of frames the encoder's lookahead may hold with ``auto`` lookahead.
-LOOKAHEAD_BUDGET_MPX = 160.0
+LOOKAHEAD_BUDGET_MPX = 128.0
 #: Frames of ``rc-lookahead`` each preset sets (x264 ``common/base.c``; x265 ``param.cpp``).
 PRESET_LOOKAHEAD = {
     "h264": {"ultrafast": 0, "superfast": 0, "veryfast": 10, "faster": 20, "fast": 30,

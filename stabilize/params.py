@@ -51,7 +51,7 @@ class StabilizeParams:
     rc_lookahead : int, optional
         The h264/hevc encoder's rate-control lookahead, frames; None (``auto``) keeps the
         preset's unless its frames would exceed ``stabilize.encoder.LOOKAHEAD_BUDGET_MPX``
-        (the encoder's memory: capped at 19 frames for 4K).
+        (the encoder's memory: capped at 15 frames for 4K).
     """
 
     filters: tuple[str, ...] = ("gaussian",)

@@ -52,7 +52,10 @@ __all__ = [
 # reported as such; override with readout_ms / --readout-ms).
 DEFAULT_READOUT_S = {"HERO5": 0.015}
 ENCODERS = {"h264": "libx264", "hevc": "libx265", "prores": "prores_ks"}
+# Frames waiting between decode, warp and encode: enough to even out per-frame cost, few
+# enough at 4K (12 MB a frame) that the queues stay small next to the encoder's own frames.
 _QUEUE_FRAMES = 4
+_QUEUE_BYTES = 32 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,6 +213,9 @@ def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_str
         setattr(s.codec_context, attr, getattr(icc, attr))
     s.time_base = in_stream.time_base
     s.codec_context.time_base = in_stream.time_base
+    # PyAV opens encoders with slice threading; libx264/libx265 then run sliced threads, which
+    # parallelise worse and code differently from the ffmpeg CLI's frame threads
+    s.codec_context.thread_type = "AUTO"
     if params.encoder_threads:
         s.codec_context.thread_count = params.encoder_threads
     if info.rotation_deg:
@@ -290,8 +296,9 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
     i0, i1 = frames
     stop = threading.Event()
     errors: list[BaseException] = []
-    decoded: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
-    warped: queue.Queue = queue.Queue(maxsize=_QUEUE_FRAMES)
+    depth = int(np.clip(_QUEUE_BYTES // (info.width * info.height * 3 // 2), 2, _QUEUE_FRAMES))
+    decoded: queue.Queue = queue.Queue(maxsize=depth)
+    warped: queue.Queue = queue.Queue(maxsize=depth)
 
     src = av.open(str(video))
     vin = src.streams.video[0]
@@ -364,6 +371,10 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
     threads = [threading.Thread(target=decode, daemon=True, name="steadyrig-decode"),
                threading.Thread(target=warp, daemon=True, name="steadyrig-warp")]
     written = 0
+    # The warp has a thread of its own beside decode and the encoder's threads, which fill the
+    # cores: OpenCV's pool on top only adds synchronisation (+25 % CPU per 1080p warp here).
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
     try:
         for t in threads:
             t.start()
@@ -398,6 +409,7 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
             stop.set()
         for t in threads:
             t.join(timeout=10)
+        cv2.setNumThreads(cv_threads)
         out.close()
         src.close()
     if errors:

@@ -167,7 +167,7 @@ class MeshWarper:
         gx, gy = np.meshgrid(self.xs, self.ys)
         self.pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
         self.mesh = (int(mesh[0]), int(mesh[1]))
-        self._scratch: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        self._scratch: dict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = {}
         # luma pixel centres, and chroma (4:2:0, centre-sited) sample centres in luma pixels
         cw, ch = (w + 1) // 2, (h + 1) // 2
         self._luma = (_interp_index(np.arange(w, dtype=np.float64), self.xs),
@@ -185,30 +185,47 @@ class MeshWarper:
         (jx, _), (iy, _) = self._chroma if chroma else self._luma
         mx = np.empty((iy.size, jx.size), np.float32)
         my = np.empty_like(mx)
-        return self._densify_into(vmap, chroma, mx, my)
+        return self._densify_into(self._prepared(vmap), chroma, mx, my)
 
-    def _densify_into(self, vmap: np.ndarray, chroma: bool, mx: np.ndarray,
-                      my: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _densify_into(self, v: np.ndarray, chroma: bool, mx: np.ndarray, my: np.ndarray,
+                      rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """Maps of output ``rows`` (luma or chroma pixels) from a prepared vertex map ``v``."""
         (jx, bx), (iy, ay) = self._chroma if chroma else self._luma
-        # Vertices behind the camera (NaN) are pushed far outside so remap leaves them black.
-        v = np.ascontiguousarray(np.where(np.isfinite(vmap), vmap, -1e6), dtype=np.float32)
-        _densify(v, jx, bx, iy, ay, mx, my)
+        _densify(v, jx, bx, iy[rows], ay[rows], mx, my)
         if chroma:  # luma pixel -> chroma pixel: (m + 0.5) / 2 - 0.5
             for m in (mx, my):
                 m *= 0.5
                 m -= 0.25
         return mx, my
 
-    def _scratch_maps(self, vmap: np.ndarray, chroma: bool) -> tuple[np.ndarray, np.ndarray]:
-        """``dense_maps`` into buffers reused from frame to frame: a fresh 8 MB map per 1080p
-        frame costs as much in page faults as the densification itself. Only for maps that
-        are consumed before the next call on this warper."""
+    @staticmethod
+    def _prepared(vmap: np.ndarray) -> np.ndarray:
+        # Vertices behind the camera (NaN) are pushed far outside so remap leaves them black.
+        return np.ascontiguousarray(np.where(np.isfinite(vmap), vmap, -1e6), dtype=np.float32)
+
+    def _remap_banded(self, srcs: list[np.ndarray], v: np.ndarray, chroma: bool,
+                      borders: list[float], dsts: list[np.ndarray | None]) -> list[np.ndarray]:
+        """Remap planes of one size band by band of output rows with shared maps: one band's
+        maps (~2 MB) stay in cache and in a small reused buffer, where whole-frame float maps
+        take 66 MB at 4K. Each output pixel depends on its own map entry only, so the result
+        equals a whole-frame remap."""
         (jx, _), (iy, _) = self._chroma if chroma else self._luma
-        key = bool(chroma)
+        h, w = iy.size, jx.size
+        dsts = [np.empty((h, w) + s.shape[2:], s.dtype) if d is None else d
+                for s, d in zip(srcs, dsts, strict=True)]
+        band = int(np.clip((2 << 20) // (8 * w), 16, h))
+        key = (bool(chroma), band)
         if key not in self._scratch:
-            self._scratch[key] = (np.empty((iy.size, jx.size), np.float32),
-                                  np.empty((iy.size, jx.size), np.float32))
-        return self._densify_into(vmap, chroma, *self._scratch[key])
+            self._scratch[key] = (np.empty((band, w), np.float32),
+                                  np.empty((band, w), np.float32))
+        bx_, by_ = self._scratch[key]
+        for r0 in range(0, h, band):
+            r1 = min(h, r0 + band)
+            mx, my = self._densify_into(v, chroma, bx_[:r1 - r0], by_[:r1 - r0], slice(r0, r1))
+            for src, dst, border in zip(srcs, dsts, borders, strict=True):
+                cv2.remap(src, mx, my, self.flag, dst=dst[r0:r1],
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
+        return dsts
 
     def dense_maps_reference(self, vmap: np.ndarray,
                              chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -225,9 +242,7 @@ class MeshWarper:
 
     def warp_gray(self, img: np.ndarray, vmap: np.ndarray, border_value: float = 0) -> np.ndarray:
         """Warp one full-resolution plane (or a BGR image) with the vertex map."""
-        mx, my = self._scratch_maps(vmap, chroma=False)
-        return cv2.remap(img, mx, my, self.flag, borderMode=cv2.BORDER_CONSTANT,
-                         borderValue=border_value)
+        return self._remap_banded([img], self._prepared(vmap), False, [border_value], [None])[0]
 
     def warp_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, vmap: np.ndarray,
                     out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -238,12 +253,7 @@ class MeshWarper:
         encoder frame's buffers, rows may be padded) that receive the result in place.
         """
         oy, ou, ov = (None, None, None) if out is None else out
-        mx, my = self._scratch_maps(vmap, chroma=False)
-        yo = cv2.remap(y, mx, my, self.flag, dst=oy, borderMode=cv2.BORDER_CONSTANT,
-                       borderValue=16)
-        cx, cy = self._scratch_maps(vmap, chroma=True)
-        uo = cv2.remap(u, cx, cy, self.flag, dst=ou, borderMode=cv2.BORDER_CONSTANT,
-                       borderValue=128)
-        vo = cv2.remap(v, cx, cy, self.flag, dst=ov, borderMode=cv2.BORDER_CONSTANT,
-                       borderValue=128)
+        pv = self._prepared(vmap)
+        (yo,) = self._remap_banded([y], pv, False, [16], [oy])
+        uo, vo = self._remap_banded([u, v], pv, True, [128, 128], [ou, ov])
         return yo, uo, vo

@@ -21,9 +21,9 @@ def test_every_preset_is_untouched_up_to_1080p(codec, size):
         assert effective_lookahead(codec, preset, *size) is None
 
 
-def test_medium_is_untouched_at_1440p_and_slower_presets_are_capped():
-    assert effective_lookahead("h264", "medium", 2560, 1440) is None
-    assert effective_lookahead("h264", "slow", 2560, 1440) == 43
+def test_1440p_keeps_fast_presets_and_caps_medium():
+    assert effective_lookahead("h264", "fast", 2560, 1440) is None
+    assert effective_lookahead("h264", "medium", 2560, 1440) == 34
 
 
 def test_4k_medium_lookahead_is_capped_to_the_budget():

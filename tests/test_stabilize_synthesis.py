@@ -132,3 +132,28 @@ def test_yuv_warp_into_padded_encoder_planes_equals_the_allocating_warp():
     # results of earlier calls are not overwritten by the warper's reused map buffers
     assert not np.array_equal(expected[0][0], expected[1][0])
     np.testing.assert_array_equal(expected[0][0], warper.warp_yuv420(y, u, v, maps[0])[0])
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic", "lanczos"])
+def test_banded_warp_equals_a_whole_frame_remap_with_the_dense_maps(interpolation):
+    import cv2
+
+    from stabilize.synthesis import INTERPOLATION_FLAGS
+
+    # wide enough that luma (8) and chroma (2) are warped in several bands of ~2 MB of maps
+    cam = default_camera(4096, 512)
+    warper = MeshWarper(cam, (32, 18), interpolation)
+    fm = _frame(cam, seed=8)
+    vmap = warper.vertex_map(fm, fm.quat[4], 1.05)
+    rng = np.random.default_rng(9)
+    y = rng.integers(0, 256, (512, 4096), dtype=np.uint8)
+    u = rng.integers(0, 256, (256, 2048), dtype=np.uint8)
+    got = warper.warp_yuv420(y, u, u, vmap)
+    flag = INTERPOLATION_FLAGS[interpolation]
+    mx, my = warper.dense_maps(vmap)
+    cx, cy = warper.dense_maps(vmap, chroma=True)
+    want_y = cv2.remap(y, mx, my, flag, borderMode=cv2.BORDER_CONSTANT, borderValue=16)
+    want_u = cv2.remap(u, cx, cy, flag, borderMode=cv2.BORDER_CONSTANT, borderValue=128)
+    np.testing.assert_array_equal(got[0], want_y)
+    np.testing.assert_array_equal(got[1], want_u)
+    np.testing.assert_array_equal(got[2], want_u)
