@@ -382,6 +382,16 @@ def policy_sigmas(
     return strength * np.exp(ls)
 
 
+def _edge_taper(x: np.ndarray) -> np.ndarray:
+    """Weight factor over the window, ``x = |dt| / reach``: 1 in the inner two thirds, a cos^2
+    fall to 0 at the edge. A Gaussian simply cut at a lookahead limit shorter than its 3 sigma
+    lets neighbours enter and leave the window at a large weight (exp(-0.5) when cut at one
+    sigma): in effect a boxcar, whose sidelobes pass hand jitter into a locked axis."""
+    inner = 2.0 / 3.0
+    fall = np.cos(0.5 * np.pi * np.clip((x - inner) / (1.0 - inner), 0.0, 1.0)) ** 2
+    return np.where(x <= 1.0 + 1e-9, fall, 0.0)
+
+
 def smooth_per_axis(
     t_s: np.ndarray, quat: np.ndarray, sigma_s: np.ndarray, max_half_window_s: float = 4.0
 ) -> np.ndarray:
@@ -403,7 +413,8 @@ def smooth_per_axis(
     sigma_s : (F, 3) or (3,) float64
         Gaussian sigma per frame and axis, seconds (> 0).
     max_half_window_s : float
-        The window is cut at ``min(3 sigma, max_half_window_s)`` (bounded lookahead).
+        The window ends at ``min(3 sigma, max_half_window_s)`` (bounded lookahead); the weights
+        taper to zero over its outer third.
 
     Returns
     -------
@@ -439,7 +450,7 @@ def smooth_per_axis(
             ok = (j >= 0) & (j < F)
             jj = np.clip(j, 0, F - 1)
             d = (t[jj] - t)[:, None]
-            wgt = np.exp(-0.5 * (d / sig) ** 2) * (ok[:, None] & (np.abs(d) <= reach + 1e-9))
+            wgt = np.exp(-0.5 * (d / sig) ** 2) * _edge_taper(np.abs(d) / reach) * ok[:, None]
             v = qlog(qmul(base_inv, q[jj]))
             S0 += wgt
             S1 += wgt * d

@@ -126,3 +126,21 @@ def test_weights_file_from_another_feature_layout_is_refused(tmp_path):
     np.savez(bad, mean=np.zeros(3))
     with pytest.raises(InputError, match="w.npz"):
         load_intent_model(bad)
+
+
+def test_a_locked_axis_lets_a_far_neighbour_in_without_a_jump():
+    # sigma (3 s) longer than the window (3 s): a tilt impulse entering the window at its edge
+    # must move the virtual path by (almost) nothing, not by the truncated Gaussian's weight
+    fps = 30.0
+    t = np.arange(0, 20, 1 / fps)  # the impulse 10 s from either end: full windows
+    q = np.tile([0.0, 0.0, 0.0, 1.0], (t.size, 1))
+    k0 = 300
+    q[k0] = qexp(np.array([0.05, 0.0, 0.0]))
+    out = smooth_per_axis(t, q, np.array([3.0, 3.0, 3.0]), max_half_window_s=3.0)
+    tilt = qlog(out)[:, 0]
+    edge = tilt[k0 - int(2.95 * fps)]  # the impulse 2.95 s ahead: 98 % of the window
+    centre = tilt[k0]
+    assert centre > 0
+    assert abs(edge) < 0.01 * centre
+    # and the response grows smoothly: no frame-to-frame step above a twentieth of its peak
+    assert np.max(np.abs(np.diff(tilt))) < 0.05 * centre
