@@ -249,8 +249,10 @@ def _filter_names() -> list[str]:
               help="JSON with per-frame real/virtual orientation, zoom, offset and camera.")
 @click.option("--debug-dir", type=click.Path(file_okay=False),
               help="Write a path plot and side-by-side preview frames here.")
-@click.option("--smoothing", type=click.Choice(_filter_names()), default="gaussian",
-              show_default=True, help="First filter of the chain (smoothing algorithm).")
+@click.option("--smoothing", type=click.Choice(_filter_names()), default="intent",
+              show_default=True,
+              help="First filter of the chain: intent (learned operator intent, per-axis "
+                   "policies), gaussian (one sigma, --window-s), fixed, none, ...")
 @click.option("--filter", "extra_filters", multiple=True, type=click.Choice(_filter_names()),
               help="Further filter-chain entries, in order (repeatable).")
 @click.option("--horizon-lock", is_flag=True,

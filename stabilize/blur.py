@@ -134,8 +134,9 @@ def mask_blur(
     """Blend real motion back into the virtual path along each frame's blur direction.
 
     Per frame, the weight ``beta`` rises in proportion to the blur, from 0 at ``blur_lo_px``
-    (a streak too short to see) to ``strength`` at ``blur_hi_px``; the virtual angular rate along the blur direction moves
-    ``beta`` of the way to the real rate (the one that made the streak). The added rotation is
+    (a streak too short to see) to ``strength`` at ``blur_hi_px``; the virtual angular rate
+    along the blur direction moves ``beta`` of the way to the real rate (the one that made the
+    streak). The added rotation is
     integrated and high-passed (Gaussian of ``recenter_s`` subtracted) so the path returns to
     the smooth one between blurred stretches and never drifts.
 
