@@ -196,8 +196,8 @@ def _video_case(kind, seed, work: Path) -> dict:
     return res
 
 
-def _blur_video_case(seed, work: Path) -> dict:
-    """End to end on a rendered blurred clip: 320x180 running, 1/60 s exposure averaged from
+def _blur_video_case(kind, seed, work: Path) -> dict:
+    """End to end on a rendered blurred clip: 320x180 walking or running, 1/60 s exposure from
     sub-exposure renders, stabilized by ``stabilize_video`` (auto sync, default Gaussian) with
     and without the ``blur`` entry. The blur is the true streak (ground-truth path over each
     exposure); the displayed motion is the output's effective camera ``R_true R_est^T R_virtual``
@@ -210,12 +210,12 @@ def _blur_video_case(seed, work: Path) -> dict:
     from stabilize.pipeline import stabilize_video
 
     e_s = 0.5 / FPS
-    clip = generate_clip(work, kind="run", seed=seed, width=320, height=180, duration_s=8.0,
+    clip = generate_clip(work, kind=kind, seed=seed, width=320, height=180, duration_s=8.0,
                          motion_blur=True, exposure_s=e_s)
     truth = np.load(clip.truth_npz)
     cam = CameraModel(truth["K"], truth["dist"], "opencv_standard", (320, 180))
     true_path = Orientation(truth["path_t_s"], truth["path_quat"])
-    res = {"kind": "run", "seed": seed, "exposure_s": e_s, "size": [320, 180]}
+    res = {"kind": kind, "seed": seed, "exposure_s": e_s, "size": [320, 180]}
     for name, chain in (("plain", GAUSSIAN_CHAIN), ("masked", ("gaussian", "blur", "bad_region"))):
         side_path = work / f"{clip.name}.{name}.json"
         stabilize_video(clip.video, work / f"{clip.name}.{name}.mp4", gyro=clip.gcsv,
@@ -247,8 +247,8 @@ def main(argv=None) -> int:
     ap.add_argument("--video", action="store_true",
                     help="Also render and stabilize 8 s 320x180 clips end to end (~4 min).")
     ap.add_argument("--blur-video", action="store_true",
-                    help="Also render blurred 8 s 320x180 running clips and stabilize them "
-                         "with and without blur masking (--seeds of them).")
+                    help="Also render blurred 8 s 320x180 walking and running clips and "
+                         "stabilize them with and without blur masking (--seeds of each).")
     args = ap.parse_args(argv)
     cam = default_camera(960, 540)
     cases = [_case(k, 500 + s, cam) for k in ("pan", "walk", "run") for s in range(args.seeds)]
@@ -307,9 +307,11 @@ def main(argv=None) -> int:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            blur_video = [_blur_video_case(800 + s, Path(tmp)) for s in range(args.seeds)]
+            blur_video = [_blur_video_case(k, 800 + s, Path(tmp)) for k in ("walk", "run")
+                          for s in range(args.seeds)]
         for b in blur_video:
-            print(f"blur video run{b['seed']} (median blur {b['median_blur_px']:.1f} px at 960): "
+            print(f"blur video {b['kind']}{b['seed']} (median blur "
+                  f"{b['median_blur_px']:.1f} px at 960): "
                   f"sharpness variation {b['plain']['sharpness_variation_px']:.3f} -> "
                   f"{b['masked']['sharpness_variation_px']:.3f} px ({b['reduction']:.1%}); "
                   f"jitter h,v {b['plain']['jitter_px'][0]:.3f},{b['plain']['jitter_px'][1]:.3f}"

@@ -126,19 +126,19 @@ def mask_blur(
     frame_t_s: np.ndarray,
     exposure_s: np.ndarray,
     virtual_quat: np.ndarray,
-    blur_lo_px: float = 0.5,
-    blur_hi_px: float = 6.0,
+    blur_lo_px: float = 0.1,
+    blur_hi_px: float = 1.0,
     strength: float = 1.0,
     recenter_s: float = 0.3,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blend real motion back into the virtual path along each frame's blur direction.
 
     Per frame, the weight ``beta`` rises in proportion to the blur, from 0 at ``blur_lo_px``
-    (a streak too short to see) to ``strength`` at ``blur_hi_px``; the virtual angular rate
-    along the blur direction moves ``beta`` of the way to the real rate (the one that made the
-    streak). The added rotation is
-    integrated and high-passed (Gaussian of ``recenter_s`` subtracted) so the path returns to
-    the smooth one between blurred stretches and never drifts.
+    to ``strength`` at ``blur_hi_px`` (a clearly soft frame keeps all the motion that made it);
+    the virtual angular rate along the blur direction moves ``beta`` of the way to the real rate
+    (the one that made the streak). The added rotation is integrated and high-passed (Gaussian
+    of ``recenter_s`` subtracted) so the path returns to the smooth one between blurred
+    stretches and never drifts.
 
     Returns
     -------
@@ -158,8 +158,9 @@ def mask_blur(
         return qv.copy(), np.zeros(t.size)
     b = blur_vectors(cam, real, t, e)[:, 0]
     mag = np.linalg.norm(b, axis=1)
-    # linear: a smoothstep kept only ~10 % of the motion at a typical 2 px streak, and
-    # sharpness still jumped (end to end on rendered blurred clips: -30 % vs -35 % linear)
+    # Linear, full from 1 px (per 960 px): a smoothstep from 1 px to 6 px kept ~10 % of the
+    # motion at a typical 2 px running streak and none at walking's 0.3-1 px, so sharpness
+    # still jumped (end to end on rendered blurred clips: run -27..-33 %, walk -4..-9 %).
     beta = strength * np.clip((mag - blur_lo_px) / (blur_hi_px - blur_lo_px), 0.0, 1.0)
     u = b / np.maximum(mag, 1e-12)[:, None]
     v_real = b / np.maximum(e, 1e-6)[:, None]
@@ -186,9 +187,9 @@ class BlurMasking(Filter):
     """Blend real motion back along each frame's blur (``mask_blur``); place after smoothing.
 
     The exposure comes from the context (log or container) and is a 180-degree shutter when
-    unknown (a note says so). Blur thresholds scale with the frame width (0.5 px -> 6 px at
-    960 px). Per-frame ``blur_px`` (streak at the image centre) and ``blur_beta`` go to the
-    sidecar.
+    unknown (a note says so). The blend rises from a 0.1 px streak and is full from 1 px, at
+    960 px width (scaled with the frame width). Per-frame ``blur_px`` (streak at the image
+    centre) and ``blur_beta`` go to the sidecar.
     """
 
     recenter_s = 0.3
@@ -204,6 +205,6 @@ class BlurMasking(Filter):
             e = ctx.exposure_s
         k = ctx.camera.width / 960.0
         qv, beta = mask_blur(ctx.camera, ctx.real, ctx.t_s, e, ctx.virtual_quat,
-                             blur_lo_px=0.5 * k, blur_hi_px=6.0 * k, recenter_s=self.recenter_s)
+                             blur_lo_px=0.1 * k, blur_hi_px=1.0 * k, recenter_s=self.recenter_s)
         b = blur_vectors(ctx.camera, ctx.real, ctx.t_s, e)[:, 0]
         return ctx.with_(virtual_quat=qv).with_extra("blur_px", b).with_extra("blur_beta", beta)
