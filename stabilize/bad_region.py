@@ -25,7 +25,7 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 from sensors.camera import project
 from sensors.errors import InputError
 from sensors.quaternion import qslerp, qto_matrix
-from sensors.types import CameraModel, Orientation
+from sensors.types import CameraModel, OisLog, Orientation
 
 __all__ = ["border_points", "required_zoom", "smooth_zoom", "fit_to_frame", "FitResult"]
 
@@ -42,37 +42,67 @@ def border_points(size: tuple[int, int], per_side: int = 9) -> np.ndarray:
     return np.concatenate([top, bottom, left, right])
 
 
+def _band_times(frame_t_s: np.ndarray, readout_s: float, bands: int,
+                bottom_to_top: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Capture times (F, B) of ``bands`` evenly spread rows per frame, and the rows' frac."""
+    frac = np.linspace(-0.5, 0.5, bands)
+    sign = -1.0 if bottom_to_top else 1.0
+    return frame_t_s[:, None] + sign * frac[None, :] * readout_s, frac
+
+
 def _band_matrices(real: Orientation, frame_t_s: np.ndarray, readout_s: float, bands: int,
                    bottom_to_top: bool) -> tuple[np.ndarray, np.ndarray]:
     """``R_world_from_cam`` at ``bands`` row times per frame (F, B, 3, 3) and band rows frac."""
-    frac = np.linspace(-0.5, 0.5, bands)
-    sign = -1.0 if bottom_to_top else 1.0
-    t = frame_t_s[:, None] + sign * frac[None, :] * readout_s
+    t, frac = _band_times(frame_t_s, readout_s, bands, bottom_to_top)
     return qto_matrix(real.at(t)), frac
+
+
+def _band_lens(ois: OisLog | None, band_t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Focus scale (F, B) and OIS lens shift (F, B, 2) px at the band times, or None."""
+    if ois is None:
+        return None
+    return ois.focus_at(band_t), ois.shift_at(band_t)
+
+
+def _to_source_lens(cam: CameraModel, src: np.ndarray, lens, fi, i0, a) -> np.ndarray:
+    """Pixels of the calibrated lens -> pixels of the lens as it was (``stabilize.motion``'s
+    ``source_K``: ``c + focus (p - c) + shift``), interpolated between bands like the rotation."""
+    if lens is None:
+        return src
+    focus, shift = lens
+    f = (1 - a) * focus[fi, i0] + a * focus[fi, i0 + 1]
+    sh = (1 - a)[..., None] * shift[fi, i0] + a[..., None] * shift[fi, i0 + 1]
+    c = cam.K[:2, 2]
+    return c + f[..., None] * (src - c) + sh
 
 
 def _inside_at_zoom(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray,
                     R_virtual: np.ndarray, pts_n: np.ndarray, zoom: np.ndarray,
-                    margin_px: float) -> np.ndarray:
+                    margin_px: float, lens=None) -> np.ndarray:
     """Whether every border point of each frame lands inside the source at ``zoom`` (F,)."""
     F = R_virtual.shape[0]
+    M = pts_n.shape[0]
     w, h = cam.size
     rays = np.concatenate([pts_n[None] / zoom[:, None, None],
-                           np.ones((F, pts_n.shape[0], 1))], axis=2)  # (F, M, 3) output camera
+                           np.ones((F, M, 1))], axis=2)  # (F, M, 3) output camera
     world = np.einsum("fij,fmj->fmi", R_virtual, rays)
     B = band_frac.size
-    mid = B // 2
-    Rm = np.broadcast_to(R_bands[:, mid][:, None], (F, pts_n.shape[0], 3, 3))
+    fi = np.arange(F)[:, None]
+    # start at the middle band (as a = 0 between the middle band and the next)
+    i0 = np.full((F, M), min(B // 2, B - 2))
+    a = np.zeros((F, M)) + (1.0 if B // 2 > B - 2 else 0.0)
     for _ in range(3):  # fixed point on the row: the row seen decides the capture time
-        src = project(cam, np.einsum("fmji,fmj->fmi", Rm, world))
+        Rm = (1 - a)[..., None, None] * R_bands[fi, i0] + a[..., None, None] * R_bands[fi, i0 + 1]
+        src = _to_source_lens(cam, project(cam, np.einsum("fmji,fmj->fmi", Rm, world)), lens,
+                              fi, i0, a)
         y = np.nan_to_num(src[..., 1], nan=h / 2.0)
         pos = np.clip((y + 0.5) / h - 0.5 - band_frac[0], 0.0, band_frac[-1] - band_frac[0])
         pos = pos / (band_frac[1] - band_frac[0])
         i0 = np.minimum(pos.astype(int), B - 2)
-        a = (pos - i0)[..., None, None]
-        fi = np.arange(F)[:, None]
-        Rm = (1 - a) * R_bands[fi, i0] + a * R_bands[fi, i0 + 1]
-    src = project(cam, np.einsum("fmji,fmj->fmi", Rm, world))
+        a = pos - i0
+    Rm = (1 - a)[..., None, None] * R_bands[fi, i0] + a[..., None, None] * R_bands[fi, i0 + 1]
+    src = _to_source_lens(cam, project(cam, np.einsum("fmji,fmj->fmi", Rm, world)), lens,
+                          fi, i0, a)
     u, v = src[..., 0], src[..., 1]
     ok = (np.isfinite(u) & np.isfinite(v) & (u >= -margin_px) & (u <= w - 1 + margin_px)
           & (v >= -margin_px) & (v <= h - 1 + margin_px))
@@ -91,6 +121,7 @@ def required_zoom(
     per_side: int = 9,
     tol: float = 1e-3,
     margin_px: float = 0.0,
+    ois: OisLog | None = None,
 ) -> np.ndarray:
     """Smallest zoom per frame whose output border lands inside the source frame.
 
@@ -114,6 +145,9 @@ def required_zoom(
         Bisection tolerance on the zoom.
     margin_px : float
         Slack in source pixels allowed outside the image (0 = strict).
+    ois : OisLog, optional
+        Lens shift and focus scale on the video clock: the source image is where the lens was
+        (the warp uses the same ``K_src``), so both move the frame the border must stay in.
 
     Returns
     -------
@@ -123,19 +157,20 @@ def required_zoom(
     qv = np.asarray(virtual_quat, dtype=np.float64)
     if qv.shape != (t.size, 4):
         raise InputError(f"virtual orientations have shape {qv.shape}, expected ({t.size}, 4)")
-    R_bands, frac = _band_matrices(real, t, float(readout_s), bands,
-                                   readout_direction == "bottom_to_top")
+    band_t, frac = _band_times(t, float(readout_s), bands, readout_direction == "bottom_to_top")
+    R_bands = qto_matrix(real.at(band_t))
+    lens = _band_lens(ois, band_t)
     Rv = qto_matrix(qv)
     Kinv = np.linalg.inv(cam.K)
     px = border_points(cam.size, per_side)
     pts_n = (np.c_[px, np.ones(len(px))] @ Kinv.T)[:, :2]
     lo = np.ones(t.size)
     hi = np.full(t.size, float(zoom_limit))
-    ok_lo = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, lo, margin_px)
-    ok_hi = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, hi, margin_px)
+    ok_lo = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, lo, margin_px, lens)
+    ok_hi = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, hi, margin_px, lens)
     while np.any((hi - lo > tol) & ~ok_lo & ok_hi):
         mid = 0.5 * (lo + hi)
-        ok = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, mid, margin_px)
+        ok = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, mid, margin_px, lens)
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid)
     return np.where(ok_lo, 1.0, np.where(ok_hi, hi, np.inf))
@@ -192,12 +227,13 @@ def fit_to_frame(
     ease_s: float = 0.4,
     max_iterations: int = 40,
     strict: bool = True,
+    ois: OisLog | None = None,
 ) -> FitResult:
     """Bend the virtual path minimally and smoothly so no frame needs more than ``max_zoom``.
 
     Parameters
     ----------
-    cam, real, frame_t_s, virtual_quat, readout_s, readout_direction
+    cam, real, frame_t_s, virtual_quat, readout_s, readout_direction, ois
         As in ``required_zoom``.
     max_zoom : float
         Largest zoom allowed (>= 1).
@@ -227,7 +263,7 @@ def fit_to_frame(
     dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0 / 30.0
     r = max(1, int(round(ease_s / dt)))
     kw = dict(readout_s=readout_s, readout_direction=readout_direction,
-              zoom_limit=max(4.0, 2 * max_zoom))
+              zoom_limit=max(4.0, 2 * max_zoom), ois=ois)
     demand = np.zeros(t.size)
     alpha = demand
     qv = qv0
@@ -282,7 +318,7 @@ class BadRegion(Filter):
     def apply(self, ctx: FilterContext) -> FilterContext:
         fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
                            self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
-                           ease_s=self.ease_s, strict=False)
+                           ease_s=self.ease_s, strict=False, ois=ctx.ois)
         ctx = ctx.with_(virtual_quat=fit.virtual_quat).with_extra("bend", fit.alpha)
         if fit.unreachable:
             ctx = ctx.with_note(f"{fit.unreachable} frame(s) need more than max zoom "

@@ -21,7 +21,7 @@ import numpy as np
 
 from sensors.errors import InputError
 from sensors.quaternion import qconj, qexp, qlog, qmul, qslerp
-from sensors.types import CameraModel, GyroLog, Orientation
+from sensors.types import CameraModel, GyroLog, OisLog, Orientation
 
 from .params import StabilizeParams
 
@@ -70,6 +70,9 @@ class FilterContext:
         Exposure per frame when known.
     first_frame : int
         Index in the clip of the window's first frame.
+    ois : OisLog, optional
+        Lens shift / focus scale on the video clock (the source image is where the lens was:
+        the coverage checks use it as the warp does).
     extras : dict
         Per-frame outputs of filters, name -> (F, ...) array (e.g. ``required_zoom``,
         ``intent``); copied into the sidecar.
@@ -90,6 +93,7 @@ class FilterContext:
     gyro: GyroLog | None = None
     exposure_s: np.ndarray | None = None
     first_frame: int = 0
+    ois: OisLog | None = None
     extras: dict = field(default_factory=dict)
     notes: tuple = ()
 
@@ -278,7 +282,7 @@ class ZoomStage(Filter):
         p = self.params
         need = required_zoom(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
                              readout_s=ctx.readout_s, readout_direction=ctx.readout_direction,
-                             zoom_limit=max(4.0, 2.0 * p.max_zoom))
+                             zoom_limit=max(4.0, 2.0 * p.max_zoom), ois=ctx.ois)
         limited = need > p.max_zoom + 1e-6
         capped = np.minimum(need, p.max_zoom)
         if p.zoom == "dynamic":

@@ -188,7 +188,8 @@ def plan_path(motion: MotionTrack, params: StabilizeParams, fps: float,
     ctx = FilterContext(motion.frame_t_s[i0:i1], q, q.copy(), np.ones(i1 - i0), motion.camera,
                         motion.real, float(fps), motion.readout_s, motion.readout_direction,
                         params, motion.gyro,
-                        None if exposure_s is None else exposure_s[i0:i1], first_frame=i0)
+                        None if exposure_s is None else exposure_s[i0:i1], first_frame=i0,
+                        ois=motion.ois)
     return run_chain(ctx)
 
 

@@ -73,7 +73,7 @@ class Stabilizer:
         m = self.motion
         ctx = FilterContext(m.frame_t_s[i0:i1], q, q.copy(), np.ones(i1 - i0), m.camera, m.real,
                             self.fps, m.readout_s, m.readout_direction, self.params, m.gyro,
-                            first_frame=i0)
+                            first_frame=i0, ois=m.ois)
         ctx = run_chain(ctx)
         k = index - i0
         self.notes.extend(n for n in ctx.notes if n not in self.notes)

@@ -107,3 +107,21 @@ def test_virtual_offset_by_a_pure_rotation_is_a_known_shift():
     q_right = qmul(real.quat, qexp(np.array([0, np.radians(2.0), 0])))
     z = required_zoom(cam, real, t, q_right)
     assert np.all(z > 1.0)
+
+
+@pytest.mark.parametrize("shift_x, focus, expected", [
+    (8.0, 1.0, 159.5 / (159.5 - 8.0)),  # the lens moved right: the right border runs out
+    (0.0, 1.02, 1.02),                  # focus breathing: the image grew by 2 %
+])
+def test_ois_shift_and_focus_move_the_frame_the_border_must_stay_in(shift_x, focus, expected):
+    from sensors.types import OisLog
+
+    cam = _cam()  # pinhole: the need follows in closed form
+    t = np.linspace(0.0, 2.0, 61)
+    real = Orientation(np.linspace(-1.0, 3.0, 401), np.tile([0.0, 0.0, 0.0, 1.0], (401, 1)))
+    qv = np.tile([0.0, 0.0, 0.0, 1.0], (t.size, 1))
+    ois = OisLog(np.array([-1.0, 3.0]), np.array([[shift_x, 0.0], [shift_x, 0.0]]),
+                 np.array([focus, focus]))
+    assert np.allclose(required_zoom(cam, real, t, qv), 1.0)
+    need = required_zoom(cam, real, t, qv, ois=ois, tol=1e-4)
+    np.testing.assert_allclose(need, expected, atol=2e-4)
