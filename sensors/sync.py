@@ -480,7 +480,8 @@ def sync_samples_to_gyro(
     coarse = _coarse_video(t_v[ok], w_v[ok], frame_dt, gyro, center_s, search_s, candidates)
     if coarse.score > max_unexplained:
         hint = ("the gyro rotates far more than the picture: in-camera stabilised (EIS) video?"
-                if coarse.score > 1.0 else "wrong log, lens or search window?")
+                if coarse.score > 1.0 else "wrong log, lens or search window, or OIS on without "
+                "its lens-shift log?")
         raise SolveError(
             f"gyro and video motion do not match (best fit leaves {coarse.score:.0%} of the "
             f"video's rotation unexplained): {hint}")
