@@ -50,13 +50,6 @@ def _band_times(frame_t_s: np.ndarray, readout_s: float, bands: int,
     return frame_t_s[:, None] + sign * frac[None, :] * readout_s, frac
 
 
-def _band_matrices(real: Orientation, frame_t_s: np.ndarray, readout_s: float, bands: int,
-                   bottom_to_top: bool) -> tuple[np.ndarray, np.ndarray]:
-    """``R_world_from_cam`` at ``bands`` row times per frame (F, B, 3, 3) and band rows frac."""
-    t, frac = _band_times(frame_t_s, readout_s, bands, bottom_to_top)
-    return qto_matrix(real.at(t)), frac
-
-
 def _band_lens(ois: OisLog | None, band_t: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Focus scale (F, B) and OIS lens shift (F, B, 2) px at the band times, or None."""
     if ois is None:
@@ -88,9 +81,9 @@ def _inside_at_zoom(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray
     world = np.einsum("fij,fmj->fmi", R_virtual, rays)
     B = band_frac.size
     fi = np.arange(F)[:, None]
-    # start at the middle band (as a = 0 between the middle band and the next)
-    i0 = np.full((F, M), min(B // 2, B - 2))
-    a = np.zeros((F, M)) + (1.0 if B // 2 > B - 2 else 0.0)
+    mid, i_mid = B // 2, min(B // 2, B - 2)  # start at the middle band
+    i0 = np.full((F, M), i_mid)
+    a = np.full((F, M), float(mid - i_mid))
     for _ in range(3):  # fixed point on the row: the row seen decides the capture time
         Rm = (1 - a)[..., None, None] * R_bands[fi, i0] + a[..., None, None] * R_bands[fi, i0 + 1]
         src = _to_source_lens(cam, project(cam, np.einsum("fmji,fmj->fmi", Rm, world)), lens,
