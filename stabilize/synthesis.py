@@ -142,6 +142,14 @@ def _interp_index(x_query: np.ndarray, x_nodes: np.ndarray) -> tuple[np.ndarray,
     return i0, (pos - i0).astype(np.float32)
 
 
+def _segments(i0: np.ndarray, n_nodes: int) -> np.ndarray:
+    """``seg`` (n_nodes,) with query ``seg[k] <= x < seg[k + 1]`` between nodes k and k + 1
+    (``i0`` from ``_interp_index``, non-decreasing)."""
+    seg = np.searchsorted(i0, np.arange(n_nodes), side="left").astype(np.int64)
+    seg[-1] = i0.size
+    return seg
+
+
 class MeshWarper:
     """Warps frames of one clip: vertex mapping, densification and remap.
 
@@ -174,6 +182,8 @@ class MeshWarper:
                       _interp_index(np.arange(h, dtype=np.float64), self.ys))
         self._chroma = (_interp_index(2.0 * np.arange(cw) + 0.5, self.xs),
                         _interp_index(2.0 * np.arange(ch) + 0.5, self.ys))
+        self._seg = {c: _segments(idx[0][0], self.xs.size)
+                     for c, idx in ((False, self._luma), (True, self._chroma))}
 
     def vertex_map(self, fm: FrameMotion, virtual_quat: np.ndarray, zoom: float) -> np.ndarray:
         """Source pixels of the mesh vertices, (ny, nx, 2)."""
@@ -190,12 +200,11 @@ class MeshWarper:
     def _densify_into(self, v: np.ndarray, chroma: bool, mx: np.ndarray, my: np.ndarray,
                       rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
         """Maps of output ``rows`` (luma or chroma pixels) from a prepared vertex map ``v``."""
-        (jx, bx), (iy, ay) = self._chroma if chroma else self._luma
-        _densify(v, jx, bx, iy[rows], ay[rows], mx, my)
-        if chroma:  # luma pixel -> chroma pixel: (m + 0.5) / 2 - 0.5
-            for m in (mx, my):
-                m *= 0.5
-                m -= 0.25
+        (_, bx), (iy, ay) = self._chroma if chroma else self._luma
+        # luma pixel -> chroma pixel: (m + 0.5) / 2 - 0.5
+        scale, offset = (np.float32(0.5), np.float32(-0.25)) if chroma else (np.float32(1.0),
+                                                                           np.float32(0.0))
+        _densify(v, self._seg[chroma], bx, iy[rows], ay[rows], scale, offset, mx, my)
         return mx, my
 
     @staticmethod
