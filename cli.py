@@ -6,6 +6,7 @@ no traceback (DESIGN.md "Bad input").
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -34,6 +35,11 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted; no partial output was left behind.", err=True)
             sys.exit(130)
+        finally:
+            # The interpreter's last collection walks every object numba, scipy and OpenCV
+            # created (0.3 s after a transcode here); the process ends now, so skip it.
+            # Outputs are closed and renamed by then, and atexit handlers still run.
+            gc.freeze()
 
 
 @click.group(cls=_Group)

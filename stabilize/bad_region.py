@@ -20,12 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from sensors.camera import project
 from sensors.errors import InputError
 from sensors.quaternion import qslerp, qto_matrix
 from sensors.types import CameraModel, OisLog, Orientation
+
+from ._filters import gaussian_filter1d, maximum_filter1d
 
 __all__ = ["border_points", "required_zoom", "smooth_zoom", "fit_to_frame", "FitResult"]
 
@@ -179,8 +180,8 @@ def smooth_zoom(required: np.ndarray, fps: float, hold_s: float = 0.5) -> np.nda
     if not np.all(np.isfinite(z)):
         raise InputError("required zoom has infinite entries: the path cannot be covered")
     r = max(1, int(round(hold_s * fps)))
-    env = maximum_filter1d(z, size=2 * r + 1, mode="nearest")
-    sm = gaussian_filter1d(env, sigma=r / 3.0, mode="nearest")
+    env = maximum_filter1d(z, size=2 * r + 1)
+    sm = gaussian_filter1d(env, sigma=r / 3.0)
     return np.maximum(sm, z)
 
 
@@ -279,8 +280,8 @@ def fit_to_frame(
                           demand)
         if it == max_iterations - 1:
             demand = np.where(bad, 1.0, demand)
-        env = maximum_filter1d(demand, size=2 * r + 1, mode="nearest")
-        alpha = np.clip(np.maximum(gaussian_filter1d(env, sigma=r / 2.0, mode="nearest"),
+        env = maximum_filter1d(demand, size=2 * r + 1)
+        alpha = np.clip(np.maximum(gaussian_filter1d(env, sigma=r / 2.0),
                                    demand), 0.0, 1.0)
         qv = qslerp(qv0, qr, alpha)
     if strict:

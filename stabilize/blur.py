@@ -14,12 +14,13 @@ content by ``-f omega_y`` px/s horizontally and ``omega_x`` by ``+f omega_x`` ve
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from sensors.camera import project, unproject
 from sensors.errors import InputError
 from sensors.quaternion import qexp, qmul, qto_matrix
 from sensors.types import CameraModel, Orientation
+
+from ._filters import gaussian_filter1d
 
 __all__ = [
     "default_exposure_s",
@@ -173,7 +174,7 @@ def mask_blur(
     delta = np.concatenate([np.zeros((1, 3)),
                             np.cumsum(0.5 * (domega[1:] + domega[:-1]) * dt[:, None], axis=0)])
     sig = max(1.0, recenter_s / float(np.median(dt)))
-    delta = delta - gaussian_filter1d(delta, sigma=sig, axis=0, mode="nearest")
+    delta = delta - gaussian_filter1d(delta, sigma=sig, axis=0)
     return qmul(qv, qexp(delta)), beta
 
 

@@ -16,11 +16,12 @@ Axes and rotations per DESIGN.md (x right, y down, z forward; ``R_world_from_cam
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from sensors.errors import InputError
 from sensors.quaternion import qfrom_matrix, qnormalize, qslerp, qto_matrix
 from sensors.types import GyroLog, Orientation
+
+from ._filters import gaussian_filter1d
 
 __all__ = ["gravity_world", "level_roll", "fixed_orientation", "roll_to_horizon_rad"]
 
@@ -66,8 +67,8 @@ def gravity_world(
     dw = np.einsum("nij,nj->ni", real.matrices_at(gyro.t_s), down_cam) * trust[:, None]
     rate = gyro.rate_hz
     sig = max(1.0, time_constant_s * rate)
-    lp = gaussian_filter1d(dw, sigma=sig, axis=0, mode="nearest")
-    w = gaussian_filter1d(trust, sigma=sig, mode="nearest")
+    lp = gaussian_filter1d(dw, sigma=sig, axis=0)
+    w = gaussian_filter1d(trust, sigma=sig)
     lp = lp / np.maximum(w, 1e-9)[:, None]
     out = np.stack([np.interp(t, gyro.t_s, lp[:, k]) for k in range(3)], axis=1)
     n = np.linalg.norm(out, axis=1, keepdims=True)

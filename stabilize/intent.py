@@ -26,6 +26,8 @@ from sensors.errors import InputError
 from sensors.quaternion import qconj, qexp, qlog, qmul
 from sensors.types import GyroLog
 
+from ._filters import gaussian_filter1d
+
 __all__ = [
     "INTENT_CLASSES",
     "INTENT_POLICIES",
@@ -376,9 +378,7 @@ def policy_sigmas(
     p = np.asarray(probs, dtype=np.float64)
     ls = p @ logs / p.sum(axis=1, keepdims=True)
     if ease_frames > 0 and ls.shape[0] > 1:
-        from scipy.ndimage import gaussian_filter1d
-
-        ls = gaussian_filter1d(ls, sigma=ease_frames, axis=0, mode="nearest")
+        ls = gaussian_filter1d(ls, sigma=ease_frames, axis=0)
     return strength * np.exp(ls)
 
 

@@ -27,10 +27,11 @@ from dataclasses import asdict, dataclass
 import av
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from sensors.errors import InputError
 from sensors.quaternion import qconj, qlog, qmul
+
+from ._filters import gaussian_filter1d
 
 __all__ = [
     "VideoMotion",
@@ -145,7 +146,7 @@ def high_pass_rms(values: np.ndarray, fps: float, cutoff_hz: float = 1.0) -> flo
     """RMS of ``values`` minus its Gaussian low-pass (sigma = 1 / (2 pi cutoff)), ends trimmed."""
     v = np.asarray(values, dtype=np.float64)
     sigma = fps / (2 * np.pi * cutoff_hz)
-    hp = v - gaussian_filter1d(v, sigma, axis=0, mode="nearest")
+    hp = v - gaussian_filter1d(v, sigma, axis=0)
     trim = int(round(2 * sigma))
     if hp.shape[0] > 2 * trim + 4:
         hp = hp[trim:-trim]
