@@ -58,6 +58,10 @@ def _band_lens(ois: OisLog | None, band_t: np.ndarray) -> tuple[np.ndarray, np.n
     return ois.focus_at(band_t), ois.shift_at(band_t)
 
 
+# A zoom whose border stays this close (source pixels) to the frame edge is tight enough.
+_SLACK_TOL_PX = 0.01
+
+
 def _to_source_lens(cam: CameraModel, src: np.ndarray, lens, fi, i0, a) -> np.ndarray:
     """Pixels of the calibrated lens -> pixels of the lens as it was (``stabilize.motion``'s
     ``source_K``: ``c + focus (p - c) + shift``), interpolated between bands like the rotation."""
@@ -70,10 +74,11 @@ def _to_source_lens(cam: CameraModel, src: np.ndarray, lens, fi, i0, a) -> np.nd
     return c + f[..., None] * (src - c) + sh
 
 
-def _inside_at_zoom(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray,
-                    R_virtual: np.ndarray, pts_n: np.ndarray, zoom: np.ndarray,
-                    margin_px: float, lens=None) -> np.ndarray:
-    """Whether every border point of each frame lands inside the source at ``zoom`` (F,)."""
+def _border_slack(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray,
+                  R_virtual: np.ndarray, pts_n: np.ndarray, zoom: np.ndarray,
+                  margin_px: float, lens=None) -> np.ndarray:
+    """Least distance (source pixels) from any border point of each frame to the edge of the
+    source at ``zoom`` (F,): >= 0 when every point lands inside, -inf when one is behind."""
     F = R_virtual.shape[0]
     M = pts_n.shape[0]
     w, h = cam.size
@@ -98,9 +103,8 @@ def _inside_at_zoom(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray
     src = _to_source_lens(cam, project(cam, np.einsum("fmji,fmj->fmi", Rm, world)), lens,
                           fi, i0, a)
     u, v = src[..., 0], src[..., 1]
-    ok = (np.isfinite(u) & np.isfinite(v) & (u >= -margin_px) & (u <= w - 1 + margin_px)
-          & (v >= -margin_px) & (v <= h - 1 + margin_px))
-    return ok.all(axis=1)
+    slack = np.minimum(np.minimum(u, w - 1 - u), np.minimum(v, h - 1 - v)) + margin_px
+    return np.where(np.isfinite(slack), slack, -np.inf).min(axis=1)
 
 
 def required_zoom(
@@ -136,7 +140,8 @@ def required_zoom(
     bands, per_side : int
         Row bands per frame for the rolling-shutter lookup; border points per side.
     tol : float
-        Bisection tolerance on the zoom.
+        Tolerance on the zoom: the result covers, and is within ``tol`` of the least zoom that
+        does or leaves its nearest border point within ``_SLACK_TOL_PX`` of the frame edge.
     margin_px : float
         Slack in source pixels allowed outside the image (0 = strict).
     ois : OisLog, optional
@@ -158,15 +163,40 @@ def required_zoom(
     Kinv = np.linalg.inv(cam.K)
     px = border_points(cam.size, per_side)
     pts_n = (np.c_[px, np.ones(len(px))] @ Kinv.T)[:, :2]
+    def slack(z: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        sub = None if lens is None else (lens[0][idx], lens[1][idx])
+        return _border_slack(cam, R_bands[idx], frac, Rv[idx], pts_n, z, margin_px, sub)
+
+    every = np.arange(t.size)
     lo = np.ones(t.size)
     hi = np.full(t.size, float(zoom_limit))
-    ok_lo = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, lo, margin_px, lens)
-    ok_hi = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, hi, margin_px, lens)
-    while np.any((hi - lo > tol) & ~ok_lo & ok_hi):
-        mid = 0.5 * (lo + hi)
-        ok = _inside_at_zoom(cam, R_bands, frac, Rv, pts_n, mid, margin_px, lens)
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid)
+    s_lo = slack(lo, every)
+    s_hi = slack(hi, every)
+    ok_lo, ok_hi = s_lo >= 0, s_hi >= 0
+    # Illinois regula falsi on the border slack, bracketed: ``hi`` always covers, ``lo`` never.
+    # The slack is continuous in the zoom and nearly linear near the answer, so a few rounds
+    # replace bisection's ~12 (it is what every start-up of a stabilization waits for).
+    w_lo, w_hi = s_lo.copy(), s_hi.copy()  # end values, halved while an end goes stale
+    kept = np.zeros(t.size, dtype=np.int8)  # -1 / +1: the low / high end was kept last round
+    for _ in range(60):
+        idx = np.flatnonzero(~ok_lo & ok_hi & (hi - lo > tol) & (s_hi > _SLACK_TOL_PX))
+        if idx.size == 0:
+            break
+        zl, zh, wl, wh = lo[idx], hi[idx], w_lo[idx], w_hi[idx]
+        secant = (zl * wh - zh * wl) / (wh - wl)
+        # behind-the-camera points (-inf) give no secant: bisect there
+        z = np.where(np.isfinite(secant), secant, 0.5 * (zl + zh))
+        z = np.clip(z, zl + 1e-3 * (zh - zl), zh - 1e-3 * (zh - zl))
+        s = slack(z, idx)
+        inside = s >= 0
+        k = kept[idx]
+        hi[idx] = np.where(inside, z, zh)
+        s_hi[idx] = np.where(inside, s, s_hi[idx])
+        w_hi[idx] = np.where(inside, s, np.where(k == 1, 0.5 * wh, wh))
+        lo[idx] = np.where(inside, zl, z)
+        s_lo[idx] = np.where(inside, s_lo[idx], s)
+        w_lo[idx] = np.where(inside, np.where(k == -1, 0.5 * wl, wl), s)
+        kept[idx] = np.where(inside, -1, 1)
     return np.where(ok_lo, 1.0, np.where(ok_hi, hi, np.inf))
 
 
@@ -313,7 +343,10 @@ class BadRegion(Filter):
         fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
                            self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
                            ease_s=self.ease_s, strict=False, ois=ctx.ois)
-        ctx = ctx.with_(virtual_quat=fit.virtual_quat).with_extra("bend", fit.alpha)
+        ctx = ctx.with_(virtual_quat=fit.virtual_quat,
+                        known_need=(fit.virtual_quat, max(4.0, 2.0 * self.params.max_zoom),
+                                    fit.required_zoom))
+        ctx = ctx.with_extra("bend", fit.alpha)
         if fit.unreachable:
             ctx = ctx.with_note(f"{fit.unreachable} frame(s) need more than max zoom "
                                 f"{self.params.max_zoom:g} even unstabilized (rolling shutter)")

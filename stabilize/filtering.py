@@ -78,6 +78,10 @@ class FilterContext:
         ``intent``); copied into the sidecar.
     notes : tuple of str
         Messages for the user (e.g. max zoom reached).
+    known_need : tuple, optional
+        ``(virtual_quat, zoom_limit, need)``: a ``required_zoom`` a filter already computed for
+        exactly that path array (contexts are never mutated, so identity means the same path);
+        the zoom stage reuses it instead of mapping every border again.
     """
 
     t_s: np.ndarray
@@ -96,6 +100,7 @@ class FilterContext:
     ois: OisLog | None = None
     extras: dict = field(default_factory=dict)
     notes: tuple = ()
+    known_need: tuple | None = None
 
     def __len__(self) -> int:
         return int(self.t_s.size)
@@ -120,7 +125,8 @@ class FilterContext:
         exp = None if self.exposure_s is None else self.exposure_s[i0:i1]
         return replace(self, t_s=self.t_s[i0:i1], real_quat=self.real_quat[i0:i1],
                        virtual_quat=self.virtual_quat[i0:i1], zoom=self.zoom[i0:i1],
-                       exposure_s=exp, first_frame=self.first_frame + i0, extras=ex)
+                       exposure_s=exp, first_frame=self.first_frame + i0, extras=ex,
+                       known_need=None)
 
 
 class Filter:
@@ -280,9 +286,15 @@ class ZoomStage(Filter):
         from .bad_region import required_zoom, smooth_zoom
 
         p = self.params
-        need = required_zoom(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
-                             readout_s=ctx.readout_s, readout_direction=ctx.readout_direction,
-                             zoom_limit=max(4.0, 2.0 * p.max_zoom), ois=ctx.ois)
+        zoom_limit = max(4.0, 2.0 * p.max_zoom)
+        known = ctx.known_need
+        if known is not None and known[0] is ctx.virtual_quat and known[1] == zoom_limit:
+            need = known[2]
+        else:
+            need = required_zoom(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
+                                 readout_s=ctx.readout_s,
+                                 readout_direction=ctx.readout_direction,
+                                 zoom_limit=zoom_limit, ois=ctx.ois)
         limited = need > p.max_zoom + 1e-6
         capped = np.minimum(need, p.max_zoom)
         if p.zoom == "dynamic":

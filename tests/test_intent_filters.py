@@ -1,6 +1,7 @@
 """The intent, horizon, fixed, blur and bad_region entries in the stabilize filter chain."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -101,3 +102,32 @@ def test_cli_chain_composition():
     with pytest.raises(InputError, match="valid"):
         filter_chain("kalman")
     assert all(n in FILTERS for n in filter_chain("gaussian", True, True))
+
+
+def test_zoom_stage_reuses_the_need_bad_region_computed_for_the_same_path(monkeypatch):
+    from stabilize import bad_region
+
+    _, ctx = _ctx("run", 47, ("gaussian", "bad_region"), max_zoom=1.08)
+    calls = []
+    real_required_zoom = bad_region.required_zoom
+
+    def counting(*args, **kwargs):
+        calls.append(sys._getframe(1).f_code.co_name)  # fit_to_frame or the zoom stage's apply
+        return real_required_zoom(*args, **kwargs)
+
+    monkeypatch.setattr(bad_region, "required_zoom", counting)
+    out = run_chain(ctx)
+    assert calls and set(calls) == {"fit_to_frame"}
+    direct = real_required_zoom(ctx.camera, ctx.real, ctx.t_s, out.virtual_quat,
+                                readout_s=ctx.readout_s, zoom_limit=4.0)
+    np.testing.assert_array_equal(out.extras["required_zoom"], direct)
+    # a path changed after bad_region is measured afresh
+    moved = out.with_(virtual_quat=ctx.virtual_quat)
+    from stabilize.filtering import get_filter
+
+    again = get_filter("zoom", ctx.params).apply(moved)
+    assert calls[-1] == "apply"
+    np.testing.assert_array_equal(
+        again.extras["required_zoom"],
+        real_required_zoom(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
+                           readout_s=ctx.readout_s, zoom_limit=4.0))
