@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,batch]'
+	# bytecode for the editable sources, as pip writes for installed packages: start-up reads
+	# it even where PYTHONDONTWRITEBYTECODE is set
+	$(PY) -m compileall -q sensors stabilize stitch cli.py
 	touch $(STAMP)
 
 demo: $(STAMP)
