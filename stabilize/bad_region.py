@@ -163,6 +163,7 @@ def required_zoom(
     Kinv = np.linalg.inv(cam.K)
     px = border_points(cam.size, per_side)
     pts_n = (np.c_[px, np.ones(len(px))] @ Kinv.T)[:, :2]
+
     def slack(z: np.ndarray, idx: np.ndarray) -> np.ndarray:
         sub = None if lens is None else (lens[0][idx], lens[1][idx])
         return _border_slack(cam, R_bands[idx], frac, Rv[idx], pts_n, z, margin_px, sub)
@@ -178,13 +179,13 @@ def required_zoom(
     # replace bisection's ~12 (it is what every start-up of a stabilization waits for).
     w_lo, w_hi = s_lo.copy(), s_hi.copy()  # end values, halved while an end goes stale
     kept = np.zeros(t.size, dtype=np.int8)  # -1 / +1: the low / high end was kept last round
-    for _ in range(60):
+    for _ in range(60):  # a bound only: ``hi`` covers whenever the loop stops
         idx = np.flatnonzero(~ok_lo & ok_hi & (hi - lo > tol) & (s_hi > _SLACK_TOL_PX))
         if idx.size == 0:
             break
         zl, zh, wl, wh = lo[idx], hi[idx], w_lo[idx], w_hi[idx]
-        secant = (zl * wh - zh * wl) / (wh - wl)
-        # behind-the-camera points (-inf) give no secant: bisect there
+        with np.errstate(invalid="ignore"):  # -inf ends (points behind the camera): bisect
+            secant = (zl * wh - zh * wl) / (wh - wl)
         z = np.where(np.isfinite(secant), secant, 0.5 * (zl + zh))
         z = np.clip(z, zl + 1e-3 * (zh - zl), zh - 1e-3 * (zh - zl))
         s = slack(z, idx)

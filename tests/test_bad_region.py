@@ -125,3 +125,30 @@ def test_ois_shift_and_focus_move_the_frame_the_border_must_stay_in(shift_x, foc
     assert np.allclose(required_zoom(cam, real, t, qv), 1.0)
     need = required_zoom(cam, real, t, qv, ois=ois, tol=1e-4)
     np.testing.assert_allclose(need, expected, atol=2e-4)
+
+
+def test_required_zoom_when_the_unzoomed_border_looks_behind_the_source_camera():
+    # 120 degree lens yawed 32 degrees: at zoom 1 the far edge's rays point behind the source
+    # camera (no pixel at all), a little over 3x zoom brings the whole border inside
+    w, h = 320, 180
+    f = (w / 2) / np.tan(np.radians(60))
+    cam = CameraModel(np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]]),
+                      np.zeros(5), "opencv_standard", (w, h))
+    t = np.array([0.0, 1.0])
+    real = Orientation(t, np.tile([0, 0, 0, 1.0], (2, 1)))
+    yaw = np.radians(32.0)
+    qv = np.tile(qexp(np.array([0, yaw, 0])), (2, 1))
+    z = required_zoom(cam, real, t, qv, per_side=33, tol=1e-4, zoom_limit=8.0)
+    # brute force over the whole border, rays behind the camera counted as outside
+    xs, ys = np.arange(w, dtype=float), np.arange(h, dtype=float)
+    px = np.concatenate([np.c_[xs, 0 * xs], np.c_[xs, 0 * xs + h - 1],
+                         np.c_[0 * ys, ys], np.c_[0 * ys + w - 1, ys]])
+    n = (px - cam.K[:2, 2]) / f
+    assert np.any(-np.sin(yaw) * n[:, 0] + np.cos(yaw) < 0)  # the case: behind at zoom 1
+    for zb in np.arange(1.0, 8.0, 1e-3):
+        x, y = n[:, 0] / zb, n[:, 1] / zb
+        X, Z = np.cos(yaw) * x + np.sin(yaw), -np.sin(yaw) * x + np.cos(yaw)
+        u, v = f * X / Z + cam.K[0, 2], f * y / Z + cam.K[1, 2]
+        if np.all((Z > 0) & (u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1)):
+            break
+    np.testing.assert_allclose(z, zb, atol=3e-3)
