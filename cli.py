@@ -7,11 +7,18 @@ no traceback (DESIGN.md "Bad input").
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
-import click
+if sys.argv[1:2] == ["stabilize"]:
+    # The stabilizer makes no BLAS calls worth a thread, and OpenBLAS's idle workers (one per
+    # extra core, for numpy's and for scipy's copy) spin for a while after loading, on the cores
+    # the numba warm-up, the decoder and x264 need. Set before numpy loads; a user's choice wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from sensors.errors import SteadyrigError
+import click  # noqa: E402
+
+from sensors.errors import SteadyrigError  # noqa: E402
 
 
 class _Group(click.Group):
@@ -288,6 +295,10 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,
                   strict):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
+    from stabilize.warmup import warm_up_kernels
+
+    warm_up_kernels()  # numba loads while OpenCV and PyAV import and the inputs are read
+
     from pathlib import Path
 
     from stabilize.params import StabilizeParams

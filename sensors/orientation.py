@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _integrate_gyro
 from .errors import InputError
 from .quaternion import qexp, qmul, qnormalize
 from .types import FrameTiming, GyroLog, Orientation
@@ -84,6 +83,9 @@ def integrate_gyro(
             raise InputError("gyro bias must be finite", gyro.source)
         omega = omega - b
     start = np.array([0.0, 0.0, 0.0, 1.0]) if q0 is None else qnormalize(np.asarray(q0))
+    # imported here: numba loads on first use (stabilize.warmup may have loaded it already)
+    from ._kernels import _integrate_gyro
+
     quat = _integrate_gyro(
         np.ascontiguousarray(gyro.t_s), np.ascontiguousarray(omega), np.ascontiguousarray(start)
     )

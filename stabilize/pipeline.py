@@ -37,6 +37,7 @@ from .motion import MotionTrack, analyze_motion, assumed_camera
 from .params import StabilizeParams
 from .sidecar import sidecar_dict, write_sidecar
 from .synthesis import MeshWarper
+from .warmup import warm_up_kernels
 
 __all__ = [
     "StabilizeResult",
@@ -238,16 +239,9 @@ def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return out[0], out[1], out[2]
 
 
-def _frame_from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> av.VideoFrame:
-    frame = av.VideoFrame(y.shape[1], y.shape[0], "yuv420p")
-    for dst, a in zip(_writable_planes(frame), (y, u, v), strict=True):
-        dst[...] = a
-    return frame
-
-
 def _writable_planes(frame: av.VideoFrame) -> list[np.ndarray]:
-    """Writable views on a new yuv420p frame's planes (rows padded to the line size), so the
-    warp writes straight into the encoder's buffers."""
+    """Writable views on a yuv420p frame's planes (rows padded to the line size), so the warp
+    writes straight into the encoder's buffers."""
     return [np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:p.height, :p.width]
             for p in frame.planes]
 
@@ -300,6 +294,9 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
     depth = int(np.clip(_QUEUE_BYTES // (info.width * info.height * 3 // 2), 2, _QUEUE_FRAMES))
     decoded: queue.Queue = queue.Queue(maxsize=depth)
     warped: queue.Queue = queue.Queue(maxsize=depth)
+    # Encoder frames are reused rather than allocated per frame: a fresh 3 MB (1080p) buffer
+    # is new pages for the kernel to fault in and zero, and freeing it unmaps them again.
+    spare: queue.SimpleQueue = queue.SimpleQueue()
 
     src = av.open(str(video))
     vin = src.streams.video[0]
@@ -347,21 +344,26 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
                     raise InputError(f"the video decodes more frames than the {len(motion)} "
                                      "it declares", str(video))
                 y, u, v = _planes(obj)
+                try:
+                    nf, planes = spare.get_nowait()
+                except queue.Empty:
+                    nf = av.VideoFrame(info.width, info.height, "yuv420p")
+                    planes = _writable_planes(nf)
                 if i0 <= index < i1:
                     vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
                                              float(ctx.zoom[index - i0]))
-                    nf = av.VideoFrame(info.width, info.height, "yuv420p")
-                    yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=_writable_planes(nf))
+                    yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=planes)
                 else:  # not covered by the log: passed through unchanged
+                    for dst, a in zip(planes, (y, u, v), strict=True):
+                        dst[...] = a
                     yo, uo, vo = y, u, v
-                    nf = _frame_from_planes(y, u, v)
                 if preview is not None and index in preview:
                     preview[index] = (_bgr(y, u, v), _bgr(yo, uo, vo))
                 nf.color_range = vout.codec_context.color_range
                 nf.colorspace = vout.codec_context.colorspace
                 nf.pts = obj.pts
                 nf.time_base = obj.time_base
-                _put(warped, ("v", nf), stop)
+                _put(warped, ("v", (nf, planes)), stop)
                 index += 1
         except _Stop:
             pass
@@ -392,10 +394,13 @@ def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack
                 obj.stream = aout
                 out.mux(obj)
                 continue
-            if params.codec == "prores":
-                obj = obj.reformat(format="yuv422p10le")
-            for pkt in vout.encode(obj):
+            frame, planes = obj
+            for pkt in vout.encode(frame if params.codec != "prores"
+                                   else frame.reformat(format="yuv422p10le")):
                 out.mux(pkt)
+            # libx264 and libx265 copy the picture inside encode (ProRes gets a converted
+            # copy), so the frame's buffers are free again for the warp
+            spare.put((frame, planes))
             written += 1
             if progress is not None:
                 progress(written, len(motion))
@@ -463,6 +468,7 @@ def stabilize_video(
     StabilizeResult
     """
     t_start = time.perf_counter()
+    warm_up_kernels()
     params = StabilizeParams() if params is None else params
     video = Path(input)
     out_path = Path(output)

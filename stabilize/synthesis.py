@@ -22,7 +22,6 @@ from sensors.errors import InputError
 from sensors.quaternion import qto_matrix
 from sensors.types import CameraModel
 
-from ._kernels import _densify, _map_vertices
 from .motion import FrameMotion
 
 __all__ = [
@@ -94,6 +93,9 @@ def map_vertices(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray,
     -------
     (M, 2) float64 source pixel coordinates; NaN where the ray is behind the source camera.
     """
+    # imported here: numba loads on first use (stabilize.warmup may have loaded it already)
+    from ._kernels import _map_vertices
+
     q = _check(fm, virtual_quat)
     world = _world_rays(output_K(camera, zoom), qto_matrix(q), np.asarray(pts_out, np.float64))
     dist = np.zeros(8)
@@ -200,6 +202,8 @@ class MeshWarper:
     def _densify_into(self, v: np.ndarray, chroma: bool, mx: np.ndarray, my: np.ndarray,
                       rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
         """Maps of output ``rows`` (luma or chroma pixels) from a prepared vertex map ``v``."""
+        from ._kernels import _densify
+
         (_, bx), (iy, ay) = self._chroma if chroma else self._luma
         # luma pixel -> chroma pixel: (m + 0.5) / 2 - 0.5
         scale, offset = (np.float32(0.5), np.float32(-0.25)) if chroma else (np.float32(1.0),
