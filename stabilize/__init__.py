@@ -4,14 +4,15 @@ See DESIGN.md "stabilize/". Stages: ``motion`` (real orientation per row band), 
 (registry of filter-chain entries), ``synthesis`` (rolling-shutter mesh warp), ``pipeline``
 (streaming decode -> warp -> encode), ``stabilizer`` (frame by frame), ``metrics``.
 
-The names below load their modules on first access (PEP 562), so importing one light submodule
-(``stabilize.warmup``, ``stabilize.params``) does not pull in OpenCV, PyAV and numba.
+The names below load their modules on first access (``sensors._lazy``), so importing one light
+submodule (``stabilize.warmup``, ``stabilize.params``) does not pull in OpenCV, PyAV and numba.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from sensors._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .filtering import FILTERS, FilterContext, register_filter
@@ -50,13 +51,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

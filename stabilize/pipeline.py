@@ -57,6 +57,10 @@ ENCODERS = {"h264": "libx264", "hevc": "libx265", "prores": "prores_ks"}
 # enough at 4K (12 MB a frame) that the queues stay small next to the encoder's own frames.
 _QUEUE_FRAMES = 4
 _QUEUE_BYTES = 32 << 20
+# Decoded frames may run further ahead: the decoder starts while the log is analysed and then
+# has a core to itself (1080p: 20 frames, 60 MB; 4K: 5).
+_PREFETCH_FRAMES = 20
+_PREFETCH_BYTES = 64 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,145 +286,181 @@ def _get(q: queue.Queue, stop: threading.Event):
 _END = object()
 
 
-def _transcode(video: Path, info: VideoInfo, out_path: Path, motion: MotionTrack,
-               ctx: FilterContext, frames: tuple[int, int], params: StabilizeParams,
-               progress: Callable[[int, int], None] | None,
-               preview: dict[int, tuple] | None) -> int:
-    """Decode, warp and encode on three threads; returns the number of frames written."""
-    warper = MeshWarper(motion.camera, params.mesh, params.interpolation)
-    i0, i1 = frames
-    stop = threading.Event()
-    errors: list[BaseException] = []
-    depth = int(np.clip(_QUEUE_BYTES // (info.width * info.height * 3 // 2), 2, _QUEUE_FRAMES))
-    decoded: queue.Queue = queue.Queue(maxsize=depth)
-    warped: queue.Queue = queue.Queue(maxsize=depth)
-    # Encoder frames are reused rather than allocated per frame: a fresh 3 MB (1080p) buffer
-    # is new pages for the kernel to fault in and zero, and freeing it unmaps them again.
-    spare: queue.SimpleQueue = queue.SimpleQueue()
+class _Transcoder:
+    """Decode, warp and encode on three threads.
 
-    src = av.open(str(video))
-    vin = src.streams.video[0]
-    vin.thread_type = "AUTO"
-    ain = src.streams.audio[0] if src.streams.audio else None
-    out = av.open(str(out_path), "w", format=None)
-    vout = _add_video_stream(out, info, vin, params)
-    aout = out.add_stream_from_template(ain) if ain is not None else None
+    Opened before the motion analysis: the input and the encoder open and the decoder starts
+    filling its queue while the caller analyses the log (and numba finishes loading), so the
+    first frames are ready when the plan is. ``run`` then warps and encodes; ``close`` (or the
+    ``with`` block) stops the threads and closes both files, also when the caller fails first.
+    """
 
-    def decode() -> None:
+    def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams):
+        self.video, self.info, self.params = video, info, params
+        self.stop = threading.Event()
+        self.errors: list[BaseException] = []
+        frame_bytes = info.width * info.height * 3 // 2
+        depth = int(np.clip(_QUEUE_BYTES // frame_bytes, 2, _QUEUE_FRAMES))
+        self.decoded: queue.Queue = queue.Queue(
+            maxsize=int(np.clip(_PREFETCH_BYTES // frame_bytes, depth, _PREFETCH_FRAMES)))
+        self.warped: queue.Queue = queue.Queue(maxsize=depth)
+        # Encoder frames are reused rather than allocated per frame: a fresh 3 MB (1080p)
+        # buffer is new pages for the kernel to fault in and zero, and freeing it unmaps them.
+        self.spare: queue.SimpleQueue = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.src = av.open(str(video))
         try:
-            streams = [vin] + ([ain] if ain is not None else [])
-            for packet in src.demux(*streams):
-                if packet.stream is vin:
-                    for fr in packet.decode():
-                        _put(decoded, ("v", fr), stop)
-                elif packet.dts is not None:
-                    _put(decoded, ("a", packet), stop)
-            _put(decoded, _END, stop)
+            self.vin = self.src.streams.video[0]
+            self.vin.thread_type = "AUTO"
+            self.ain = self.src.streams.audio[0] if self.src.streams.audio else None
+            self.out = av.open(str(out_path), "w", format=None)
+        except BaseException:
+            self.src.close()
+            raise
+        try:
+            self.vout = _add_video_stream(self.out, info, self.vin, params)
+            self.aout = (self.out.add_stream_from_template(self.ain) if self.ain is not None
+                         else None)
+            self.vout.codec_context.open()
+        except BaseException:
+            self.out.close()
+            self.src.close()
+            raise
+        self._start(self._decode, "steadyrig-decode")
+
+    def __enter__(self) -> _Transcoder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self, target: Callable[..., None], name: str, *args) -> None:
+        t = threading.Thread(target=self._guarded, args=(target, *args), daemon=True, name=name)
+        self.threads.append(t)
+        t.start()
+
+    def _guarded(self, target: Callable[..., None], *args) -> None:
+        try:
+            target(*args)
         except _Stop:
             pass
-        except BaseException as exc:  # surfaced in the main thread
-            errors.append(exc)
-            stop.set()
+        except BaseException as exc:  # surfaced in the calling thread
+            self.errors.append(exc)
+            self.stop.set()
 
-    def warp() -> None:
-        try:
-            index = 0
-            pts_s = info.frame_t_s if len(info.frame_t_s) > 1 else np.r_[info.frame_t_s, np.inf]
-            while True:
-                item = _get(decoded, stop)
-                if item is _END:
-                    _put(warped, _END, stop)
-                    return
-                kind, obj = item
-                if kind == "a":
-                    _put(warped, item, stop)
-                    continue
-                if obj.pts is not None:
-                    # match by PTS, so a frame the decoder drops cannot shift the rest
-                    t = float(obj.pts * obj.time_base)
-                    k = int(np.clip(np.searchsorted(pts_s, t), 1, len(pts_s) - 1))
-                    index = k if abs(pts_s[k] - t) < abs(pts_s[k - 1] - t) else k - 1
-                if index >= len(motion):
-                    raise InputError(f"the video decodes more frames than the {len(motion)} "
-                                     "it declares", str(video))
-                y, u, v = _planes(obj)
-                try:
-                    nf, planes = spare.get_nowait()
-                except queue.Empty:
-                    nf = av.VideoFrame(info.width, info.height, "yuv420p")
-                    planes = _writable_planes(nf)
-                if i0 <= index < i1:
-                    vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
-                                             float(ctx.zoom[index - i0]))
-                    yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=planes)
-                else:  # not covered by the log: passed through unchanged
-                    for dst, a in zip(planes, (y, u, v), strict=True):
-                        dst[...] = a
-                    yo, uo, vo = y, u, v
-                if preview is not None and index in preview:
-                    preview[index] = (_bgr(y, u, v), _bgr(yo, uo, vo))
-                nf.color_range = vout.codec_context.color_range
-                nf.colorspace = vout.codec_context.colorspace
-                nf.pts = obj.pts
-                nf.time_base = obj.time_base
-                _put(warped, ("v", (nf, planes)), stop)
-                index += 1
-        except _Stop:
-            pass
-        except BaseException as exc:
-            errors.append(exc)
-            stop.set()
+    def _decode(self) -> None:
+        streams = [self.vin] + ([self.ain] if self.ain is not None else [])
+        for packet in self.src.demux(*streams):
+            if packet.stream is self.vin:
+                for fr in packet.decode():
+                    _put(self.decoded, ("v", fr), self.stop)
+            elif packet.dts is not None:
+                _put(self.decoded, ("a", packet), self.stop)
+        _put(self.decoded, _END, self.stop)
 
-    threads = [threading.Thread(target=decode, daemon=True, name="steadyrig-decode"),
-               threading.Thread(target=warp, daemon=True, name="steadyrig-warp")]
-    written = 0
-    # The warp has a thread of its own beside decode and the encoder's threads, which fill the
-    # cores: OpenCV's pool on top only adds synchronisation (+25 % CPU per 1080p warp here).
-    cv_threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        for t in threads:
-            t.start()
-        # encode + mux in the calling thread (Ctrl-C lands here)
+    def _warp(self, warper: MeshWarper, motion: MotionTrack, ctx: FilterContext,
+              frames: tuple[int, int], preview: dict[int, tuple] | None) -> None:
+        info, i0, i1 = self.info, frames[0], frames[1]
+        index = 0
+        pts_s = info.frame_t_s if len(info.frame_t_s) > 1 else np.r_[info.frame_t_s, np.inf]
+        cc = self.vout.codec_context
         while True:
-            try:
-                item = _get(warped, stop)
-            except _Stop:
-                break
+            item = _get(self.decoded, self.stop)
             if item is _END:
-                break
+                _put(self.warped, _END, self.stop)
+                return
             kind, obj = item
             if kind == "a":
-                obj.stream = aout
-                out.mux(obj)
+                _put(self.warped, item, self.stop)
                 continue
-            frame, planes = obj
-            for pkt in vout.encode(frame if params.codec != "prores"
-                                   else frame.reformat(format="yuv422p10le")):
-                out.mux(pkt)
-            # libx264 and libx265 copy the picture inside encode (ProRes gets a converted
-            # copy), so the frame's buffers are free again for the warp
-            spare.put((frame, planes))
-            written += 1
-            if progress is not None:
-                progress(written, len(motion))
-        if not errors:
-            for pkt in vout.encode(None):
-                out.mux(pkt)
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        if errors:
-            stop.set()
-        for t in threads:
+            if obj.pts is not None:
+                # match by PTS, so a frame the decoder drops cannot shift the rest
+                t = float(obj.pts * obj.time_base)
+                k = int(np.clip(np.searchsorted(pts_s, t), 1, len(pts_s) - 1))
+                index = k if abs(pts_s[k] - t) < abs(pts_s[k - 1] - t) else k - 1
+            if index >= len(motion):
+                raise InputError(f"the video decodes more frames than the {len(motion)} "
+                                 "it declares", str(self.video))
+            y, u, v = _planes(obj)
+            try:
+                nf, planes = self.spare.get_nowait()
+            except queue.Empty:
+                nf = av.VideoFrame(info.width, info.height, "yuv420p")
+                planes = _writable_planes(nf)
+            if i0 <= index < i1:
+                vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
+                                         float(ctx.zoom[index - i0]))
+                yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=planes)
+            else:  # not covered by the log: passed through unchanged
+                for dst, a in zip(planes, (y, u, v), strict=True):
+                    dst[...] = a
+                yo, uo, vo = y, u, v
+            if preview is not None and index in preview:
+                preview[index] = (_bgr(y, u, v), _bgr(yo, uo, vo))
+            nf.color_range = cc.color_range
+            nf.colorspace = cc.colorspace
+            nf.pts = obj.pts
+            nf.time_base = obj.time_base
+            _put(self.warped, ("v", (nf, planes)), self.stop)
+            index += 1
+
+    def run(self, motion: MotionTrack, ctx: FilterContext, frames: tuple[int, int],
+            progress: Callable[[int, int], None] | None,
+            preview: dict[int, tuple] | None) -> int:
+        """Warp and encode every frame; returns the number of frames written."""
+        warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation)
+        written = 0
+        # The warp has a thread of its own beside decode and the encoder's threads, which fill
+        # the cores: OpenCV's pool on top only adds synchronisation (+25 % CPU per 1080p warp).
+        cv_threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            self._start(self._warp, "steadyrig-warp", warper, motion, ctx, frames, preview)
+            # encode + mux in the calling thread (Ctrl-C lands here)
+            while True:
+                try:
+                    item = _get(self.warped, self.stop)
+                except _Stop:
+                    break
+                if item is _END:
+                    break
+                kind, obj = item
+                if kind == "a":
+                    obj.stream = self.aout
+                    self.out.mux(obj)
+                    continue
+                frame, planes = obj
+                for pkt in self.vout.encode(frame if self.params.codec != "prores"
+                                            else frame.reformat(format="yuv422p10le")):
+                    self.out.mux(pkt)
+                # libx264 and libx265 copy the picture inside encode (ProRes gets a converted
+                # copy), so the frame's buffers are free again for the warp
+                self.spare.put((frame, planes))
+                written += 1
+                if progress is not None:
+                    progress(written, len(motion))
+            if not self.errors:
+                for pkt in self.vout.encode(None):
+                    self.out.mux(pkt)
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            cv2.setNumThreads(cv_threads)
+        if self.errors:
+            raise self.errors[0]
+        return written
+
+    def close(self) -> None:
+        """Stop the threads and close both files (idempotent)."""
+        self.stop.set()
+        for t in self.threads:
             t.join(timeout=10)
-        cv2.setNumThreads(cv_threads)
-        out.close()
-        src.close()
-    if errors:
-        raise errors[0]
-    return written
+        self.threads = []
+        if self.out is not None:
+            self.out.close()
+            self.src.close()
+            self.out = None
 
 
 def stabilize_video(
@@ -499,29 +539,30 @@ def stabilize_video(
     offset_s, log = _resolve_offset(offset_ms, video, info.frame_t_s, log, cam, readout_s,
                                     notes)
     frame_t_s = _capture_times(log, info, offset_s, notes)
-    motion = analyze_motion(log, frame_t_s, cam, offset_s=offset_s, readout_s=readout_s,
-                            bands=params.row_bands)
-    frames = _covered_range(motion.covered)
-    if frames != (0, len(motion)) or not motion.covered[frames[0]:frames[1]].all():
-        msg = (f"the gyro log covers frames {frames[0]}..{frames[1] - 1} of {len(motion)}; "
-               "the rest pass through unstabilized")
-        if not motion.covered[frames[0]:frames[1]].all():
-            gap = np.flatnonzero(~motion.covered[frames[0]:frames[1]]) + frames[0]
-            raise CoverageError(f"the gyro log has a gap over frames {gap[0]}..{gap[-1]} "
-                                f"({motion.frame_t_s[gap[0]]:.2f} s on the video clock)",
-                                str(video))
-        if strict:
-            raise CoverageError(msg.split(";")[0] + " (refused with --strict)", str(video))
-        notes.append(msg)
-    ctx = plan_path(motion, params, info.fps, frames, log.exposure_s
-                    if log.exposure_s is not None and log.exposure_s.size == len(motion)
-                    else None)
+    # The decoder and the encoder start now, beside the analysis and the plan.
+    with atomic_output(out_path) as tmp, _Transcoder(video, info, tmp, params) as transcoder:
+        motion = analyze_motion(log, frame_t_s, cam, offset_s=offset_s, readout_s=readout_s,
+                                bands=params.row_bands)
+        frames = _covered_range(motion.covered)
+        if frames != (0, len(motion)) or not motion.covered[frames[0]:frames[1]].all():
+            msg = (f"the gyro log covers frames {frames[0]}..{frames[1] - 1} of {len(motion)}; "
+                   "the rest pass through unstabilized")
+            if not motion.covered[frames[0]:frames[1]].all():
+                gap = np.flatnonzero(~motion.covered[frames[0]:frames[1]]) + frames[0]
+                raise CoverageError(f"the gyro log has a gap over frames {gap[0]}..{gap[-1]} "
+                                    f"({motion.frame_t_s[gap[0]]:.2f} s on the video clock)",
+                                    str(video))
+            if strict:
+                raise CoverageError(msg.split(";")[0] + " (refused with --strict)", str(video))
+            notes.append(msg)
+        ctx = plan_path(motion, params, info.fps, frames, log.exposure_s
+                        if log.exposure_s is not None and log.exposure_s.size == len(motion)
+                        else None)
 
-    preview = None
-    if debug_dir is not None:
-        preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
-    with atomic_output(out_path) as tmp:
-        written = _transcode(video, info, tmp, motion, ctx, frames, params, progress, preview)
+        preview = None
+        if debug_dir is not None:
+            preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
+        written = transcoder.run(motion, ctx, frames, progress, preview)
     all_notes = tuple(notes) + motion.notes + ctx.notes
 
     sc_path = None
