@@ -18,7 +18,7 @@ _KERNELS = [(sensors._kernels, "_integrate_gyro"), (stabilize._kernels, "_map_ve
 
 def test_the_cli_and_the_stabilize_package_import_without_numba_opencv_or_pyav():
     code = ("import sys, cli, stabilize, stabilize.warmup, stabilize.params; "
-            "print(sorted(m for m in ('numba', 'av') if m in sys.modules))")
+            "print(sorted(m for m in ('numba', 'av', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
