@@ -309,21 +309,19 @@ class _Transcoder:
         self.spare: queue.SimpleQueue = queue.SimpleQueue()
         self.threads: list[threading.Thread] = []
         self.src = av.open(str(video))
+        self.out = None
         try:
             self.vin = self.src.streams.video[0]
             self.vin.thread_type = "AUTO"
             self.ain = self.src.streams.audio[0] if self.src.streams.audio else None
             self.out = av.open(str(out_path), "w", format=None)
-        except BaseException:
-            self.src.close()
-            raise
-        try:
             self.vout = _add_video_stream(self.out, info, self.vin, params)
             self.aout = (self.out.add_stream_from_template(self.ain) if self.ain is not None
                          else None)
             self.vout.codec_context.open()
         except BaseException:
-            self.out.close()
+            if self.out is not None:
+                self.out.close()
             self.src.close()
             raise
         self._start(self._decode, "steadyrig-decode")
