@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.signal import fftconvolve
+import scipy.fft
 
 from .errors import InputError, SolveError
 from .orientation import integrate_gyro
@@ -218,7 +218,14 @@ def _boxcar(v: np.ndarray, width: int) -> np.ndarray:
 
 def _xcorr(impulses: np.ndarray, signal: np.ndarray) -> np.ndarray:
     """``out[j] = sum_i impulses[i] * signal[i + j]`` for every full overlap ``j``."""
-    return fftconvolve(signal, impulses[::-1], mode="valid")
+    # FFT convolution with the reversed impulses, the "valid" part; scipy.fft rather than
+    # scipy.signal, whose import (stats, windows, ...) costs ~1 s of GIL-held start-up.
+    n, m = signal.size, impulses.size
+    size = n + m - 1
+    nfft = scipy.fft.next_fast_len(size, real=True)
+    full = scipy.fft.irfft(scipy.fft.rfft(signal, nfft) * scipy.fft.rfft(impulses[::-1], nfft),
+                           nfft)[:size]
+    return full[min(n, m) - 1:max(n, m)]
 
 
 def _second_minimum(cost: np.ndarray, best: int, exclude: int) -> float:

@@ -11,7 +11,14 @@ from click.testing import CliRunner
 from scipy.spatial.transform import Rotation
 
 from sensors.errors import InputError, SolveError
-from sensors.sync import AXES_ALL, apply_axes, axes_matrix, sync_logs, sync_samples_to_gyro
+from sensors.sync import (
+    AXES_ALL,
+    _xcorr,
+    apply_axes,
+    axes_matrix,
+    sync_logs,
+    sync_samples_to_gyro,
+)
 from sensors.sync_synthetic import load_panorama_gray, render_rs_frames
 from sensors.synthetic.gyro import synthesize_gyro
 from sensors.synthetic.paths import camera_path
@@ -46,6 +53,14 @@ def test_the_48_axis_mappings_are_distinct_signed_permutations():
     dets = np.array([np.linalg.det(m) for m in mats])
     assert np.sum(dets > 0) == 24 and np.sum(dets < 0) == 24
     assert np.array_equal(axes_matrix("+x+y+z"), np.eye(3))
+
+
+@pytest.mark.parametrize("n_signal, n_impulses", [(1000, 37), (64, 64), (513, 2)])
+def test_fft_correlation_equals_the_direct_sum(n_signal, n_impulses):
+    rng = np.random.default_rng(n_signal)
+    imp, sig = rng.normal(size=n_impulses), rng.normal(size=n_signal)
+    direct = np.array([imp @ sig[j:j + n_impulses] for j in range(n_signal - n_impulses + 1)])
+    np.testing.assert_allclose(_xcorr(imp, sig), direct, atol=1e-10)
 
 
 def test_axes_string_is_validated():

@@ -24,6 +24,15 @@ def test_the_cli_and_the_stabilize_package_import_without_numba_opencv_or_pyav()
     assert out == "[]"
 
 
+def test_auto_sync_imports_no_scipy_signal():
+    # scipy.signal pulls in scipy.stats: ~1 s of GIL-held imports before the sync can decode
+    code = ("import sys, sensors.sync; "
+            "print(sorted(m for m in ('scipy.signal', 'scipy.stats') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
 def test_the_lazy_package_exports_resolve_to_their_modules():
     import stabilize
     from stabilize.pipeline import stabilize_video as direct
