@@ -16,10 +16,13 @@ backward, keeping tracks that return within 0.5 px), one RANSAC homography.
   horizontal band (8 bands), spread (RMS about the bands' mean) across bands; mean over pairs.
   Rolling-shutter jello makes rows move differently within one frame; one homography cannot
   explain it.
-- undefined pixels: dark (luma <= 24) flat (5x5 variance < 4) regions connected to the frame
-  border, grown 2 px into dark pixels, as a share of the frame; mean over frames, the largest
-  frame's share, and frames above 0.05 %. Dark flat scene content at the border counts too,
-  hence the input's own figure in the table is the floor.
+- undefined pixels: black (luma <= 10) flat (5x5 variance < 4) regions connected to the frame
+  border, grown 2 px into dark (luma <= 24) pixels, as a share of the frame; mean over frames,
+  the largest frame's share, and frames above 0.05 %. Every tool fills with black (luma 16,
+  0 here; coding noise stays within a few levels); a dark lake or shadow at 20-35 is scene
+  content, which the resampling smooths flat (it was counted when the core threshold was 24).
+  Black flat scene content at the border counts too, hence the input's own figure in the
+  table is the floor.
 - Liu et al. 2013 ("Bundled camera paths for video stabilization", SIGGRAPH) figures:
   stability = low-frequency share (the 5 lowest non-DC FFT bins over all non-DC bins up to
   Nyquist) of the per-pair translation and rotation, min(mean of x/y, rotation);
@@ -46,6 +49,7 @@ __all__ = ["ANALYSIS_WIDTH", "HIGHPASS_HZ", "read_gray", "video_quality"]
 ANALYSIS_WIDTH = 960
 HIGHPASS_HZ = 1.0
 BANDS = 8
+FILL_LUMA = 10
 DARK_LUMA = 24
 FLAT_VAR = 4.0
 #: A frame counts as having undefined pixels above this share (a 0.5 px sliver on one side).
@@ -85,15 +89,17 @@ def _apply(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def _undefined_share(g: np.ndarray) -> float:
-    dark = g <= DARK_LUMA
-    if not dark.any():
+    black = g <= FILL_LUMA
+    if not black.any():
         return 0.0
-    # A fill is dark and flat; dark scene content has texture. The 5x5 variance misses the
-    # fill's last 2 px next to the picture, so the flat core is grown back into dark pixels.
+    dark = g <= DARK_LUMA
+    # A fill is black and flat; dark scene content has texture or is not black. The 5x5
+    # variance misses the fill's last 2 px next to the picture (and coding ringing lifts them
+    # above black), so the flat core is grown back into dark pixels.
     f = g.astype(np.float32)
     mean = cv2.blur(f, (5, 5))
     var = cv2.blur(f * f, (5, 5)) - mean * mean
-    core = (dark & (var < FLAT_VAR)).astype(np.uint8)
+    core = (black & (var < FLAT_VAR)).astype(np.uint8)
     n, labels = cv2.connectedComponents(core, connectivity=4)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge = edge[edge > 0]
