@@ -16,21 +16,22 @@ _KERNELS = [(sensors._kernels, "_integrate_gyro"), (stabilize._kernels, "_map_ve
             (stabilize._kernels, "_densify")]
 
 
-def test_the_cli_and_the_stabilize_package_import_without_numba_opencv_or_pyav():
-    code = ("import sys, cli, stabilize, stabilize.warmup, stabilize.params; "
-            "print(sorted(m for m in ('numba', 'av', 'cv2') if m in sys.modules))")
+def _loaded_by(imports: str, heavy: tuple[str, ...]) -> list[str]:
+    """Which of the ``heavy`` modules a fresh interpreter holds after ``import <imports>``."""
+    code = f"import sys, {imports}; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
-    assert out == "[]"
+    return [m for m in out.split(",") if m]
+
+
+def test_the_cli_and_the_stabilize_package_import_without_numba_opencv_or_pyav():
+    assert _loaded_by("cli, stabilize, stabilize.warmup, stabilize.params",
+                      ("numba", "av", "cv2")) == []
 
 
 def test_auto_sync_imports_no_scipy_signal():
     # scipy.signal pulls in scipy.stats: ~1 s of GIL-held imports before the sync can decode
-    code = ("import sys, sensors.sync; "
-            "print(sorted(m for m in ('scipy.signal', 'scipy.stats') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    assert _loaded_by("sensors.sync", ("scipy.signal", "scipy.stats")) == []
 
 
 def test_the_lazy_package_exports_resolve_to_their_modules():
