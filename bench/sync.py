@@ -2,14 +2,16 @@
 1080p clip.
 
 Run: ``.venv/bin/python bench/sync.py [--clips 12] [--width 640] [--windowed-clips 3]
-[--skip-long | --only-long]``
+[--mid-clips 5] [--skip-long | --only-long | --only-mid]``
 
 1. Error sweep: ``--clips`` clips from ``sensors.synthetic.generate_clip`` (kinds cycled, seeds
    1..N, offsets uniform in [-1, 1] s, 4 s each) with the gyro's axes scrambled by a random signed
    permutation; ``sync_video_to_gyro`` must find the offset and undo the permutation. Encoded at
    CRF 2 (near-lossless) for the method's own error, and a few clips again at the generator's
    default CRF 16 to show the bias that lossy inter-frame coding adds. Then ``--windowed-clips``
-   24 s clips (seeds 21..), long enough that the video is decoded only in gyro-chosen windows.
+   24 s clips (seeds 21..), long enough that the video is decoded only in gyro-chosen windows,
+   and ``--mid-clips`` clips of 11-18 s (seeds 300.. at CRF 2, 400.. at CRF 16) synced from the
+   two windows clips of 10-20 s get (``--only-mid`` re-measures just those).
 2. Speed: a 60 s 1920x1080 30 fps H.264 clip (rows rendered with rolling shutter at 480x270 from
    a true path, upscaled, encoded once and cached in /tmp); the sync time is printed next to a
    plain PyAV decode of the whole file measured in the same run (the floor for any method that
@@ -43,11 +45,13 @@ CACHE = Path("/tmp/steadyrig_bench_sync")
 
 
 def sweep(n: int, width: int, crf: int, rng: np.random.Generator, out: Path,
-          duration_s: float = 4.0, seed0: int = 1) -> list[dict]:
+          duration_s: float | tuple[float, ...] = 4.0, seed0: int = 1) -> list[dict]:
     rows = []
+    durations = (duration_s,) if np.isscalar(duration_s) else tuple(duration_s)
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
         seed = i + seed0
+        duration_s = float(durations[i % len(durations)])
         offset = float(rng.uniform(-1.0, 1.0))
         axes = AXES_ALL[int(rng.integers(48))]
         clip = generate_clip(out, name=f"{kind}_s{seed}_crf{crf}_{int(duration_s)}s", kind=kind,
@@ -164,6 +168,32 @@ def measure_long() -> dict:
     return long
 
 
+MID_DURATIONS_S = (11.0, 14.0, 18.0, 12.0, 16.0)
+
+
+def measure_mid(n: int, width: int, out: Path) -> dict:
+    """Clips of 10-20 s (synced from two gyro-chosen windows) at CRF 2 and CRF 16."""
+    doc: dict = {"durations_s": list(MID_DURATIONS_S)}
+    for crf, seed0, rng_seed in ((2, 300, 11), (16, 400, 12)):
+        print(f"mid-length: {n} clips of {'/'.join(f'{d:g}' for d in MID_DURATIONS_S)} s, "
+              f"CRF {crf}")
+        rows = sweep(n, width, crf, np.random.default_rng(rng_seed), out,
+                     duration_s=MID_DURATIONS_S, seed0=seed0)
+        err = np.abs([r["error_ms"] for r in rows])
+        summary = {"clips": len(rows), "median_abs_error_ms": float(np.median(err)),
+                   "worst_abs_error_ms": float(np.max(err)),
+                   "axes_exact": int(sum(r["axes_exact"] for r in rows)),
+                   "sync_s_range": [float(min(r["sync_s"] for r in rows)),
+                                    float(max(r["sync_s"] for r in rows))],
+                   "decode_windows": sorted({r["decode_windows"] for r in rows})}
+        print(f"  CRF {crf}: median |error| {summary['median_abs_error_ms']:.3f} ms, worst "
+              f"{summary['worst_abs_error_ms']:.3f} ms, axes exact {summary['axes_exact']}/"
+              f"{len(rows)}, sync {summary['sync_s_range'][0]:.1f}-"
+              f"{summary['sync_s_range'][1]:.1f} s")
+        doc[f"crf{crf}"] = {"summary": summary, "clips": rows}
+    return doc
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=12)
@@ -171,6 +201,10 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--windowed-clips", type=int, default=3,
                     help="24 s clips (long enough to be synced from gyro-chosen windows).")
+    ap.add_argument("--mid-clips", type=int, default=5,
+                    help="11-18 s clips (synced from two windows), at CRF 2 and at CRF 16.")
+    ap.add_argument("--only-mid", action="store_true",
+                    help="Re-measure only the 11-18 s clips (keeps the rest of sync.json).")
     ap.add_argument("--skip-long", action="store_true")
     ap.add_argument("--only-long", action="store_true",
                     help="Re-measure only the 60 s clip (keeps the sweep in sync.json).")
@@ -182,8 +216,14 @@ def main() -> None:
         (res_dir / "sync.json").write_text(json.dumps(doc, indent=2) + "\n")
         print(f"wrote {res_dir / 'sync.json'}")
         return
-    rng = np.random.default_rng(2026)
     out = CACHE / "clips"
+    if args.only_mid:
+        doc = json.loads((res_dir / "sync.json").read_text())
+        doc["mid"] = measure_mid(args.mid_clips, args.width, out)
+        (res_dir / "sync.json").write_text(json.dumps(doc, indent=2) + "\n")
+        print(f"wrote {res_dir / 'sync.json'}")
+        return
+    rng = np.random.default_rng(2026)
     print(f"error sweep: {args.clips} clips {args.width}x{args.width * 9 // 16}, 4 s, CRF 2")
     rows = sweep(args.clips, args.width, 2, rng, out)
     print(f"lossy: {args.lossy_clips} clips at CRF 16 (generator default)")
@@ -216,12 +256,13 @@ def main() -> None:
         print(f"24 s windowed: median |error| {summary['windowed_median_abs_error_ms']:.3f} ms, "
               f"worst {summary['windowed_worst_abs_error_ms']:.3f} ms, axes exact "
               f"{summary['windowed_axes_exact']}/{len(windowed)}")
+    mid = measure_mid(args.mid_clips, args.width, out)
     long = None if args.skip_long else measure_long()
     if long is None and (res_dir / "sync.json").exists():
         # Keep the last 60 s figures (``--only-long`` re-measures them).
         long = json.loads((res_dir / "sync.json").read_text()).get("long")
     doc = {"summary": summary, "clips": rows, "lossy": lossy, "windowed": windowed,
-           "long": long}
+           "mid": mid, "long": long}
     res_dir.mkdir(parents=True, exist_ok=True)
     (res_dir / "sync.json").write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {res_dir / 'sync.json'}")

@@ -18,8 +18,9 @@ Video to gyro, in three steps:
 
 On clips of ``MIN_WINDOWED_S`` or more, ``sync_video_to_gyro`` decodes and flows only a few
 windows chosen from the gyro before any decoding (``decode_windows_from_gyro``: strong, changing
-rotation, one per part of the clip so drift stays observable); the coarse search then runs on the
-windows' samples against the whole log, and the fine windows are those decode windows.
+rotation, one per part of the clip so drift stays observable), on clips from ``MID_WINDOWED_S``
+``MID_WINDOWS`` of them; the coarse search then runs on the windows' samples against the whole
+log, and the fine windows are those decode windows.
 
 Refuses with ``SolveError`` when the video rotates too little, the best fit explains too little
 of the video's motion, or a second offset fits nearly as well.
@@ -48,6 +49,8 @@ __all__ = [
     "sync_video_to_gyro",
     "sync_samples_to_gyro",
     "decode_windows_from_gyro",
+    "MID_WINDOWED_S",
+    "MID_WINDOWS",
     "MIN_WINDOWED_S",
     "DECODE_WINDOW_S",
     "sync_logs",
@@ -644,8 +647,11 @@ def sync_video_to_gyro(
             kf_cache["kf"] = keyframe_times(video_path, a, b)
             return kf_cache["kf"]
 
-        dec_wins = decode_windows_from_gyro(gyro, span, search_s=search_s, n_windows=windows,
-                                            keyframes=keyframes)
+        n_win, min_clip = windows, MIN_WINDOWED_S
+        if MID_WINDOWED_S <= span[1] - span[0] < MIN_WINDOWED_S:
+            n_win, min_clip = min(windows, MID_WINDOWS), MID_WINDOWED_S
+        dec_wins = decode_windows_from_gyro(gyro, span, search_s=search_s, n_windows=n_win,
+                                            min_clip_s=min_clip, keyframes=keyframes)
         kf = kf_cache.get("kf")
     samples = flow_samples_from_video(video_path, camera, readout_direction=readout_direction,
                                       windows_s=dec_wins, keyframes_s=kf if dec_wins else None,
@@ -666,8 +672,12 @@ def sync_video_to_gyro(
                    decode_windows_s=tuple(dec_wins or ()), notes=notes)
 
 
-#: Clips shorter than this are analysed whole (windows would leave too little motion).
+#: Clips of this length or more are analysed in ``windows`` (default 4) windows.
 MIN_WINDOWED_S = 20.0
+#: Clips from this length up to ``MIN_WINDOWED_S`` are analysed in ``MID_WINDOWS`` windows
+#: (7 s of video, about half a 15 s clip); shorter ones whole (windows would leave too little).
+MID_WINDOWED_S = 10.0
+MID_WINDOWS = 2
 #: Length of each decode window, seconds (a fine-sync window is the whole decode window).
 DECODE_WINDOW_S = 3.5
 

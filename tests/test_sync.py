@@ -284,6 +284,27 @@ def test_a_long_clip_is_synced_from_gyro_chosen_windows_only(long_generated):
     assert any("windows chosen from the gyro" in n for n in res.notes)
 
 
+def test_a_mid_length_clip_is_synced_from_two_windows(tmp_path):
+    from sensors.lens_profile import load_lens_profile
+    from sensors.readers import read_log
+    from sensors.sync import MID_WINDOWED_S, MID_WINDOWS, MIN_WINDOWED_S, sync_video_to_gyro
+    from sensors.synthetic import generate_clip
+
+    clip = generate_clip(tmp_path, kind="run", seed=7, width=320, height=180, fps=15.0,
+                         duration_s=13.0, log_offset_s=-0.4132, audio=False, crf=2)
+    assert MID_WINDOWED_S <= 13.0 < MIN_WINDOWED_S
+    log = read_log(clip.gcsv)
+    res = sync_video_to_gyro(str(clip.video), log.gyro, camera=load_lens_profile(clip.lens),
+                             readout_s=log.readout_s)
+    assert abs(res.offset_s - clip.offset_s) < 0.5e-3
+    wins = np.asarray(res.decode_windows_s)
+    assert wins.shape == (MID_WINDOWS, 2)
+    t = res.curves["t_s"]
+    assert np.any((t[:, None] >= wins[:, 0]) & (t[:, None] <= wins[:, 1]), axis=1).all()
+    # about half the clip's frame pairs are flowed
+    assert t.size < 0.65 * clip.n_frames
+
+
 def test_a_short_clip_is_analysed_whole(generated):
     from sensors.lens_profile import load_lens_profile
     from sensors.readers import read_log
