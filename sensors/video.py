@@ -42,6 +42,9 @@ class VideoInfo:
         Counter-clockwise display rotation (0, 90, 180 or 270).
     has_audio : bool
     codec, pix_fmt : str
+    color_range : int
+        The stream's colour range as FFmpeg numbers it: 0 unspecified, 1 limited (MPEG),
+        2 full (JPEG).
     """
 
     path: str
@@ -58,6 +61,7 @@ class VideoInfo:
     pix_fmt: str = ""
     fps_fraction: Fraction | None = None
     meta: dict = field(default_factory=dict)
+    color_range: int = 0
 
     def as_dict(self) -> dict:
         """JSON-friendly summary (no per-frame array)."""
@@ -157,6 +161,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             pix_fmt=str(getattr(fmt, "name", "") or ""),
             fps_fraction=fps_fraction,
             meta={"dropped_duplicate_pts": len(pts) - int(pts_arr.size)},
+            color_range=int(getattr(cc, "color_range", 0) or 0),
         )
     return info
 

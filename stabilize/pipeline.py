@@ -203,14 +203,51 @@ def _covered_range(covered: np.ndarray) -> tuple[int, int]:
     return int(idx[0]), int(idx[-1]) + 1
 
 
+@dataclass(frozen=True)
+class _Samples:
+    """How frames are warped: the 4:2:0 format, its sample type and black in it."""
+
+    pix_fmt: str  # yuv420p or yuv420p10le
+    dtype: type
+    black_luma: int
+    neutral_chroma: int
+
+
+def _sample_format(pix_fmt: str, full_range: bool) -> tuple[_Samples, list[str]]:
+    """The warp's sample format for an input of ``pix_fmt``, and notes on what the output
+    cannot keep of it.
+
+    Inputs deeper than 8 bits are warped and encoded at 10 bits (as the ffmpeg CLI keeps an
+    input's depth when the encoder takes it; libx264, libx265 and prores_ks all take 10-bit
+    input), so a log or HLG/PQ grade does not band. Everything is warped as 4:2:0 YUV. Black
+    (the fill outside the source) is 16 (64 at 10 bits) in limited range, 0 in full range.
+    """
+    notes: list[str] = []
+    try:
+        fmt = av.VideoFormat(pix_fmt, 64, 64) if pix_fmt else None
+    except ValueError:
+        fmt = None
+    bits = max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
+    if fmt is not None:
+        c = fmt.components
+        is_420 = (not fmt.is_rgb and len(c) == 3 and (c[1].width, c[1].height) == (32, 32))
+        if not is_420:
+            notes.append(f"input pixel format {fmt.name} is warped and written as 4:2:0 YUV")
+    if bits > 10:
+        notes.append(f"input has {bits}-bit samples; the output keeps 10")
+    if bits > 8:
+        return _Samples("yuv420p10le", np.uint16, 0 if full_range else 64, 512), notes
+    return _Samples("yuv420p", np.uint8, 0 if full_range else 16, 128), notes
+
+
 def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_stream,
-                      params: StabilizeParams):
+                      params: StabilizeParams, samples: _Samples):
     rate = in_stream.average_rate or Fraction(info.fps).limit_denominator(1001)
     opts = encoder_options(params.codec, params.crf, params.preset, info.width, info.height,
                            params.rc_lookahead)
     s = out.add_stream(ENCODERS[params.codec], rate=rate, options=opts)
     s.width, s.height = info.width, info.height
-    s.pix_fmt = "yuv422p10le" if params.codec == "prores" else "yuv420p"
+    s.pix_fmt = "yuv422p10le" if params.codec == "prores" else samples.pix_fmt
     # keep the colour description: full-range (yuvj, e.g. GoPro) samples are copied unscaled,
     # so the output must say full range too or players stretch the contrast
     icc = in_stream.codec_context
@@ -232,26 +269,29 @@ def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_str
     return s
 
 
-def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Y, U, V planes of a 4:2:0 frame as arrays (views on the frame's buffers, no BGR)."""
-    if frame.format.name not in ("yuv420p", "yuvj420p"):
-        frame = frame.reformat(format="yuv420p")
-    out = []
-    for p in frame.planes:
-        buf = np.frombuffer(p, np.uint8).reshape(-1, p.line_size)
-        out.append(buf[:p.height, :p.width])
-    return out[0], out[1], out[2]
+def _planes(frame: av.VideoFrame, samples: _Samples | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U, V planes of a 4:2:0 frame as arrays (views on the frame's buffers, no BGR), in
+    ``samples``' format (8-bit yuv420p by default)."""
+    samples = samples or _Samples("yuv420p", np.uint8, 16, 128)
+    if frame.format.name != samples.pix_fmt and not (samples.pix_fmt == "yuv420p"
+                                                     and frame.format.name == "yuvj420p"):
+        frame = frame.reformat(format=samples.pix_fmt)
+    return tuple(_writable_planes(frame, samples.dtype))
 
 
-def _writable_planes(frame: av.VideoFrame) -> list[np.ndarray]:
-    """Writable views on a yuv420p frame's planes (rows padded to the line size), so the warp
+def _writable_planes(frame: av.VideoFrame, dtype: type = np.uint8) -> list[np.ndarray]:
+    """Writable views on a 4:2:0 frame's planes (rows padded to the line size), so the warp
     writes straight into the encoder's buffers."""
-    return [np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:p.height, :p.width]
+    size = np.dtype(dtype).itemsize
+    return [np.frombuffer(p, dtype).reshape(-1, p.line_size // size)[:p.height, :p.width]
             for p in frame.planes]
 
 
 def _bgr(y, u, v) -> np.ndarray:
-    """BGR preview of 4:2:0 planes (debug only)."""
+    """BGR preview of 4:2:0 planes, 8 or 10 bits (debug only)."""
+    if y.dtype != np.uint8:
+        y, u, v = ((a >> 2).astype(np.uint8) for a in (y, u, v))
     h, w = y.shape
     uu = cv2.resize(u, (w, h), interpolation=cv2.INTER_LINEAR)
     vv = cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -297,9 +337,11 @@ class _Transcoder:
 
     def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams):
         self.video, self.info, self.params = video, info, params
+        full = info.pix_fmt.startswith("yuvj") or info.color_range == 2
+        self.samples, self.notes = _sample_format(info.pix_fmt, full)
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
-        frame_bytes = info.width * info.height * 3 // 2
+        frame_bytes = info.width * info.height * 3 // 2 * np.dtype(self.samples.dtype).itemsize
         depth = int(np.clip(_QUEUE_BYTES // frame_bytes, 2, _QUEUE_FRAMES))
         self.decoded: queue.Queue = queue.Queue(
             maxsize=int(np.clip(_PREFETCH_BYTES // frame_bytes, depth, _PREFETCH_FRAMES)))
@@ -315,7 +357,7 @@ class _Transcoder:
             self.vin.thread_type = "AUTO"
             self.ain = self.src.streams.audio[0] if self.src.streams.audio else None
             self.out = av.open(str(out_path), "w", format=None)
-            self.vout = _add_video_stream(self.out, info, self.vin, params)
+            self.vout = _add_video_stream(self.out, info, self.vin, params, self.samples)
             self.aout = (self.out.add_stream_from_template(self.ain) if self.ain is not None
                          else None)
             self.vout.codec_context.open()
@@ -359,6 +401,7 @@ class _Transcoder:
     def _warp(self, warper: MeshWarper, motion: MotionTrack, ctx: FilterContext,
               frames: tuple[int, int], preview: dict[int, tuple] | None) -> None:
         info, i0, i1 = self.info, frames[0], frames[1]
+        sm = self.samples
         index = 0
         pts_s = info.frame_t_s if len(info.frame_t_s) > 1 else np.r_[info.frame_t_s, np.inf]
         cc = self.vout.codec_context
@@ -379,16 +422,17 @@ class _Transcoder:
             if index >= len(motion):
                 raise InputError(f"the video decodes more frames than the {len(motion)} "
                                  "it declares", str(self.video))
-            y, u, v = _planes(obj)
+            y, u, v = _planes(obj, sm)
             try:
                 nf, planes = self.spare.get_nowait()
             except queue.Empty:
-                nf = av.VideoFrame(info.width, info.height, "yuv420p")
-                planes = _writable_planes(nf)
+                nf = av.VideoFrame(info.width, info.height, sm.pix_fmt)
+                planes = _writable_planes(nf, sm.dtype)
             if i0 <= index < i1:
                 vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
                                          float(ctx.zoom[index - i0]))
-                yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=planes)
+                yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=planes,
+                                                black=(sm.black_luma, sm.neutral_chroma))
             else:  # not covered by the log: passed through unchanged
                 for dst, a in zip(planes, (y, u, v), strict=True):
                     dst[...] = a
@@ -539,6 +583,7 @@ def stabilize_video(
     frame_t_s = _capture_times(log, info, offset_s, notes)
     # The decoder and the encoder start now, beside the analysis and the plan.
     with atomic_output(out_path) as tmp, _Transcoder(video, info, tmp, params) as transcoder:
+        notes.extend(transcoder.notes)
         motion = analyze_motion(log, frame_t_s, cam, offset_s=offset_s, readout_s=readout_s,
                                 bands=params.row_bands)
         frames = _covered_range(motion.covered)

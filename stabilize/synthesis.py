@@ -258,15 +258,18 @@ class MeshWarper:
         return self._remap_banded([img], self._prepared(vmap), False, [border_value], [None])[0]
 
     def warp_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, vmap: np.ndarray,
-                    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                    black: tuple[float, float] = (16, 128)
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Warp Y (H, W) and U, V (H/2, W/2) planes; outside the source is black (16, 128).
+        """Warp Y (H, W) and U, V (H/2, W/2) planes, uint8 or uint16 (10-bit samples).
 
-        ``out``, when given, holds three uint8 planes of the same shapes (e.g. views on an
-        encoder frame's buffers, rows may be padded) that receive the result in place.
+        Outside the source is ``black``: (luma, chroma), 8-bit limited range by default; (64,
+        512) for 10 bits, luma 0 in full range. ``out``, when given, holds three planes of the
+        same shapes and type (e.g. views on an encoder frame's buffers, rows may be padded)
+        that receive the result in place.
         """
         oy, ou, ov = (None, None, None) if out is None else out
         pv = self._prepared(vmap)
-        (yo,) = self._remap_banded([y], pv, False, [16], [oy])
-        uo, vo = self._remap_banded([u, v], pv, True, [128, 128], [ou, ov])
+        (yo,) = self._remap_banded([y], pv, False, [black[0]], [oy])
+        uo, vo = self._remap_banded([u, v], pv, True, [black[1], black[1]], [ou, ov])
         return yo, uo, vo

@@ -159,3 +159,21 @@ def test_banded_warp_equals_a_whole_frame_remap_with_the_dense_maps(interpolatio
     np.testing.assert_array_equal(got[0], want_y)
     np.testing.assert_array_equal(got[1], want_u)
     np.testing.assert_array_equal(got[2], want_u)
+
+
+def test_ten_bit_planes_keep_their_precision_and_get_ten_bit_black():
+    # a pure half-pixel shift of a 10-bit ramp in steps of 4 (one 8-bit level): each output is
+    # the mean of two neighbours, half an 8-bit level, which only 10-bit samples can hold
+    cam = CameraModel(default_camera(320, 180).K, np.zeros(5), "opencv_standard", (320, 180))
+    warper = MeshWarper(cam, (16, 9))
+    xs, ys = np.meshgrid(warper.xs, warper.ys)
+    vmap = np.stack([xs + 0.5, ys], axis=-1)
+    y = np.tile((64 + 4 * np.arange(320)).astype(np.uint16), (180, 1))
+    u = np.full((90, 160), 300, np.uint16)
+    yo, uo, vo = warper.warp_yuv420(y, u, u, vmap, black=(64, 512))
+    assert yo.dtype == np.uint16
+    np.testing.assert_array_equal(yo[:, :319], y[:, :319] + 2)
+    np.testing.assert_array_equal(uo[:, :159], u[:, :159])
+    # outside the source: 10-bit black (64, 512)
+    yo, uo, vo = warper.warp_yuv420(y, u, u, vmap + 1000.0, black=(64, 512))
+    assert (yo == 64).all() and (uo == 512).all() and (vo == 512).all()
