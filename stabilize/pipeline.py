@@ -269,6 +269,26 @@ def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_str
     return s
 
 
+# Tags the muxer writes itself (or that describe the input's encoding, not the content).
+_OWN_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder",
+                       "rotate", "duration", "vendor_id"})
+
+
+def _copy_metadata(src, out, streams) -> None:
+    """Carry the container's and the streams' tags over, as the ffmpeg CLI does by default:
+    creation time (what photo libraries sort by), location, make/model, title, language and
+    handler names."""
+    for k, v in src.metadata.items():
+        if k.lower() not in _OWN_TAGS:
+            out.metadata[k] = v
+    for sin, sout in streams:
+        if sin is None or sout is None:
+            continue
+        for k, v in sin.metadata.items():
+            if k.lower() not in _OWN_TAGS:
+                sout.metadata[k] = v
+
+
 def _planes(frame: av.VideoFrame, samples: _Samples | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Y, U, V planes of a 4:2:0 frame as arrays (views on the frame's buffers, no BGR), in
@@ -360,6 +380,7 @@ class _Transcoder:
             self.vout = _add_video_stream(self.out, info, self.vin, params, self.samples)
             self.aout = (self.out.add_stream_from_template(self.ain) if self.ain is not None
                          else None)
+            _copy_metadata(self.src, self.out, ((self.vin, self.vout), (self.ain, self.aout)))
             self.vout.codec_context.open()
         except BaseException:
             if self.out is not None:

@@ -281,3 +281,26 @@ def test_a_ten_bit_clip_is_stabilized_at_ten_bits(clip, run, tmp_path):
     # and the 10-bit output uses the levels between 8-bit ones (a 10-bit level is 64 here)
     mid = np.round(ten[len(ten) // 2] / 64.0)
     assert np.mean(mid % 4 != 0) > 0.5
+
+
+def test_creation_time_and_stream_tags_are_kept(clip, tmp_path):
+    # the ffmpeg CLI keeps them; photo libraries sort clips by creation_time
+    tagged = tmp_path / "tagged.mp4"
+    with av.open(str(clip.video)) as inp, av.open(str(tagged), "w") as out:
+        out.metadata["creation_time"] = "2024-05-01T10:00:00.000000Z"
+        out.metadata["title"] = "ridge walk"
+        pairs = {}
+        for s in inp.streams:
+            pairs[s.index] = out.add_stream_from_template(s)
+        pairs[inp.streams.video[0].index].metadata["language"] = "fra"
+        for pkt in inp.demux():
+            if pkt.dts is not None:
+                pkt.stream = pairs[pkt.stream.index]
+                out.mux(pkt)
+    res = stabilize_video(tagged, tmp_path / "out.mp4", gyro=clip.gcsv, lens=clip.lens,
+                          offset_ms=0.0)
+    with av.open(str(res.output)) as c:
+        assert c.metadata.get("creation_time", "").startswith("2024-05-01T10:00:00")
+        assert c.metadata.get("title") == "ridge walk"
+        assert c.streams.video[0].metadata.get("language") == "fra"
+        assert c.metadata.get("encoder", "").startswith("Lavf")  # the muxer's own, not copied
