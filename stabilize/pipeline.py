@@ -289,11 +289,10 @@ def _copy_metadata(src, out, streams) -> None:
                 sout.metadata[k] = v
 
 
-def _planes(frame: av.VideoFrame, samples: _Samples | None = None
+def _planes(frame: av.VideoFrame, samples: _Samples
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Y, U, V planes of a 4:2:0 frame as arrays (views on the frame's buffers, no BGR), in
-    ``samples``' format (8-bit yuv420p by default)."""
-    samples = samples or _Samples("yuv420p", np.uint8, 16, 128)
+    ``samples``' format (converted when the decoder gives another)."""
     if frame.format.name != samples.pix_fmt and not (samples.pix_fmt == "yuv420p"
                                                      and frame.format.name == "yuvj420p"):
         frame = frame.reformat(format=samples.pix_fmt)
