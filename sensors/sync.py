@@ -618,8 +618,9 @@ def sync_video_to_gyro(
         Try all 48 signed permutations (else keep the log's axes as given).
     windows : int
         Number of sync windows (placed where the motion is most informative); on clips of
-        ``MIN_WINDOWED_S`` or more only these windows of the video are decoded (see
-        ``SyncResult.decode_windows_s`` and ``frames_decoded``).
+        ``MIN_WINDOWED_S`` or more only these windows of the video are decoded, on clips from
+        ``MID_WINDOWED_S`` at most ``MID_WINDOWS`` of them (see ``SyncResult.decode_windows_s``
+        and ``frames_decoded``); shorter clips are analysed whole.
     readout_direction : str
         ``top_to_bottom`` or ``bottom_to_top``.
     progress : callable, optional
