@@ -288,12 +288,16 @@ def _filter_names() -> list[str]:
 @click.option("--rc-lookahead", type=click.IntRange(0, 250),
               help="Encoder rate-control lookahead, frames (default: the preset's, capped "
                    "above 1080p to bound the encoder's memory: 15 frames at 4K).")
+@click.option("--bit-depth", type=click.Choice(["auto", "8", "10"]), default="auto",
+              show_default=True,
+              help="Output samples; auto: 10 bits for 10-bit+ input with hevc or prores, else 8 "
+                   "(10-bit H.264 plays on few devices).")
 @click.option("--strict", is_flag=True,
               help="Refuse a log that covers only part of the clip (else pass the rest through).")
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,
-                  strict):
+                  bit_depth, strict):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
@@ -310,7 +314,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
     params = StabilizeParams(filters=chain, window_s=window_s,
                              strength=strength, zoom=zoom_mode, max_zoom=max_zoom,
                              interpolation=interpolation, codec=codec, crf=crf, preset=preset,
-                             rc_lookahead=rc_lookahead)
+                             rc_lookahead=rc_lookahead, bit_depth=bit_depth)
     if out_path is None:
         v = Path(video)
         out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if codec == "prores"

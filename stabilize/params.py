@@ -12,11 +12,12 @@ from dataclasses import asdict, dataclass, replace
 
 from sensors.errors import InputError
 
-__all__ = ["StabilizeParams", "ZOOM_MODES", "INTERPOLATIONS", "CODECS"]
+__all__ = ["StabilizeParams", "ZOOM_MODES", "INTERPOLATIONS", "CODECS", "BIT_DEPTHS"]
 
 ZOOM_MODES = ("dynamic", "fixed", "none")
 INTERPOLATIONS = ("bilinear", "bicubic", "lanczos")
 CODECS = ("h264", "hevc", "prores")
+BIT_DEPTHS = ("auto", "8", "10")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,10 @@ class StabilizeParams:
         The h264/hevc encoder's rate-control lookahead, frames; None (``auto``) keeps the
         preset's unless its frames would exceed ``stabilize.encoder.LOOKAHEAD_BUDGET_MPX``
         (the encoder's memory: capped at 15 frames for 4K).
+    bit_depth : str
+        Samples the frames are warped and encoded with: ``8``, ``10``, or ``auto``: 10 bits
+        when the input has more than 8 and the codec is hevc or prores, else 8 (10-bit H.264,
+        High 10, plays on few devices, and at 4K its encoder alone needs ~2 GB).
     """
 
     filters: tuple[str, ...] = ("gaussian",)
@@ -69,6 +74,7 @@ class StabilizeParams:
     encoder_threads: int = 0
     lookahead_frames: int | None = None
     rc_lookahead: int | None = None
+    bit_depth: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filters", tuple(self.filters))
@@ -99,6 +105,9 @@ class StabilizeParams:
             raise InputError(f"crf must be 0-51, got {self.crf}")
         if self.rc_lookahead is not None and not (0 <= self.rc_lookahead <= 250):
             raise InputError(f"rc-lookahead must be 0-250 frames, got {self.rc_lookahead}")
+        if self.bit_depth not in BIT_DEPTHS:
+            raise InputError(f"unknown bit depth {self.bit_depth!r}; valid: "
+                             + ", ".join(BIT_DEPTHS))
         if self.lookahead_frames is not None and self.lookahead_frames < 1:
             raise InputError(f"lookahead must be >= 1 frame, got {self.lookahead_frames}")
 

@@ -213,14 +213,16 @@ class _Samples:
     neutral_chroma: int
 
 
-def _sample_format(pix_fmt: str, full_range: bool) -> tuple[_Samples, list[str]]:
+def _sample_format(pix_fmt: str, full_range: bool, codec: str = "h264",
+                   bit_depth: str = "auto") -> tuple[_Samples, list[str]]:
     """The warp's sample format for an input of ``pix_fmt``, and notes on what the output
-    cannot keep of it.
+    does not keep of it.
 
-    Inputs deeper than 8 bits are warped and encoded at 10 bits (as the ffmpeg CLI keeps an
-    input's depth when the encoder takes it; libx264, libx265 and prores_ks all take 10-bit
-    input), so a log or HLG/PQ grade does not band. Everything is warped as 4:2:0 YUV. Black
-    (the fill outside the source) is 16 (64 at 10 bits) in limited range, 0 in full range.
+    ``bit_depth`` ``auto`` (``StabilizeParams.bit_depth``) keeps a deeper-than-8-bit input at 10
+    bits when the codec is hevc (Main 10) or prores, so a log or HLG/PQ grade does not band,
+    and writes 8 bits for h264: High 10 plays on few devices (the usual ffmpeg advice is
+    ``-pix_fmt yuv420p``) and its encoder alone needs ~2 GB at 4K. Everything is warped as 4:2:0
+    YUV. Black (the fill outside the source) is 16 (64 at 10 bits) in limited range, 0 in full.
     """
     notes: list[str] = []
     try:
@@ -233,9 +235,16 @@ def _sample_format(pix_fmt: str, full_range: bool) -> tuple[_Samples, list[str]]
         is_420 = (not fmt.is_rgb and len(c) == 3 and (c[1].width, c[1].height) == (32, 32))
         if not is_420:
             notes.append(f"input pixel format {fmt.name} is warped and written as 4:2:0 YUV")
-    if bits > 10:
+    if bit_depth == "auto":
+        deep = bits > 8 and codec in ("hevc", "prores")
+        if bits > 8 and not deep:
+            notes.append(f"{bits}-bit input written as 8-bit {codec.upper()} (plays everywhere); "
+                         "--codec hevc or prores, or --bit-depth 10, keep 10 bits")
+    else:
+        deep = bit_depth == "10"
+    if deep and bits > 10:
         notes.append(f"input has {bits}-bit samples; the output keeps 10")
-    if bits > 8:
+    if deep:
         return _Samples("yuv420p10le", np.uint16, 0 if full_range else 64, 512), notes
     return _Samples("yuv420p", np.uint8, 0 if full_range else 16, 128), notes
 
@@ -289,14 +298,20 @@ def _copy_metadata(src, out, streams) -> None:
                 sout.metadata[k] = v
 
 
-def _planes(frame: av.VideoFrame, samples: _Samples
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Y, U, V planes of a 4:2:0 frame as arrays (views on the frame's buffers, no BGR), in
-    ``samples``' format (converted when the decoder gives another)."""
+def _as_samples(frame: av.VideoFrame, samples: _Samples) -> av.VideoFrame:
+    """``frame`` in ``samples``' format (converted when the decoder gives another; yuvj420p is
+    yuv420p with full-range values, taken as is)."""
     if frame.format.name != samples.pix_fmt and not (samples.pix_fmt == "yuv420p"
                                                      and frame.format.name == "yuvj420p"):
         frame = frame.reformat(format=samples.pix_fmt)
-    return tuple(_writable_planes(frame, samples.dtype))
+    return frame
+
+
+def _planes(frame: av.VideoFrame, samples: _Samples
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U, V planes of a 4:2:0 frame as arrays (views on the frame's buffers, no BGR), in
+    ``samples``' format."""
+    return tuple(_writable_planes(_as_samples(frame, samples), samples.dtype))
 
 
 def _writable_planes(frame: av.VideoFrame, dtype: type = np.uint8) -> list[np.ndarray]:
@@ -357,7 +372,8 @@ class _Transcoder:
     def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams):
         self.video, self.info, self.params = video, info, params
         full = info.pix_fmt.startswith("yuvj") or info.color_range == 2
-        self.samples, self.notes = _sample_format(info.pix_fmt, full)
+        self.samples, self.notes = _sample_format(info.pix_fmt, full, params.codec,
+                                                  params.bit_depth)
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
         frame_bytes = info.width * info.height * 3 // 2 * np.dtype(self.samples.dtype).itemsize
@@ -413,7 +429,9 @@ class _Transcoder:
         for packet in self.src.demux(*streams):
             if packet.stream is self.vin:
                 for fr in packet.decode():
-                    _put(self.decoded, ("v", fr), self.stop)
+                    # converted here, so the queue holds frames of the warp's size (a 10-bit
+                    # input written at 8 bits: half the bytes) and the decoder's buffer is free
+                    _put(self.decoded, ("v", _as_samples(fr, self.samples)), self.stop)
             elif packet.dts is not None:
                 _put(self.decoded, ("a", packet), self.stop)
         _put(self.decoded, _END, self.stop)

@@ -219,20 +219,23 @@ def test_a_clip_with_ois_and_focus_breathing_keeps_every_border_point_inside(tmp
     assert worst <= 0.5  # px outside the source: none beyond the bisection tolerance
 
 
-@pytest.mark.parametrize("pix_fmt, full, want, note", [
-    ("yuv420p", False, ("yuv420p", 16, 128), None),
-    ("yuvj420p", True, ("yuv420p", 0, 128), None),
-    ("yuv420p10le", False, ("yuv420p10le", 64, 512), None),
-    ("yuv420p10le", True, ("yuv420p10le", 0, 512), None),
-    ("yuv422p10le", False, ("yuv420p10le", 64, 512), "4:2:0"),
-    ("yuv420p12le", False, ("yuv420p10le", 64, 512), "12-bit"),
-    ("rgb24", False, ("yuv420p", 16, 128), "4:2:0"),
+@pytest.mark.parametrize("pix_fmt, full, codec, depth, want, note", [
+    ("yuv420p", False, "h264", "auto", ("yuv420p", 16, 128), None),
+    ("yuvj420p", True, "h264", "auto", ("yuv420p", 0, 128), None),
+    ("yuv420p10le", False, "hevc", "auto", ("yuv420p10le", 64, 512), None),
+    ("yuv420p10le", True, "prores", "auto", ("yuv420p10le", 0, 512), None),
+    ("yuv420p10le", False, "h264", "auto", ("yuv420p", 16, 128), "--bit-depth 10"),
+    ("yuv420p10le", False, "h264", "10", ("yuv420p10le", 64, 512), None),
+    ("yuv420p10le", False, "hevc", "8", ("yuv420p", 16, 128), None),
+    ("yuv422p10le", False, "hevc", "auto", ("yuv420p10le", 64, 512), "4:2:0"),
+    ("yuv420p12le", False, "hevc", "auto", ("yuv420p10le", 64, 512), "12-bit"),
+    ("rgb24", False, "h264", "auto", ("yuv420p", 16, 128), "4:2:0"),
 ])
-def test_the_warp_keeps_the_input_depth_up_to_ten_bits_and_says_what_it_drops(
-        pix_fmt, full, want, note):
+def test_the_output_depth_follows_the_input_codec_and_option_and_notes_what_is_dropped(
+        pix_fmt, full, codec, depth, want, note):
     from stabilize.pipeline import _sample_format
 
-    samples, notes = _sample_format(pix_fmt, full)
+    samples, notes = _sample_format(pix_fmt, full, codec, depth)
     assert (samples.pix_fmt, samples.black_luma, samples.neutral_chroma) == want
     assert any(note in n for n in notes) if note else notes == []
 
@@ -263,12 +266,12 @@ def _luma(path):
     return frames, fmt
 
 
-def test_a_ten_bit_clip_is_stabilized_at_ten_bits(clip, run, tmp_path):
+def test_a_ten_bit_clip_is_stabilized_at_ten_bits_when_asked(clip, run, tmp_path):
     deep = tmp_path / "deep10.mp4"
     _to_ten_bit(clip.video, deep)
     assert probe_video(deep).pix_fmt == "yuv420p10le"
     res = stabilize_video(deep, tmp_path / "out10.mp4", gyro=clip.gcsv, lens=clip.lens,
-                          offset_ms=0.0)
+                          offset_ms=0.0, params=StabilizeParams(bit_depth="10"))
     ten, fmt = _luma(res.output)
     eight, _ = _luma(run.output)
     assert fmt == "yuv420p10le" and len(ten) == len(eight)
