@@ -314,6 +314,22 @@ def _planes(frame: av.VideoFrame, samples: _Samples
     return tuple(_writable_planes(_as_samples(frame, samples), samples.dtype))
 
 
+# Deep 4:2:0 formats the decode thread dithers to 8 bits itself, into reused planes.
+_DEEP_420 = {"yuv420p10le": 10, "yuv420p12le": 12}
+
+
+@dataclass
+class _Picture:
+    """A decoded picture in the warp's sample format: its planes and timestamp. ``pooled``
+    planes belong to the transcoder's pool and go back to it once warped; otherwise they are
+    views on the decoder's frame, which they keep alive."""
+
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    pts: int | None
+    time_base: Fraction | None
+    pooled: bool = False
+
+
 def _writable_planes(frame: av.VideoFrame, dtype: type = np.uint8) -> list[np.ndarray]:
     """Writable views on a 4:2:0 frame's planes (rows padded to the line size), so the warp
     writes straight into the encoder's buffers."""
@@ -384,6 +400,9 @@ class _Transcoder:
         # Encoder frames are reused rather than allocated per frame: a fresh 3 MB (1080p)
         # buffer is new pages for the kernel to fault in and zero, and freeing it unmaps them.
         self.spare: queue.SimpleQueue = queue.SimpleQueue()
+        # 8-bit planes that deep input is dithered into (decode thread), back after the warp
+        self.pool: queue.SimpleQueue = queue.SimpleQueue()
+        self._tiles: dict[int, object] = {}
         self.threads: list[threading.Thread] = []
         self.src = av.open(str(video))
         self.out = None
@@ -431,10 +450,26 @@ class _Transcoder:
                 for fr in packet.decode():
                     # converted here, so the queue holds frames of the warp's size (a 10-bit
                     # input written at 8 bits: half the bytes) and the decoder's buffer is free
-                    _put(self.decoded, ("v", _as_samples(fr, self.samples)), self.stop)
+                    _put(self.decoded, ("v", self._picture(fr)), self.stop)
             elif packet.dts is not None:
                 _put(self.decoded, ("a", packet), self.stop)
         _put(self.decoded, _END, self.stop)
+
+    def _picture(self, fr: av.VideoFrame) -> _Picture:
+        """The decoded frame in the warp's sample format."""
+        bits = _DEEP_420.get(fr.format.name)
+        if bits is None or self.samples.dtype != np.uint8:
+            return _Picture(_planes(fr, self.samples), fr.pts, fr.time_base)
+        from .dither import dither_to_8bit, make_tiles
+
+        try:
+            planes = self.pool.get_nowait()
+        except queue.Empty:
+            planes = tuple(np.empty((p.height, p.width), np.uint8) for p in fr.planes)
+        tiles = self._tiles.get(bits) or self._tiles.setdefault(bits, make_tiles(bits))
+        for src, dst in zip(_writable_planes(fr, np.uint16), planes, strict=True):
+            dither_to_8bit(src, dst, bits, tiles)
+        return _Picture(planes, fr.pts, fr.time_base, pooled=True)
 
     def _warp(self, warper: MeshWarper, motion: MotionTrack, ctx: FilterContext,
               frames: tuple[int, int], preview: dict[int, tuple] | None) -> None:
@@ -452,7 +487,7 @@ class _Transcoder:
             if kind == "a":
                 _put(self.warped, item, self.stop)
                 continue
-            if obj.pts is not None:
+            if obj.pts is not None and obj.time_base is not None:
                 # match by PTS, so a frame the decoder drops cannot shift the rest
                 t = float(obj.pts * obj.time_base)
                 k = int(np.clip(np.searchsorted(pts_s, t), 1, len(pts_s) - 1))
@@ -460,7 +495,7 @@ class _Transcoder:
             if index >= len(motion):
                 raise InputError(f"the video decodes more frames than the {len(motion)} "
                                  "it declares", str(self.video))
-            y, u, v = _planes(obj, sm)
+            y, u, v = obj.planes
             try:
                 nf, planes = self.spare.get_nowait()
             except queue.Empty:
@@ -481,6 +516,8 @@ class _Transcoder:
             nf.colorspace = cc.colorspace
             nf.pts = obj.pts
             nf.time_base = obj.time_base
+            if obj.pooled:
+                self.pool.put(obj.planes)
             _put(self.warped, ("v", (nf, planes)), self.stop)
             index += 1
 

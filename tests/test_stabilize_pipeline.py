@@ -266,21 +266,41 @@ def _luma(path):
     return frames, fmt
 
 
-def test_a_ten_bit_clip_is_stabilized_at_ten_bits_when_asked(clip, run, tmp_path):
-    deep = tmp_path / "deep10.mp4"
-    _to_ten_bit(clip.video, deep)
-    assert probe_video(deep).pix_fmt == "yuv420p10le"
+@pytest.fixture(scope="module")
+def deep(clip, tmp_path_factory):
+    path = tmp_path_factory.mktemp("deep") / "deep10.mp4"
+    _to_ten_bit(clip.video, path)
+    assert probe_video(path).pix_fmt == "yuv420p10le"
+    return path
+
+
+def _same_picture(a_frames, b_frames):
+    """Up to two encodes' coding noise (~1.4 8-bit levels on this small textured clip; a
+    plane, stride or frame mix-up is tens of levels)."""
+    diff = [np.mean(np.abs(a - b)) / 256.0 for a, b in zip(a_frames, b_frames, strict=True)]
+    corr = min(np.corrcoef(a.ravel(), b.ravel())[0, 1]
+               for a, b in zip(a_frames, b_frames, strict=True))
+    return np.max(diff) < 3.0 and corr > 0.99
+
+
+def test_a_ten_bit_clip_is_written_at_eight_bits_for_h264_by_default(clip, run, deep, tmp_path):
+    res = stabilize_video(deep, tmp_path / "out8.mp4", gyro=clip.gcsv, lens=clip.lens,
+                          offset_ms=0.0)
+    got, fmt = _luma(res.output)
+    eight, _ = _luma(run.output)
+    assert fmt == "yuv420p" and len(got) == len(eight)
+    assert any("--bit-depth 10" in n for n in res.notes)
+    # dithered into reused planes in the decode thread: every frame its own picture
+    assert _same_picture(got, eight)
+
+
+def test_a_ten_bit_clip_is_stabilized_at_ten_bits_when_asked(clip, run, deep, tmp_path):
     res = stabilize_video(deep, tmp_path / "out10.mp4", gyro=clip.gcsv, lens=clip.lens,
                           offset_ms=0.0, params=StabilizeParams(bit_depth="10"))
     ten, fmt = _luma(res.output)
     eight, _ = _luma(run.output)
     assert fmt == "yuv420p10le" and len(ten) == len(eight)
-    # the same picture as the 8-bit run, up to the two encodes' coding noise (~1.4 8-bit
-    # levels on this small textured clip; a plane or stride mix-up is tens of levels)
-    diff = [np.mean(np.abs(a - b)) / 256.0 for a, b in zip(ten, eight, strict=True)]
-    assert np.max(diff) < 3.0
-    assert min(np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(ten, eight,
-                                                                       strict=True)) > 0.99
+    assert _same_picture(ten, eight)  # the same picture as the 8-bit run
     # and the 10-bit output uses the levels between 8-bit ones (a 10-bit level is 64 here)
     mid = np.round(ten[len(ten) // 2] / 64.0)
     assert np.mean(mid % 4 != 0) > 0.5
