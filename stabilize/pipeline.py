@@ -57,10 +57,15 @@ ENCODERS = {"h264": "libx264", "hevc": "libx265", "prores": "prores_ks"}
 # enough at 4K (12 MB a frame) that the queues stay small next to the encoder's own frames.
 _QUEUE_FRAMES = 4
 _QUEUE_BYTES = 32 << 20
-# Decoded frames may run further ahead: the decoder starts while the log is analysed and then
-# has a core to itself (1080p: 20 frames, 60 MB; 4K: 5).
+# Decoded frames may run further ahead: the decoder starts while the log is analysed (1080p:
+# 10 frames, 31 MB; 4K: 2). Deeper prefetch measured no faster, and at 4K costs 12 MB a frame.
 _PREFETCH_FRAMES = 20
-_PREFETCH_BYTES = 64 << 20
+_PREFETCH_BYTES = 32 << 20
+# Codecs decoded on the decode thread alone, without FFmpeg's frame threads: one thread of
+# these outpaces the warp (single-threaded too) at every frame size, and each frame thread
+# holds frames of its own (25 MB each for 10-bit 4K) and competes with the encoder for the
+# cores. Other codecs (AV1, VP9 in software) keep FFmpeg's automatic threading.
+_SINGLE_THREAD_DECODERS = frozenset({"h264", "hevc"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -409,6 +414,8 @@ class _Transcoder:
         try:
             self.vin = self.src.streams.video[0]
             self.vin.thread_type = "AUTO"
+            if self.vin.codec_context.name in _SINGLE_THREAD_DECODERS:
+                self.vin.thread_count = 1
             self.ain = self.src.streams.audio[0] if self.src.streams.audio else None
             self.out = av.open(str(out_path), "w", format=None)
             self.vout = _add_video_stream(self.out, info, self.vin, params, self.samples)
