@@ -93,11 +93,12 @@ def _map_vertices(world, band_rows, band_quat, band_K, dist, fisheye, iterations
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def _densify(v, seg, bx, iy, ay, scale, offset, mx, my):
+def _densify(v, seg, bx, iy, ay, sx, ox, sy, oy, mx, my):
     """Separable bilinear densification of a vertex map (ny, nx, 2) into maps (H, W).
 
     Columns ``seg[k] <= x < seg[k + 1]`` lie between vertex columns k and k + 1 (weight
-    ``bx[x]``); the result is ``value * scale + offset`` (chroma pixels from luma ones).
+    ``bx[x]``); the result is ``u * sx + ox`` and ``v * sy + oy`` (chroma pixels from luma
+    ones: 4:2:0 halves both axes, 4:2:2 only x).
     """
     H = iy.shape[0]
     nx = v.shape[1]
@@ -106,10 +107,10 @@ def _densify(v, seg, bx, iy, ay, scale, offset, mx, my):
         a = ay[y]
         b = np.float32(1.0) - a
         for k in range(nx - 1):
-            u0 = (v[i, k, 0] * b + v[i + 1, k, 0] * a) * scale + offset
-            u1 = (v[i, k + 1, 0] * b + v[i + 1, k + 1, 0] * a) * scale + offset
-            v0 = (v[i, k, 1] * b + v[i + 1, k, 1] * a) * scale + offset
-            v1 = (v[i, k + 1, 1] * b + v[i + 1, k + 1, 1] * a) * scale + offset
+            u0 = (v[i, k, 0] * b + v[i + 1, k, 0] * a) * sx + ox
+            u1 = (v[i, k + 1, 0] * b + v[i + 1, k + 1, 0] * a) * sx + ox
+            v0 = (v[i, k, 1] * b + v[i + 1, k, 1] * a) * sy + oy
+            v1 = (v[i, k + 1, 1] * b + v[i + 1, k + 1, 1] * a) * sy + oy
             du = u1 - u0
             dv = v1 - v0
             # unsigned column indices: numba wraps negative indices per element, which makes

@@ -210,9 +210,9 @@ def _covered_range(covered: np.ndarray) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class _Samples:
-    """How frames are warped: the 4:2:0 format, its sample type and black in it."""
+    """How frames are warped: the planar YUV format, its sample type and black in it."""
 
-    pix_fmt: str  # yuv420p or yuv420p10le
+    pix_fmt: str  # yuv420p, yuv420p10le, or yuv422p10le (4:2:2 input to ProRes)
     dtype: type
     black_luma: int
     neutral_chroma: int
@@ -227,7 +227,8 @@ def _sample_format(pix_fmt: str, full_range: bool, codec: str = "h264",
     bits when the codec is hevc (Main 10) or prores, so a log or HLG/PQ grade does not band,
     and writes 8 bits for h264: High 10 plays on few devices (the usual ffmpeg advice is
     ``-pix_fmt yuv420p``) and its encoder alone needs ~2 GB at 4K. Everything is warped as 4:2:0
-    YUV. Black (the fill outside the source) is 16 (64 at 10 bits) in limited range, 0 in full.
+    YUV, except 4:2:2 input written as ProRes (4:2:2 10-bit itself), which keeps its chroma
+    rows. Black (the fill outside the source) is 16 (64 at 10 bits) in limited range, 0 in full.
     """
     notes: list[str] = []
     try:
@@ -235,9 +236,15 @@ def _sample_format(pix_fmt: str, full_range: bool, codec: str = "h264",
     except ValueError:
         fmt = None
     bits = max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
+    black10 = 0 if full_range else 64
     if fmt is not None:
         c = fmt.components
-        is_420 = (not fmt.is_rgb and len(c) == 3 and (c[1].width, c[1].height) == (32, 32))
+        yuv = not fmt.is_rgb and len(c) == 3
+        is_420 = yuv and (c[1].width, c[1].height) == (32, 32)
+        if codec == "prores" and yuv and (c[1].width, c[1].height) == (32, 64):
+            if bits > 10:
+                notes.append(f"input has {bits}-bit samples; the output keeps 10")
+            return _Samples("yuv422p10le", np.uint16, black10, 512), notes
         if not is_420:
             notes.append(f"input pixel format {fmt.name} is warped and written as 4:2:0 YUV")
     if bit_depth == "auto":
@@ -250,7 +257,7 @@ def _sample_format(pix_fmt: str, full_range: bool, codec: str = "h264",
     if deep and bits > 10:
         notes.append(f"input has {bits}-bit samples; the output keeps 10")
     if deep:
-        return _Samples("yuv420p10le", np.uint16, 0 if full_range else 64, 512), notes
+        return _Samples("yuv420p10le", np.uint16, black10, 512), notes
     return _Samples("yuv420p", np.uint8, 0 if full_range else 16, 128), notes
 
 
@@ -511,8 +518,8 @@ class _Transcoder:
             if i0 <= index < i1:
                 vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
                                          float(ctx.zoom[index - i0]))
-                yo, uo, vo = warper.warp_yuv420(y, u, v, vmap, out=planes,
-                                                black=(sm.black_luma, sm.neutral_chroma))
+                yo, uo, vo = warper.warp_yuv(y, u, v, vmap, out=planes,
+                                             black=(sm.black_luma, sm.neutral_chroma))
             else:  # not covered by the log: passed through unchanged
                 for dst, a in zip(planes, (y, u, v), strict=True):
                     dst[...] = a
@@ -554,12 +561,16 @@ class _Transcoder:
                     self.out.mux(obj)
                     continue
                 frame, planes = obj
-                for pkt in self.vout.encode(frame if self.params.codec != "prores"
-                                            else frame.reformat(format="yuv422p10le")):
+                given = frame
+                if given.format.name != self.vout.pix_fmt:  # warped at 4:2:0, to ProRes 4:2:2
+                    given = given.reformat(format=self.vout.pix_fmt)
+                for pkt in self.vout.encode(given):
                     self.out.mux(pkt)
-                # libx264 and libx265 copy the picture inside encode (ProRes gets a converted
-                # copy), so the frame's buffers are free again for the warp
-                self.spare.put((frame, planes))
+                # libx264 and libx265 copy the picture inside encode, so the frame's buffers
+                # are free again for the warp; another encoder may keep a reference to the
+                # frame it was given, so only a frame it did not get is reused
+                if given is not frame or self.params.codec in ("h264", "hevc"):
+                    self.spare.put((frame, planes))
                 written += 1
                 if progress is not None:
                     progress(written, len(motion))

@@ -6,7 +6,8 @@ time of the source row it lands on, found by fixed-point iteration (the row deci
 the time decides the rotation and ``K_src``, which decide the row). Lens distortion is applied in
 the source camera. The vertex maps are densified to full-resolution maps by bilinear
 interpolation (separable, exact at the vertices) and one ``cv2.remap`` per plane resamples the
-frame. YUV 4:2:0 planes are warped directly: the chroma planes get their own half-size map.
+frame. YUV 4:2:0 and 4:2:2 planes are warped directly: the chroma planes get maps of their own
+size.
 
 The output camera is the source pinhole (no distortion) with its focal length times the zoom and
 the same principal point, as in ``stabilize.bad_region``.
@@ -177,38 +178,49 @@ class MeshWarper:
         gx, gy = np.meshgrid(self.xs, self.ys)
         self.pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
         self.mesh = (int(mesh[0]), int(mesh[1]))
-        self._scratch: dict[tuple[bool, int], tuple[np.ndarray, np.ndarray]] = {}
-        # luma pixel centres, and chroma (4:2:0, centre-sited) sample centres in luma pixels
+        self._scratch: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        # Sample centres of each plane kind in luma pixels (chroma centre-sited: a 4:2:0 or
+        # 4:2:2 sample sits between its two luma columns), and the luma -> plane pixel scale
+        # and offset per axis: (m + 0.5) / 2 - 0.5 on a halved axis.
         cw, ch = (w + 1) // 2, (h + 1) // 2
-        self._luma = (_interp_index(np.arange(w, dtype=np.float64), self.xs),
-                      _interp_index(np.arange(h, dtype=np.float64), self.ys))
-        self._chroma = (_interp_index(2.0 * np.arange(cw) + 0.5, self.xs),
-                        _interp_index(2.0 * np.arange(ch) + 0.5, self.ys))
-        self._seg = {c: _segments(idx[0][0], self.xs.size)
-                     for c, idx in ((False, self._luma), (True, self._chroma))}
+        lx = _interp_index(np.arange(w, dtype=np.float64), self.xs)
+        ly = _interp_index(np.arange(h, dtype=np.float64), self.ys)
+        cx = _interp_index(2.0 * np.arange(cw) + 0.5, self.xs)
+        cy = _interp_index(2.0 * np.arange(ch) + 0.5, self.ys)
+        full, half = (np.float32(1.0), np.float32(0.0)), (np.float32(0.5), np.float32(-0.25))
+        self._geom = {"luma": (lx, ly, full + full), "420": (cx, cy, half + half),
+                      "422": (cx, ly, half + full)}
+        self._seg = {k: _segments(g[0][0], self.xs.size) for k, g in self._geom.items()}
 
     def vertex_map(self, fm: FrameMotion, virtual_quat: np.ndarray, zoom: float) -> np.ndarray:
         """Source pixels of the mesh vertices, (ny, nx, 2)."""
         uv = map_vertices(self.camera, fm, virtual_quat, zoom, self.pts)
         return uv.reshape(self.mesh[1], self.mesh[0], 2)
 
-    def dense_maps(self, vmap: np.ndarray, chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Full-size float32 maps (H, W) (or the half-size chroma maps, in chroma pixels)."""
-        (jx, _), (iy, _) = self._chroma if chroma else self._luma
+    @staticmethod
+    def _kind(chroma: bool | str) -> str:
+        kind = {False: "luma", True: "420"}.get(chroma, chroma)
+        if kind not in ("luma", "420", "422"):
+            raise InputError(f"unknown plane kind {chroma!r}; valid: False, True/'420', '422'")
+        return kind
+
+    def dense_maps(self, vmap: np.ndarray, chroma: bool | str = False
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Full-size float32 maps (H, W), or a chroma plane's maps in its own pixels:
+        ``chroma`` True or ``"420"`` (half width and height), ``"422"`` (half width)."""
+        kind = self._kind(chroma)
+        (jx, _), (iy, _), _ = self._geom[kind]
         mx = np.empty((iy.size, jx.size), np.float32)
         my = np.empty_like(mx)
-        return self._densify_into(self._prepared(vmap), chroma, mx, my)
+        return self._densify_into(self._prepared(vmap), kind, mx, my)
 
-    def _densify_into(self, v: np.ndarray, chroma: bool, mx: np.ndarray, my: np.ndarray,
+    def _densify_into(self, v: np.ndarray, kind: str, mx: np.ndarray, my: np.ndarray,
                       rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
-        """Maps of output ``rows`` (luma or chroma pixels) from a prepared vertex map ``v``."""
+        """Maps of output ``rows`` (in the plane's pixels) from a prepared vertex map ``v``."""
         from ._kernels import _densify
 
-        (_, bx), (iy, ay) = self._chroma if chroma else self._luma
-        # luma pixel -> chroma pixel: (m + 0.5) / 2 - 0.5
-        scale, offset = (np.float32(0.5), np.float32(-0.25)) if chroma else (np.float32(1.0),
-                                                                           np.float32(0.0))
-        _densify(v, self._seg[chroma], bx, iy[rows], ay[rows], scale, offset, mx, my)
+        (_, bx), (iy, ay), (sx, ox, sy, oy) = self._geom[kind]
+        _densify(v, self._seg[kind], bx, iy[rows], ay[rows], sx, ox, sy, oy, mx, my)
         return mx, my
 
     @staticmethod
@@ -216,60 +228,73 @@ class MeshWarper:
         # Vertices behind the camera (NaN) are pushed far outside so remap leaves them black.
         return np.ascontiguousarray(np.where(np.isfinite(vmap), vmap, -1e6), dtype=np.float32)
 
-    def _remap_banded(self, srcs: list[np.ndarray], v: np.ndarray, chroma: bool,
+    def _remap_banded(self, srcs: list[np.ndarray], v: np.ndarray, kind: str,
                       borders: list[float], dsts: list[np.ndarray | None]) -> list[np.ndarray]:
         """Remap planes of one size band by band of output rows with shared maps: one band's
         maps (~2 MB) stay in cache and in a small reused buffer, where whole-frame float maps
         take 66 MB at 4K. Each output pixel depends on its own map entry only, so the result
         equals a whole-frame remap."""
-        (jx, _), (iy, _) = self._chroma if chroma else self._luma
+        (jx, _), (iy, _), _ = self._geom[kind]
         h, w = iy.size, jx.size
         dsts = [np.empty((h, w) + s.shape[2:], s.dtype) if d is None else d
                 for s, d in zip(srcs, dsts, strict=True)]
         band = int(np.clip((2 << 20) // (8 * w), 16, h))
-        key = (bool(chroma), band)
+        key = (kind, band)
         if key not in self._scratch:
             self._scratch[key] = (np.empty((band, w), np.float32),
                                   np.empty((band, w), np.float32))
         bx_, by_ = self._scratch[key]
         for r0 in range(0, h, band):
             r1 = min(h, r0 + band)
-            mx, my = self._densify_into(v, chroma, bx_[:r1 - r0], by_[:r1 - r0], slice(r0, r1))
+            mx, my = self._densify_into(v, kind, bx_[:r1 - r0], by_[:r1 - r0], slice(r0, r1))
             for src, dst, border in zip(srcs, dsts, borders, strict=True):
                 cv2.remap(src, mx, my, self.flag, dst=dst[r0:r1],
                           borderMode=cv2.BORDER_CONSTANT, borderValue=border)
         return dsts
 
     def dense_maps_reference(self, vmap: np.ndarray,
-                             chroma: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                             chroma: bool | str = False) -> tuple[np.ndarray, np.ndarray]:
         """Plain numpy reference of ``dense_maps`` (same separable bilinear interpolation)."""
-        (jx, bx), (iy, ay) = self._chroma if chroma else self._luma
+        kind = self._kind(chroma)
+        (jx, bx), (iy, ay), _ = self._geom[kind]
         v = np.where(np.isfinite(vmap), vmap, -1e6).astype(np.float32)
         rows = v[iy] * (1 - ay)[:, None, None] + v[iy + 1] * ay[:, None, None]  # (H, nx, 2)
         full = rows[:, jx] * (1 - bx)[None, :, None] + rows[:, jx + 1] * bx[None, :, None]
         mx, my = full[..., 0], full[..., 1]
-        if chroma:
+        if kind != "luma":  # luma pixel -> chroma pixel on a halved axis
             mx = (mx + 0.5) * 0.5 - 0.5
+        if kind == "420":
             my = (my + 0.5) * 0.5 - 0.5
         return mx, my
 
     def warp_gray(self, img: np.ndarray, vmap: np.ndarray, border_value: float = 0) -> np.ndarray:
         """Warp one full-resolution plane (or a BGR image) with the vertex map."""
-        return self._remap_banded([img], self._prepared(vmap), False, [border_value], [None])[0]
+        return self._remap_banded([img], self._prepared(vmap), "luma", [border_value],
+                                  [None])[0]
 
-    def warp_yuv420(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, vmap: np.ndarray,
-                    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                    black: tuple[float, float] = (16, 128)
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Warp Y (H, W) and U, V (H/2, W/2) planes, uint8 or uint16 (10-bit samples).
+    def warp_yuv(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, vmap: np.ndarray,
+                 out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 black: tuple[float, float] = (16, 128)
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Warp Y (H, W) and U, V planes of 4:2:0 (H/2, W/2) or 4:2:2 (H, W/2) YUV, told apart
+        by the chroma planes' shape; uint8, or uint16 for 10-bit samples.
 
         Outside the source is ``black``: (luma, chroma), 8-bit limited range by default; (64,
         512) for 10 bits, luma 0 in full range. ``out``, when given, holds three planes of the
         same shapes and type (e.g. views on an encoder frame's buffers, rows may be padded)
         that receive the result in place.
         """
+        w, h = self.camera.size
+        cw = (w + 1) // 2
+        kinds = {((h + 1) // 2, cw): "420", (h, cw): "422"}
+        kind = kinds.get(u.shape[:2])
+        if y.shape[:2] != (h, w) or kind is None or v.shape[:2] != u.shape[:2]:
+            raise InputError(f"planes {y.shape[:2]}, {u.shape[:2]}, {v.shape[:2]} are not "
+                             f"4:2:0 or 4:2:2 YUV of a {w}x{h} frame")
         oy, ou, ov = (None, None, None) if out is None else out
         pv = self._prepared(vmap)
-        (yo,) = self._remap_banded([y], pv, False, [black[0]], [oy])
-        uo, vo = self._remap_banded([u, v], pv, True, [black[1], black[1]], [ou, ov])
+        (yo,) = self._remap_banded([y], pv, "luma", [black[0]], [oy])
+        uo, vo = self._remap_banded([u, v], pv, kind, [black[1], black[1]], [ou, ov])
         return yo, uo, vo
+
+    warp_yuv420 = warp_yuv  # the name of the 4:2:0-only version

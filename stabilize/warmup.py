@@ -48,7 +48,8 @@ def warmup_calls() -> list[tuple[object, tuple]]:
                          np.zeros(8), False, 1, np.empty((1, 2)))),
         (_densify, (np.zeros((2, 2, 2), np.float32), np.array([0, 2], np.int64),
                     np.zeros(2, np.float32), np.zeros(1, np.intp), np.zeros(1, np.float32),
-                    np.float32(1.0), np.float32(0.0), m, np.empty_like(m))),
+                    np.float32(1.0), np.float32(0.0), np.float32(1.0), np.float32(0.0), m,
+                    np.empty_like(m))),
     ]
 
 

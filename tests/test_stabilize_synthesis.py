@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sensors.camera import project
+from sensors.errors import InputError
 from sensors.quaternion import qexp, qmul, qto_matrix
 from sensors.synthetic import default_camera
 from sensors.types import CameraModel
@@ -100,7 +101,7 @@ def test_warp_of_a_pure_rotation_moves_content_as_the_rotation_predicts():
 
 
 @pytest.mark.parametrize("size", [(320, 180), (302, 166)])
-@pytest.mark.parametrize("chroma", [False, True])
+@pytest.mark.parametrize("chroma", [False, True, "422"])
 def test_densify_kernel_matches_numpy_reference(chroma, size):
     # vertex spacing that is not a whole number of pixels in either direction
     cam = default_camera(*size)
@@ -177,3 +178,29 @@ def test_ten_bit_planes_keep_their_precision_and_get_ten_bit_black():
     # outside the source: 10-bit black (64, 512)
     yo, uo, vo = warper.warp_yuv420(y, u, u, vmap + 1000.0, black=(64, 512))
     assert (yo == 64).all() and (uo == 512).all() and (vo == 512).all()
+
+
+def test_a_translation_moves_422_chroma_half_as_far_across_and_as_far_down():
+    # 4:2:2 chroma has full rows: a (4, 2) px luma shift is (2, 2) chroma px, exactly
+    cam = default_camera(320, 180)
+    warper = MeshWarper(cam, (16, 9))
+    gx, gy = np.meshgrid(warper.xs, warper.ys)
+    vmap = np.stack([gx + 4.0, gy + 2.0], axis=-1)
+    rng = np.random.default_rng(8)
+    y = rng.integers(64, 941, (180, 320), dtype=np.uint16)
+    u = rng.integers(64, 961, (180, 160), dtype=np.uint16)
+    yo, uo, vo = warper.warp_yuv(y, u, u, vmap, black=(64, 512))
+    assert uo.shape == (180, 160) and uo.dtype == np.uint16
+    np.testing.assert_array_equal(yo[:-2, :-4], y[2:, 4:])
+    np.testing.assert_array_equal(uo[:-2, :-2], u[2:, 2:])
+    assert np.all(uo[-2:] == 512) and np.all(yo[:, -4:] == 64)  # the fill past the source
+
+
+def test_planes_of_another_layout_are_refused():
+    cam = default_camera(320, 180)
+    warper = MeshWarper(cam, (16, 9))
+    gx, gy = np.meshgrid(warper.xs, warper.ys)
+    vmap = np.stack([gx, gy], axis=-1)
+    y = np.zeros((180, 320), np.uint8)
+    with pytest.raises(InputError, match="4:2:0 or 4:2:2"):
+        warper.warp_yuv(y, y, y, vmap)  # 4:4:4
