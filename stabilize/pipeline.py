@@ -480,7 +480,9 @@ class _Transcoder:
             planes = self.pool.get_nowait()
         except queue.Empty:
             planes = tuple(np.empty((p.height, p.width), np.uint8) for p in fr.planes)
-        tiles = self._tiles.get(bits) or self._tiles.setdefault(bits, make_tiles(bits))
+        if bits not in self._tiles:
+            self._tiles[bits] = make_tiles(bits)
+        tiles = self._tiles[bits]
         for src, dst in zip(_writable_planes(fr, np.uint16), planes, strict=True):
             dither_to_8bit(src, dst, bits, tiles)
         return _Picture(planes, fr.pts, fr.time_base, pooled=True)
