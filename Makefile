@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AOT := $(VENV)/.aot-kernels
 
 .PHONY: demo test lint bench clean
 
@@ -15,14 +16,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m compileall -q sensors stabilize stitch cli.py
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Ahead-of-time builds of the stabilizer's numba kernels (sensors.aot): `steadyrig stabilize`
+# then starts without importing numba. Without a C compiler the JIT kernels serve instead.
+$(AOT): $(STAMP) sensors/_kernels.py stabilize/_kernels.py sensors/aot.py stabilize/warmup.py
+	$(PY) -m stabilize.warmup --build || echo "note: kernels not built ahead of time; numba JIT kernels are used"
+	touch $(AOT)
+
+demo: $(STAMP) $(AOT)
 	$(VENV)/bin/steadyrig demo out/demo
 
-test: $(STAMP)
+test: $(STAMP) $(AOT)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(AOT)
 	$(PY) bench/stabilize.py
 	$(PY) bench/stitch.py
 

@@ -83,11 +83,13 @@ def integrate_gyro(
             raise InputError("gyro bias must be finite", gyro.source)
         omega = omega - b
     start = np.array([0.0, 0.0, 0.0, 1.0]) if q0 is None else qnormalize(np.asarray(q0))
-    # imported here: numba loads on first use (stabilize.warmup may have loaded it already)
-    from ._kernels import _integrate_gyro
+    # resolved here: the AOT build, or numba on first use (stabilize.warmup may have loaded it)
+    from .aot import SENSORS, kernel
 
-    quat = _integrate_gyro(
-        np.ascontiguousarray(gyro.t_s), np.ascontiguousarray(omega), np.ascontiguousarray(start)
+    quat = kernel(SENSORS, "integrate_gyro")(
+        np.ascontiguousarray(gyro.t_s, dtype=np.float64),
+        np.ascontiguousarray(omega, dtype=np.float64),
+        np.ascontiguousarray(start, dtype=np.float64),
     )
     return Orientation(gyro.t_s, quat, gyro.source)
 

@@ -94,17 +94,19 @@ def map_vertices(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray,
     -------
     (M, 2) float64 source pixel coordinates; NaN where the ray is behind the source camera.
     """
-    # imported here: numba loads on first use (stabilize.warmup may have loaded it already)
-    from ._kernels import _map_vertices
+    # resolved here: the AOT build, or numba on first use (stabilize.warmup may have loaded it)
+    from .warmup import stabilizer_kernel
 
     q = _check(fm, virtual_quat)
     world = _world_rays(output_K(camera, zoom), qto_matrix(q), np.asarray(pts_out, np.float64))
     dist = np.zeros(8)
     dist[: min(8, camera.dist.size)] = camera.dist[:8]
     out = np.empty((world.shape[0], 2))
-    _map_vertices(world, np.ascontiguousarray(fm.band_rows, dtype=np.float64),
-                  np.ascontiguousarray(fm.quat), np.ascontiguousarray(fm.K), dist,
-                  camera.model == "opencv_fisheye", _FIXED_POINT_ITERATIONS, out)
+    stabilizer_kernel("map_vertices")(
+        world, np.ascontiguousarray(fm.band_rows, dtype=np.float64),
+        np.ascontiguousarray(fm.quat, dtype=np.float64),
+        np.ascontiguousarray(fm.K, dtype=np.float64), dist, camera.model == "opencv_fisheye",
+        _FIXED_POINT_ITERATIONS, out)
     return out
 
 
@@ -217,10 +219,11 @@ class MeshWarper:
     def _densify_into(self, v: np.ndarray, kind: str, mx: np.ndarray, my: np.ndarray,
                       rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
         """Maps of output ``rows`` (in the plane's pixels) from a prepared vertex map ``v``."""
-        from ._kernels import _densify
+        from .warmup import stabilizer_kernel
 
         (_, bx), (iy, ay), (sx, ox, sy, oy) = self._geom[kind]
-        _densify(v, self._seg[kind], bx, iy[rows], ay[rows], sx, ox, sy, oy, mx, my)
+        stabilizer_kernel("densify")(v, self._seg[kind], bx, iy[rows], ay[rows], sx, ox, sy, oy,
+                                     mx, my)
         return mx, my
 
     @staticmethod

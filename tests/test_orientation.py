@@ -8,7 +8,7 @@ from sensors.orientation import integrate_gyro_reference
 from sensors.quaternion import qangle, qconj, qexp, qlog, qmul, qnormalize
 
 
-def test_kernel_matches_numpy_reference():
+def test_kernel_matches_numpy_reference(kernels):
     rng = np.random.default_rng(2376609)
     t = np.cumsum(rng.uniform(0.002, 0.006, 3000))
     w = rng.normal(scale=2.0, size=(3000, 3))

@@ -26,7 +26,7 @@ def _frame(cam: CameraModel, seed: int, readout_s: float = 0.03, ois: bool = Tru
 
 
 @pytest.mark.parametrize("lens", ["opencv_standard", "opencv_fisheye"])
-def test_kernel_matches_numpy_reference(lens):
+def test_kernel_matches_numpy_reference(lens, kernels):
     cam = default_camera(320, 180, lens=lens)
     fm = _frame(cam, seed=11)
     rng = np.random.default_rng(12)
@@ -102,7 +102,7 @@ def test_warp_of_a_pure_rotation_moves_content_as_the_rotation_predicts():
 
 @pytest.mark.parametrize("size", [(320, 180), (302, 166)])
 @pytest.mark.parametrize("chroma", [False, True, "422"])
-def test_densify_kernel_matches_numpy_reference(chroma, size):
+def test_densify_kernel_matches_numpy_reference(chroma, size, kernels):
     # vertex spacing that is not a whole number of pixels in either direction
     cam = default_camera(*size)
     warper = MeshWarper(cam, (32, 18))
