@@ -301,7 +301,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
-    warm_up_kernels()  # numba loads while OpenCV and PyAV import and the inputs are read
+    warm_up_kernels()  # kernels load (built ahead of time, or numba) while the inputs are read
 
     from pathlib import Path
 

@@ -392,7 +392,7 @@ class _Transcoder:
     """Decode, warp and encode on three threads.
 
     Opened before the motion analysis: the input and the encoder open and the decoder starts
-    filling its queue while the caller analyses the log (and numba finishes loading), so the
+    filling its queue while the caller analyses the log (and the kernels finish loading), so the
     first frames are ready when the plan is. ``run`` then warps and encodes; ``close`` (or the
     ``with`` block) stops the threads and closes both files, also when the caller fails first.
     """
