@@ -1,7 +1,8 @@
 """Numba kernels of the sensors layer. Private: call the validating wrappers in orientation.py.
 
 Each kernel has a plain numpy reference in orientation.py and a parity test in
-tests/test_orientation.py.
+tests/test_orientation.py. ``sensors.aot.SENSORS`` builds them ahead of time too; a kernel must
+keep everything it calls in this module, whose source stamps that build.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Numba kernels of the stabilizer (private; see ``stabilize.synthesis`` for the checked API).
 
-Each kernel has a plain numpy reference in the public module and a parity test.
+Each kernel has a plain numpy reference in the public module and a parity test. The same
+functions are also built ahead of time (``stabilize.warmup.STABILIZE``, ``sensors.aot``); a
+kernel must keep everything it calls in this module, whose source stamps that build.
 """
 
 from __future__ import annotations
