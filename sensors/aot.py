@@ -75,8 +75,18 @@ def _source_file(module: str) -> Path:
 
 
 def digest(spec: AotModule) -> int:
-    """What a built module must match: the kernels' source, the export table, this Python and
-    numpy's major version (63-bit integer)."""
+    """The stamp a built module must carry to be loaded.
+
+    Parameters
+    ----------
+    spec : AotModule
+
+    Returns
+    -------
+    int
+        60 bits of sha256 over the export table, the Python cache tag, the machine, numpy's
+        major version and the source of every module the kernels come from.
+    """
     import numpy as np
 
     h = hashlib.sha256(repr((spec, sys.implementation.cache_tag, platform.machine(),
@@ -98,9 +108,26 @@ def _filename(spec: AotModule) -> str:
 
 
 def build(spec: AotModule, directory: str | os.PathLike | None = None) -> Path:
-    """Compile ``spec`` with ``numba.pycc`` (needs a C compiler); returns the module's path.
+    """Compile ``spec``'s kernels with ``numba.pycc`` into one extension module.
 
     Written under a temporary name and renamed, so a reader never sees half a module.
+
+    Parameters
+    ----------
+    spec : AotModule
+    directory : path-like, optional
+        Where to write it; default ``$STEADYRIG_AOT_DIR``, else the spec's package folder.
+
+    Returns
+    -------
+    Path
+        The module file.
+
+    Raises
+    ------
+    Exception
+        Whatever numba or the C toolchain raise (no compiler, pycc removed): the JIT kernels
+        remain in use.
     """
     import warnings
 
@@ -140,7 +167,10 @@ def _constant(value: int):
 
 
 def load(spec: AotModule) -> ModuleType | None:
-    """The built module of ``spec`` if it is current, else None (``status`` says why)."""
+    """The built module of ``spec`` if it is current, else None (``status`` says why).
+
+    Looked up once per process (``$STEADYRIG_AOT_DIR`` or the package folder); never raises.
+    """
     with _lock:
         if spec.name in _loaded:
             return _loaded[spec.name]
