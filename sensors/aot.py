@@ -65,6 +65,8 @@ SENSORS = AotModule("sensors._aot_sensors", (
 _lock = threading.Lock()
 _loaded: dict[str, ModuleType | None] = {}
 _why: dict[str, str] = {}
+# resolved callables, so a per-band call in the warp is one dict lookup (no lock, no import)
+_callables: dict[tuple[str, str], object] = {}
 
 
 def _source_file(module: str) -> Path:
@@ -155,7 +157,10 @@ def build(spec: AotModule, directory: str | os.PathLike | None = None) -> Path:
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
-    _loaded.pop(spec.name, None)
+    with _lock:
+        _loaded.pop(spec.name, None)
+        for key in [k for k in _callables if k[0] == spec.name]:
+            del _callables[key]
     return final
 
 
@@ -210,11 +215,16 @@ def status(spec: AotModule) -> str:
 def kernel(spec: AotModule, name: str):
     """The callable of export ``name``: the AOT build when current, else the ``@njit`` kernel
     (importing numba)."""
-    mod = load(spec)
-    if mod is not None:
-        return getattr(mod, name)
-    e = next(e for e in spec.exports if e.name == name)
-    return getattr(importlib.import_module(e.module), e.function)
+    fn = _callables.get((spec.name, name))
+    if fn is None:
+        mod = load(spec)
+        if mod is not None:
+            fn = getattr(mod, name)
+        else:
+            e = next(e for e in spec.exports if e.name == name)
+            fn = getattr(importlib.import_module(e.module), e.function)
+        _callables[(spec.name, name)] = fn
+    return fn
 
 
 def _forget() -> None:
@@ -222,3 +232,4 @@ def _forget() -> None:
     with _lock:
         _loaded.clear()
         _why.clear()
+        _callables.clear()

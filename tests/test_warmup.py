@@ -65,6 +65,7 @@ def test_warm_up_loads_the_signatures_the_pipeline_calls(tmp_path, monkeypatch):
             return _kernel(*args)
 
         monkeypatch.setattr(module, name, record)
+    _forget()  # resolved kernels are cached: resolve again, to the recording wrappers
     clip = generate_clip(tmp_path, kind="walk", seed=4, width=160, height=96, duration_s=0.5,
                          readout_s=0.02, audio=False)
     stabilize_video(clip.video, tmp_path / "out.mp4", lens=clip.lens, offset_ms=0.0)
