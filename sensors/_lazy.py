@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 
 def lazy_exports(package: str, where: dict[str, str]
-                 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package`` whose name ``n`` lives in ``where[n]``.
+                 ) -> tuple[Callable[[str], object], Callable[[], list[str]], list[str]]:
+    """``__getattr__``, ``__dir__`` and ``__all__`` for ``package`` whose name ``n`` lives in
+    ``where[n]``: the one table of a package's public names.
 
     Parameters
     ----------
@@ -33,4 +34,4 @@ def lazy_exports(package: str, where: dict[str, str]
     def __dir__() -> list[str]:
         return sorted(set(vars(sys.modules[package])) | set(where))
 
-    return __getattr__, __dir__
+    return __getattr__, __dir__, sorted(where)

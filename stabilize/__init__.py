@@ -10,17 +10,7 @@ submodule (``stabilize.warmup``, ``stabilize.params``) does not pull in OpenCV, 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sensors._lazy import lazy_exports
-
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .filtering import FILTERS, FilterContext, register_filter
-    from .motion import FrameMotion, MotionTrack, analyze_motion
-    from .params import StabilizeParams
-    from .pipeline import StabilizeResult, stabilize_video
-    from .stabilizer import Stabilizer
-    from .synthesis import MeshWarper
 
 _WHERE = {
     "FILTERS": "filtering",
@@ -36,19 +26,6 @@ _WHERE = {
     "MeshWarper": "synthesis",
 }
 
-__all__ = [
-    "FILTERS",
-    "FilterContext",
-    "FrameMotion",
-    "MeshWarper",
-    "MotionTrack",
-    "StabilizeParams",
-    "StabilizeResult",
-    "Stabilizer",
-    "analyze_motion",
-    "register_filter",
-    "stabilize_video",
-]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _WHERE)

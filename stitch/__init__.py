@@ -11,17 +11,7 @@ The names below load their modules on first access (``sensors._lazy``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sensors._lazy import lazy_exports
-
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .params import StitchParams
-    from .pipeline import StitchResult, stitch_panorama
-    from .projection import Layer, Overlap, ProjectedLayer, find_overlaps, plan_layers, project_rig
-    from .render import render_panorama, write_layers, write_panorama
-    from .rig import Rig, RigCamera, read_rig, write_colmap_rig, write_pto, write_surround360_rig
-    from .synthetic import generate_rosette, true_correspondence, true_seam_residuals
 
 _WHERE = {
     "StitchParams": "params",
@@ -47,28 +37,5 @@ _WHERE = {
     "true_seam_residuals": "synthetic",
 }
 
-__all__ = [
-    "StitchParams",
-    "StitchResult",
-    "stitch_panorama",
-    "Rig",
-    "RigCamera",
-    "read_rig",
-    "write_surround360_rig",
-    "write_colmap_rig",
-    "write_pto",
-    "Layer",
-    "ProjectedLayer",
-    "Overlap",
-    "plan_layers",
-    "project_rig",
-    "find_overlaps",
-    "render_panorama",
-    "write_panorama",
-    "write_layers",
-    "generate_rosette",
-    "true_correspondence",
-    "true_seam_residuals",
-]
 
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _WHERE)
