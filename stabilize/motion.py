@@ -171,6 +171,64 @@ class MotionTrack:
         return FrameMotion(int(index), float(self.frame_t_s[index]), rows, t, q, K)
 
 
+def hold_edges(gyro: GyroLog, frame_t_s: np.ndarray, readout_s: float
+               ) -> tuple[GyroLog, str]:
+    """Extend a log by holding its boundary rates over one frame period plus the readout.
+
+    A log that starts with the recording (embedded camera telemetry does) begins a few
+    milliseconds after the first frame's top rows were exposed, and one that stops with it ends
+    before the last frame's bottom rows. Over so short a span the rate barely changes, so holding
+    the rate at each end covers the first and last frames instead of passing them
+    through unstabilized next to warped neighbours (a visible jump). Longer stretches without
+    samples stay uncovered.
+
+    Parameters
+    ----------
+    gyro : GyroLog
+        Rates on the video clock, bias removed.
+    frame_t_s : (F,) float64
+        Frame times (middle row).
+    readout_s : float
+        Rolling-shutter readout.
+
+    Returns
+    -------
+    GyroLog, str
+        The extended log (samples at the log's median spacing) and a note naming what was held
+        ("" when no frame needed it).
+    """
+    t = gyro.t_s
+    if t.size < 2 or frame_t_s.size < 1:
+        return gyro, ""
+    dt = float(np.median(np.diff(t)))
+    period = float(np.median(np.diff(frame_t_s))) if frame_t_s.size > 1 else 0.0
+    margin = period + readout_s
+    need_head = min(t[0] - (frame_t_s[0] - 0.5 * readout_s), margin)
+    need_tail = min((frame_t_s[-1] + 0.5 * readout_s) - t[-1], margin)
+    n_head = int(np.ceil(need_head / dt)) if need_head > 0 else 0
+    n_tail = int(np.ceil(need_tail / dt)) if need_tail > 0 else 0
+    if n_head == 0 and n_tail == 0:
+        return gyro, ""
+    head_t = t[0] - dt * np.arange(n_head, 0, -1)
+    tail_t = t[-1] + dt * np.arange(1, n_tail + 1)
+    # the last sample's rate itself: on generated walks a mean or a fitted line over the
+    # bridged span did no better (they lag, or extrapolate noise)
+    w = gyro.omega_rad_s
+    omega = np.concatenate([np.repeat(w[:1], n_head, axis=0), w,
+                            np.repeat(w[-1:], n_tail, axis=0)])
+    acc = gyro.accel_m_s2
+    if acc is not None:
+        acc = np.concatenate([np.repeat(acc[:1], n_head, axis=0), acc,
+                              np.repeat(acc[-1:], n_tail, axis=0)])
+    parts = []
+    if n_head:
+        parts.append(f"{need_head * 1e3:.1f} ms before the log's first sample")
+    if n_tail:
+        parts.append(f"{need_tail * 1e3:.1f} ms after its last")
+    note = "boundary gyro rate held over " + " and ".join(parts) + " (edge frames' rows)"
+    return (GyroLog(np.concatenate([head_t, t, tail_t]), omega, acc, gyro.source), note)
+
+
 def analyze_motion(
     log: SensorLog | GyroLog,
     frame_t_s: np.ndarray,
@@ -238,8 +296,11 @@ def analyze_motion(
         bias = np.asarray(bias_rad_s, dtype=np.float64).reshape(3)
     on_video = GyroLog(gyro.t_s - offset_s, gyro.omega_rad_s - bias,
                        None if gyro.accel_m_s2 is None else gyro.accel_m_s2, gyro.source)
-    real = integrate_gyro(on_video).canonical()
     half = 0.5 * readout_s
+    on_video, held = hold_edges(on_video, ft, readout_s)
+    if held:
+        notes.append(held)
+    real = integrate_gyro(on_video).canonical()
     covered = (ft - half >= on_video.t_s[0]) & (ft + half <= on_video.t_s[-1])
     for g0, g1 in on_video.gaps():  # samples missing: integration across the gap is a guess
         covered &= (ft + half <= g0) | (ft - half >= g1)

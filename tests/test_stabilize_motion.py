@@ -72,3 +72,36 @@ def test_frames_in_a_gap_of_the_log_are_not_covered():
     motion = analyze_motion(holed, t, assumed_camera((320, 180)), readout_s=0.0)
     assert not motion.covered[(t > 1.0) & (t < 1.5)].any()
     assert motion.covered[(t < 0.95) | (t > 1.55)].all()
+
+
+def test_a_log_starting_at_the_first_frames_middle_row_covers_the_edge_frames():
+    # embedded telemetry starts with the recording: frame 0's top rows precede the first sample
+    path = camera_path("walk", 4.0, seed=11)
+    gyro = synthesize_gyro(path, seed=11)
+    t = np.arange(1.0, 3.0, 1.0 / FPS)
+    cam = default_camera(320, 180)
+    bias = np.zeros(3)
+    full = analyze_motion(gyro, t, cam, readout_s=0.03, bias_rad_s=bias)
+    edged = analyze_motion(gyro.slice(t[0], t[-1]), t, cam, readout_s=0.03, bias_rad_s=bias)
+    assert edged.covered.all()
+    assert any("boundary gyro rate held" in n for n in edged.notes)
+    for i in (0, len(t) - 1):
+        ref = 1 if i == 0 else i - 1  # the neighbour's first band anchors both tracks
+        a = _relative(np.concatenate([full.frame(ref).quat[:1], full.frame(i).quat]))
+        b = _relative(np.concatenate([edged.frame(ref).quat[:1], edged.frame(i).quat]))
+        # the rate held over half a readout: 0.03 deg is 0.3 px at 960 px wide with this lens,
+        # where passing frame 0 through unwarped jumps by tens of pixels
+        assert np.degrees(qangle(a, b).max()) < 0.03
+
+
+def test_edge_hold_does_not_bridge_more_than_a_frame_period_and_the_readout():
+    path = camera_path("walk", 3.0, seed=12)
+    gyro = synthesize_gyro(path, seed=12)
+    t = np.arange(0.0, 2.0, 1.0 / FPS)
+    readout_s = 0.02
+    motion = analyze_motion(gyro.slice(0.2, 1.5), t, default_camera(320, 180),
+                            readout_s=readout_s)
+    covered_t = t[motion.covered]
+    reach_s = 1.0 / FPS + readout_s
+    assert covered_t[0] >= 0.2 - reach_s and covered_t[-1] <= 1.5 + reach_s
+    assert not motion.covered[t < 0.1].any() and not motion.covered[t > 1.6].any()
