@@ -1,4 +1,5 @@
-"""Equirectangular layers: the DESIGN.md convention, wrap-aware footprints, maps and overlaps."""
+"""Equirectangular layers: the panorama convention of docs/architecture.md, wrap-aware
+footprints, maps and overlaps."""
 
 import math
 
