@@ -388,6 +388,28 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         Bad rig, images, output name, or a rig without overlaps when repair/refine is asked.
     SolveError
         The warp solve (or the refinement) failed; nothing is written then.
+
+    See Also
+    --------
+    stitch_images : the same on images in memory, without files.
+
+    Examples
+    --------
+    A rotation-only stitch of a generated rosette's files (its folder holds images named by
+    camera id), with the report beside the panorama:
+
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from stitch import StitchParams, generate_rosette, stitch_panorama
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ros = generate_rosette(Path(tmp) / "rosette", n_cameras=4, width=160, height=120,
+    ...                            hfov_deg=110.0)
+    ...     res = stitch_panorama(ros.rig_path, [ros.out_dir], Path(tmp) / "pano.jpg",
+    ...                           StitchParams(width_px=512, repair=False, refine=False),
+    ...                           report=Path(tmp) / "pano.json")
+    ...     written = json.loads((Path(tmp) / "pano.json").read_text())
+    >>> res.output.name, res.panorama.shape, written["cameras"]
+    ('pano.jpg', (256, 512, 3), ['cam0', 'cam1', 'cam2', 'cam3'])
     """
     params = StitchParams() if params is None else params
     t_start = time.perf_counter()

@@ -173,6 +173,21 @@ def run_batch(manifest: str | os.PathLike | Manifest, *, results: str | os.PathL
     KeyboardInterrupt
         Re-raised after the futures were cancelled, the cluster closed and partial files
         removed; the results file keeps the finished jobs, so a rerun resumes.
+
+    Examples
+    --------
+    Two generated rosettes on an embedded cluster of two workers (skipped as a doctest: it
+    starts worker processes), then a rerun that finds both finished:
+
+    >>> from stitch.batch import generate_batch, run_batch
+    >>> manifest = generate_batch("out/batch", 2, width_px=1024)  # doctest: +SKIP
+    >>> s = run_batch(manifest, workers=2, progress=print)  # doctest: +SKIP
+    Progress(stage='batch', done=1, total=2, message='job01: done')
+    Progress(stage='batch', done=2, total=2, message='job00: done')
+    >>> s.n_done, s.results_path.name  # doctest: +SKIP
+    (2, 'manifest.results.jsonl')
+    >>> run_batch(manifest, workers=2).n_skipped  # doctest: +SKIP
+    2
     """
     t_start = time.perf_counter()
     if scheduler is not None and workers is not None:
