@@ -455,7 +455,7 @@ def batch_cmd(manifest, results, scheduler, workers, out_dir, options) -> None:
     man = load_manifest(manifest, out_dir=out_dir, defaults=_batch_options(options))
     with progress(length=len(man), label="batch") as bar:
         summary = run_batch(man, results=results, scheduler=scheduler, workers=workers,
-                            progress=lambda rec, n, total: bar.update(1))
+                            progress=lambda p: bar.update(1))
     for rec in summary.records:
         if rec["status"] == "failed":
             name = f" {rec['id']}" if rec["id"] is not None else ""

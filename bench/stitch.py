@@ -48,7 +48,7 @@ from stitch.params import StitchParams  # noqa: E402
 from stitch.pipeline import stitch_panorama  # noqa: E402
 from stitch.projection import Layer, ProjectedLayer, find_overlaps, project_rig  # noqa: E402
 from stitch.render import WarpedLayer  # noqa: E402
-from stitch.rig import read_rig, write_pto  # noqa: E402
+from stitch.rig_io import read_rig, write_pto  # noqa: E402
 from stitch.synthetic import generate_rosette  # noqa: E402
 from stitch.warp_solve import solve_warps_info  # noqa: E402
 

@@ -1,10 +1,11 @@
-"""Rosette panorama stitching with seam repair (DESIGN.md "stitch/").
+"""Rosette panorama stitching with seam repair (docs/architecture.md "stitch/").
 
-Stages: ``rig`` (read/write rig files) -> ``projection`` (equirectangular layers and overlaps) ->
-``flow`` (overlap correspondences) -> ``refine`` (rig rotations) -> ``warp_solve`` (spline warps
-in Ceres) -> ``render`` (exposure compensation, multi-band blending, GPano output) -> ``metrics``
-(seam report); ``pipeline.stitch_panorama`` runs them in order. ``synthetic`` generates
-rosettes with exact truth.
+Stages: ``rig`` (the rig model; ``rig_io`` reads and writes rig files) -> ``projection``
+(equirectangular layers and overlaps) -> ``flow`` (overlap correspondences) -> ``refine`` (rig
+rotations) -> ``warp_solve`` (spline warps in Ceres) -> ``render`` (exposure compensation,
+multi-band blending, GPano output) -> ``metrics`` (seam report); ``pipeline.stitch_images``
+runs them in order on images in memory and ``pipeline.stitch_panorama`` on image files.
+``batch`` runs many stitches on Dask; ``synthetic`` generates rosettes with exact truth.
 
 The names below load their modules on first access (``sensors._lazy``).
 """
@@ -14,8 +15,17 @@ from __future__ import annotations
 from sensors._lazy import lazy_exports
 
 _WHERE = {
+    "BatchJob": "batch",
+    "BatchSummary": "batch",
+    "Manifest": "batch",
+    "generate_batch": "batch",
+    "load_manifest": "batch",
+    "read_results": "batch",
+    "run_batch": "batch",
+    "run_job": "batch",
     "StitchParams": "params",
     "StitchResult": "pipeline",
+    "stitch_images": "pipeline",
     "stitch_panorama": "pipeline",
     "Layer": "projection",
     "Overlap": "projection",
@@ -28,10 +38,13 @@ _WHERE = {
     "write_panorama": "render",
     "Rig": "rig",
     "RigCamera": "rig",
-    "read_rig": "rig",
-    "write_colmap_rig": "rig",
-    "write_pto": "rig",
-    "write_surround360_rig": "rig",
+    "hugin_angles": "rig_io",
+    "read_colmap_rig": "rig_io",
+    "read_rig": "rig_io",
+    "read_surround360_rig": "rig_io",
+    "write_colmap_rig": "rig_io",
+    "write_pto": "rig_io",
+    "write_surround360_rig": "rig_io",
     "generate_rosette": "synthetic",
     "true_correspondence": "synthetic",
     "true_seam_residuals": "synthetic",

@@ -28,7 +28,7 @@ class StitchParams:
     Parameters
     ----------
     width_px : int
-        Panorama width W in pixels; the height is W / 2 (DESIGN.md "Panorama").
+        Panorama width W in pixels; the height is W / 2 (docs/architecture.md "Panorama").
     repair : bool
         Run overlap flow + spline warp solve (``--no-repair`` turns it off).
     refine : bool

@@ -1,9 +1,13 @@
-"""The stitch pipeline, in the order of the algorithm (DESIGN.md "stitch/").
+"""The stitch pipeline, in the order of the algorithm (docs/architecture.md "stitch/").
 
-load rig + images -> project to the panorama -> overlap flow -> (refine rig rotations ->
-re-project -> overlap flow) -> solve spline warps -> render (warp, exposure, blend) -> write ->
-report. ``params.repair = False`` skips flow and solve (a plain rotation-only stitch);
+check images -> project to the panorama -> overlap flow -> (refine rig rotations -> re-project ->
+overlap flow) -> solve spline warps -> render (warp, exposure, blend) -> report.
+``params.repair = False`` skips flow and solve (a plain rotation-only stitch);
 ``params.refine = False`` keeps the rig's rotations as given.
+
+:func:`stitch_images` runs it on images in memory (a video tool's frames) and returns the
+panorama as an array; :func:`stitch_panorama` reads the images from files, calls it, and writes
+the panorama (with GPano XMP), the report, layers and a Hugin project.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,18 +25,24 @@ import numpy as np
 
 from sensors.atomic import atomic_output, check_not_input
 from sensors.errors import InputError, SolveError
+from sensors.progress import Progress, ProgressCallback, get_logger, note
+from sensors.progress import report as report_progress
 
+from .images import check_images, load_images, resolve_images
 from .params import IMAGE_SUFFIXES, StitchParams
 from .projection import Overlap, ProjectedLayer, find_overlaps, project_rig
-from .render import blend_layers, warp_layers, write_layers, write_panorama
-from .rig import Rig, read_rig, write_pto
+from .render import WarpedLayer, blend_layers, warp_layers, write_layers, write_panorama
+from .rig import Rig
+from .rig_io import read_rig, write_pto
 
-__all__ = ["StitchResult", "STAGES", "stitch_panorama", "load_images", "resolve_images"]
+__all__ = ["StitchResult", "STAGES", "stitch_images", "stitch_panorama", "load_images",
+           "resolve_images"]
 
-#: Stages reported to the progress callback, in order.
+#: Stages reported to the progress callback, in order (:func:`stitch_images` stops at
+#: ``"report"``; :func:`stitch_panorama` also reports ``"write"``).
 STAGES = ("load", "project", "refine", "flow", "solve", "render", "report", "write")
 
-_READABLE = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+_log = get_logger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,8 +51,8 @@ class StitchResult:
 
     Parameters
     ----------
-    output : Path
-        The panorama written.
+    output : Path or None
+        The panorama file written (None for :func:`stitch_images`).
     rig : Rig
         The rig the panorama was rendered with (refined when refinement ran).
     report : dict
@@ -51,74 +61,53 @@ class StitchResult:
         Full-canvas RGBA layers (when a layers folder was given).
     warps : list of SplineWarp, optional
         The solved displacement per camera (None without repair).
+    panorama : (H, W, 3) uint8, optional
+        The equirectangular panorama, BGR (``H = W / 2``).
+    coverage : (H, W) bool, optional
+        Where some camera sees the panorama.
+    layers : list of WarpedLayer
+        Every camera warped into its crop of the panorama (``image``, ``valid`` mask, crop
+        origin ``layer.x0``, ``layer.y0``), in rig order.
     """
 
-    output: Path
+    output: Path | None
     rig: Rig
     report: dict
     layer_paths: list[Path] = field(default_factory=list)
     warps: list | None = None
+    panorama: np.ndarray | None = None
+    coverage: np.ndarray | None = None
+    layers: list[WarpedLayer] = field(default_factory=list)
+
+    @property
+    def seams(self) -> dict | None:
+        """The seam report (``stitch.metrics.seam_report``), or None without repair."""
+        return self.report.get("seams")
+
+    @property
+    def seam_median_px(self) -> float | None:
+        """Median held-out seam misalignment after repair, px (None without repair).
+
+        Held-out correspondences were not used by the warp solve, so this is the honest figure.
+        """
+        seams = self.seams
+        if not seams:
+            return None
+        return seams["overall"]["heldout"]["after"]["median_px"]
 
 
-def resolve_images(rig: Rig, images: Sequence[str | os.PathLike]) -> list[Path]:
-    """Image paths in rig order: the given files, or a single folder's files named by camera id.
+class _Stages:
+    """Times the stages and reports each as ``Progress(stage, n_done, n_stages)``."""
 
-    Raises
-    ------
-    InputError
-        Count mismatch, missing files, or a folder lacking (or doubling) a camera's image.
-    """
-    paths = [Path(p) for p in images]
-    if len(paths) == 1 and paths[0].is_dir():
-        folder = paths[0]
-        files = [p for p in folder.iterdir() if p.suffix.lower() in _READABLE and p.is_file()]
-        out, missing = [], []
-        for cid in rig.ids:
-            hits = [p for p in files if p.stem == cid] or [
-                p for p in files if p.stem.lower() == cid.lower()]
-            if len(hits) > 1:
-                raise InputError(f"several images for camera {cid}: "
-                                 + ", ".join(sorted(p.name for p in hits)), str(folder))
-            if not hits:
-                missing.append(cid)
-            else:
-                out.append(hits[0])
-        if missing:
-            raise InputError(f"no image named after camera(s) {', '.join(missing)} "
-                             f"(expected e.g. {missing[0]}.jpg)", str(folder))
-        return out
-    if len(paths) != len(rig):
-        raise InputError(f"the rig has {len(rig)} cameras but {len(paths)} images were given "
-                         "(give one image per camera in rig order, or one folder)", rig.source)
-    for p in paths:
-        if not p.exists():
-            raise InputError("image does not exist", str(p))
-        if p.is_dir():
-            raise InputError("expected an image file, got a folder", str(p))
-    return paths
+    def __init__(self, progress: ProgressCallback | None, stages: Sequence[str]):
+        self.progress, self.stages = progress, tuple(stages)
+        self.timings: dict[str, float] = {}
+        self.t = time.perf_counter()
 
-
-def load_images(rig: Rig, paths: Sequence[Path]) -> list[np.ndarray]:
-    """Read images as BGR uint8 and check each against its camera's size."""
-    out = []
-    for cam, p in zip(rig, paths, strict=True):
-        img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-        if img is None or img.size == 0:
-            raise InputError("cannot read image (not an image, or truncated)", str(p))
-        if img.dtype == np.uint16:
-            img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-        elif img.dtype != np.uint8:
-            raise InputError(f"unsupported image sample type {img.dtype}", str(p))
-        if img.ndim == 2:
-            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-        elif img.shape[2] == 4:
-            img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-        w, h = cam.size
-        if img.shape[:2] != (h, w):
-            raise InputError(f"image is {img.shape[1]}x{img.shape[0]} but camera {cam.id} in the "
-                             f"rig is {w}x{h}", str(p))
-        out.append(np.ascontiguousarray(img))
-    return out
+    def done(self, stage: str) -> None:
+        self.timings[stage] = round(time.perf_counter() - self.t, 4)
+        report_progress(self.progress, stage, self.stages.index(stage) + 1, len(self.stages))
+        self.t = time.perf_counter()
 
 
 def _optional(module: str):
@@ -179,14 +168,191 @@ def _jsonable(x):
     return x
 
 
+def stitch_images(rig: Rig, images: Sequence[np.ndarray], params: StitchParams | None = None,
+                  progress: ProgressCallback | None = None, *,
+                  debug_dir: str | os.PathLike | None = None) -> StitchResult:
+    """Stitch a rosette's images, given as arrays, into an equirectangular panorama.
+
+    The whole stitch of :func:`stitch_panorama` (which reads files and calls this): project,
+    refine the rig's rotations, solve the seam-repairing spline warps, render; nothing is read
+    or written (but ``debug_dir``), so a video tool can stitch frames it holds in memory.
+
+    Parameters
+    ----------
+    rig : Rig
+        The rig (:func:`stitch.read_rig` reads one from a file).
+    images : sequence of ndarray
+        One image per camera in rig order: (h, w, 3) uint8 BGR as OpenCV holds them, of the
+        camera's size (grey (h, w), BGRA and uint16 are converted as when read from files).
+    params : StitchParams, optional
+        Width, repair/refine switches and stage settings.
+    progress : callable(Progress), optional
+        Called as each stage finishes with ``Progress(stage, n_done, n_stages)``
+        (``sensors.progress``), stages ``STAGES`` up to ``"report"``.
+    debug_dir : path, optional
+        Folder for numbered intermediate pictures (projected layers, overlap mixes before and
+        after repair, a panorama preview).
+
+    Returns
+    -------
+    StitchResult
+        ``panorama`` (H, W, 3) uint8 BGR, ``coverage``, the warped ``layers``, the (refined)
+        ``rig``, the ``warps`` and the ``report`` (``output`` and ``images`` None in it).
+
+    Raises
+    ------
+    InputError
+        Not a Rig, a wrong number of images, an image of the wrong type, layout or size, or a
+        rig without overlaps when repair or refinement is asked.
+    SolveError
+        The warp solve (or the refinement) failed.
+
+    See Also
+    --------
+    stitch_panorama : the same from and to files.
+
+    Examples
+    --------
+    A generated rosette (four cameras, 0.4 degrees miscalibrated, with parallax) stitched from
+    arrays; refinement and repair cut the held-out seam misalignment to a fraction of a pixel:
+
+    >>> import tempfile
+    >>> import cv2
+    >>> from stitch import StitchParams, generate_rosette, read_rig, stitch_images
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ros = generate_rosette(tmp, n_cameras=4, width=160, height=120, hfov_deg=110.0,
+    ...                            seed=3)
+    ...     rig = read_rig(ros.rig_path)
+    ...     frames = [cv2.imread(str(p)) for p in ros.image_paths]
+    >>> res = stitch_images(rig, frames, StitchParams(width_px=512))
+    >>> res.panorama.shape, res.panorama.dtype
+    ((256, 512, 3), dtype('uint8'))
+    >>> res.report["repair"], res.report["refine"]
+    (True, True)
+    >>> before = res.seams["overall"]["heldout"]["before"]["median_px"]
+    >>> res.seam_median_px < 0.5, res.seam_median_px < 0.5 * before
+    (True, True)
+    """
+    t_start = time.perf_counter()
+    if not isinstance(rig, Rig):
+        raise InputError(f"expected a Rig, got {type(rig).__name__} (read a rig file with "
+                         "stitch.read_rig, or pass the path to stitch_panorama)")
+    params = StitchParams() if params is None else params
+    stages = _Stages(progress, STAGES[:-1])
+    warnings: list[str] = []
+    W = params.width_px
+    dbg = None if debug_dir is None else Path(debug_dir)
+
+    # 1. check the images (one per camera, the camera's size, BGR uint8)
+    imgs = check_images(rig, images)
+    stages.done("load")
+
+    # 2. project every camera into its layer of the panorama; find the overlaps
+    layers = project_rig(rig, imgs, W, params.feather_px, params.margin_px)
+    overlaps = find_overlaps(layers)
+    if not overlaps and len(rig) > 1:
+        msg = (f"no two cameras overlap on a {W} px panorama; check the rig's orientations "
+               "and fields of view")
+        if params.repair or params.refine:
+            raise InputError(msg + " (seam repair needs overlaps)", rig.source)
+        note(warnings, _log, msg)
+    if dbg is not None:
+        for lay in layers:
+            _write_debug(dbg, f"01_layer_{rig[lay.index].id}.png", lay.image)
+        _debug_overlaps(dbg, "02_before", [(p.x0, p.y0, p.image) for p in layers], overlaps, W)
+    stages.done("project")
+
+    # 3. refine rotations from overlap correspondences, then re-project
+    matches = None
+    refine_info = None
+    if params.refine and overlaps:
+        refine = _optional("refine")
+        matches = _flow(layers, overlaps, params)
+        rig, refine_info = refine.refine_rotations(
+            rig, layers, matches, fixed=params.refine_fixed_camera,
+            robust_scale_px=params.robust_scale_px, max_iterations=params.max_iterations)
+        layers = project_rig(rig, imgs, W, params.feather_px, params.margin_px)
+        overlaps = find_overlaps(layers)
+        matches = None
+    stages.done("refine")
+
+    # 4. dense flow in every overlap -> correspondences
+    if params.repair and overlaps:
+        matches = _flow(layers, overlaps, params)
+        if not any(len(m.p_i) for m in matches):
+            raise SolveError("no usable correspondences in any overlap (textureless or "
+                             "misaligned by more than the flow can find); try --no-repair")
+    stages.done("flow")
+
+    # 5. spline warps in Ceres
+    warps = None
+    solve_info = None
+    if params.repair and matches is not None:
+        warps, solve_info = _optional("warp_solve").solve_warps_info(layers, matches, params)
+        solve_info = dataclasses.asdict(solve_info)
+        for k, w in enumerate(warps):
+            if w is not None and w.min_jacobian_det < params.min_jacobian_det:
+                note(warnings, _log,
+                     f"camera {rig[k].id}: warp Jacobian determinant drops to "
+                     f"{w.min_jacobian_det:.3f} (< {params.min_jacobian_det}); the warp may fold")
+    stages.done("solve")
+
+    # 6. render: warp with the displacements, compensate exposure, blend (wrap-aware)
+    warped = warp_layers(rig, imgs, W, warps, params.margin_px, projected=layers)
+    pano, coverage = blend_layers(warped, W, params)
+    if dbg is not None and warps is not None:
+        _debug_overlaps(dbg, "03_after", [(wl.layer.x0, wl.layer.y0, wl.image) for wl in warped],
+                        overlaps, W)
+    if dbg is not None:
+        _write_debug(dbg, "04_panorama_preview.jpg",
+                     cv2.resize(pano, (min(W, 2048), min(W, 2048) // 2),
+                                interpolation=cv2.INTER_AREA))
+    stages.done("render")
+
+    # 7. report
+    seams = None
+    if matches is not None and warps is not None:
+        seams = _optional("metrics").seam_report(matches, warps, warped_layers=warped)
+    stages.done("report")
+    stages.timings["total"] = round(time.perf_counter() - t_start, 4)
+    summary = {
+        "output": None,
+        "width_px": W,
+        "height_px": W // 2,
+        "cameras": rig.ids,
+        "images": None,
+        "rig": rig.source,
+        "repair": bool(params.repair and warps is not None),
+        "refine": bool(refine_info is not None),
+        "refine_info": refine_info,
+        "solve_info": solve_info,
+        "params": params.to_dict(),
+        "params_checksum": params.checksum(),
+        "overlaps": [{"i": o.i, "j": o.j, "area_px": o.area_px} for o in overlaps],
+        "coverage_fraction": float(coverage.mean()),
+        "seams": seams,
+        "warps": None if warps is None else [
+            {"camera": rig[k].id, "max_displacement_px": float(w.max_displacement_px),
+             "min_jacobian_det": float(w.min_jacobian_det)}
+            for k, w in enumerate(warps) if w is not None],
+        "warnings": warnings,
+        "timings_s": stages.timings,
+    }
+    return StitchResult(None, rig, _jsonable(summary), warps=warps, panorama=pano,
+                        coverage=coverage, layers=warped)
+
+
 def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.PathLike],
                     output: str | os.PathLike, params: StitchParams | None = None,
                     report: str | os.PathLike | None = None,
                     layers_dir: str | os.PathLike | None = None,
                     debug_dir: str | os.PathLike | None = None,
-                    progress: Callable[[str], None] | None = None,
+                    progress: ProgressCallback | None = None,
                     pto: str | os.PathLike | None = None) -> StitchResult:
-    """Stitch a rosette's images into an equirectangular panorama with seam repair.
+    """Stitch a rosette's image files into an equirectangular panorama file with seam repair.
+
+    Reads the rig and the images, runs :func:`stitch_images` on them, then writes the panorama
+    (atomically: a failure leaves nothing behind) and whatever else was asked.
 
     Parameters
     ----------
@@ -205,14 +371,16 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
     debug_dir : path, optional
         Folder for numbered intermediate pictures (projected layers, overlap mixes before and
         after repair, the seam assignment).
-    progress : callable(stage), optional
-        Called with each name of ``STAGES`` as that stage finishes.
+    progress : callable(Progress), optional
+        Called as each stage of ``STAGES`` finishes with ``Progress(stage, n_done, n_stages)``
+        (``sensors.progress``).
     pto : path, optional
         Also write a Hugin project of the (refined) rig and the images, to inspect in Hugin.
 
     Returns
     -------
     StitchResult
+        As :func:`stitch_images`, with ``output`` (and ``output``, ``images`` in the report).
 
     Raises
     ------
@@ -220,27 +388,37 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         Bad rig, images, output name, or a rig without overlaps when repair/refine is asked.
     SolveError
         The warp solve (or the refinement) failed; nothing is written then.
+
+    See Also
+    --------
+    stitch_images : the same on images in memory, without files.
+
+    Examples
+    --------
+    A rotation-only stitch of a generated rosette's files (its folder holds images named by
+    camera id), with the report beside the panorama:
+
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from stitch import StitchParams, generate_rosette, stitch_panorama
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     ros = generate_rosette(Path(tmp) / "rosette", n_cameras=4, width=160, height=120,
+    ...                            hfov_deg=110.0)
+    ...     res = stitch_panorama(ros.rig_path, [ros.out_dir], Path(tmp) / "pano.jpg",
+    ...                           StitchParams(width_px=512, repair=False, refine=False),
+    ...                           report=Path(tmp) / "pano.json")
+    ...     written = json.loads((Path(tmp) / "pano.json").read_text())
+    >>> res.output.name, res.panorama.shape, written["cameras"]
+    ('pano.jpg', (256, 512, 3), ['cam0', 'cam1', 'cam2', 'cam3'])
     """
     params = StitchParams() if params is None else params
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-    warnings: list[str] = []
-
-    def done(stage: str, t0: float) -> float:
-        timings[stage] = round(time.perf_counter() - t0, 4)
-        if progress is not None:
-            progress(stage)
-        return time.perf_counter()
-
     out_path = Path(output)
     if out_path.suffix.lower() not in IMAGE_SUFFIXES:
         raise InputError(f"unsupported panorama type {out_path.suffix or '(none)'}; use one of "
                          + ", ".join(IMAGE_SUFFIXES), str(out_path))
-    W = params.width_px
-    dbg = None if debug_dir is None else Path(debug_dir)
 
-    # 1. load rig + images
-    t = time.perf_counter()
+    # Read the rig and the images, after checking that no output would overwrite an input.
     if not isinstance(rig, Rig):
         rig = read_rig(rig)
     paths = resolve_images(rig, images)
@@ -252,110 +430,31 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         if extra is not None:
             check_not_input(extra, *paths, rig.source, out_path)
     imgs = load_images(rig, paths)
-    t = done("load", t)
+    read_s = time.perf_counter() - t_start
 
-    # 2. project every camera into its layer of the panorama; find the overlaps
-    layers = project_rig(rig, imgs, W, params.feather_px, params.margin_px)
-    overlaps = find_overlaps(layers)
-    if not overlaps and len(rig) > 1:
-        msg = (f"no two cameras overlap on a {W} px panorama; check the rig's orientations "
-               "and fields of view")
-        if params.repair or params.refine:
-            raise InputError(msg + " (seam repair needs overlaps)", rig.source)
-        warnings.append(msg)
-    if dbg is not None:
-        for lay in layers:
-            _write_debug(dbg, f"01_layer_{rig[lay.index].id}.png", lay.image)
-        _debug_overlaps(dbg, "02_before", [(p.x0, p.y0, p.image) for p in layers], overlaps, W)
-    t = done("project", t)
+    def renumbered(p: Progress) -> None:  # one more stage than stitch_images: "write"
+        report_progress(progress, p.stage, p.done, len(STAGES), p.message)
 
-    # 3. refine rotations from overlap correspondences, then re-project
-    matches = None
-    refine_info = None
-    if params.refine and overlaps:
-        refine = _optional("refine")
-        matches = _flow(layers, overlaps, params)
-        rig, refine_info = refine.refine_rotations(
-            rig, layers, matches, fixed=params.refine_fixed_camera,
-            robust_scale_px=params.robust_scale_px, max_iterations=params.max_iterations)
-        layers = project_rig(rig, imgs, W, params.feather_px, params.margin_px)
-        overlaps = find_overlaps(layers)
-        matches = None
-    t = done("refine", t)
+    res = stitch_images(rig, imgs, params, renumbered if progress is not None else None,
+                        debug_dir=debug_dir)
+    t = time.perf_counter()
+    summary = res.report
+    timings = summary["timings_s"]
+    del timings["total"]  # the file path's total comes last and includes reading and writing
+    timings["load"] = round(timings["load"] + read_s, 4)
+    summary["output"] = str(out_path)
+    summary["images"] = [str(p) for p in paths]
 
-    # 4. dense flow in every overlap -> correspondences
-    if params.repair and overlaps:
-        matches = _flow(layers, overlaps, params)
-        if not any(len(m.p_i) for m in matches):
-            raise SolveError("no usable correspondences in any overlap (textureless or "
-                             "misaligned by more than the flow can find); try --no-repair")
-    t = done("flow", t)
-
-    # 5. spline warps in Ceres
-    warps = None
-    solve_info = None
-    if params.repair and matches is not None:
-        warps, solve_info = _optional("warp_solve").solve_warps_info(layers, matches, params)
-        solve_info = dataclasses.asdict(solve_info)
-        for k, w in enumerate(warps):
-            if w is not None and w.min_jacobian_det < params.min_jacobian_det:
-                warnings.append(f"camera {rig[k].id}: warp Jacobian determinant drops to "
-                                f"{w.min_jacobian_det:.3f} (< {params.min_jacobian_det}); the "
-                                "warp may fold")
-    t = done("solve", t)
-
-    # 6. render: warp with the displacements, compensate exposure, blend (wrap-aware)
-    warped = warp_layers(rig, imgs, W, warps, params.margin_px, projected=layers)
-    pano, coverage = blend_layers(warped, W, params)
-    if dbg is not None and warps is not None:
-        _debug_overlaps(dbg, "03_after", [(wl.layer.x0, wl.layer.y0, wl.image) for wl in warped],
-                        overlaps, W)
-    if dbg is not None:
-        _write_debug(dbg, "04_panorama_preview.jpg",
-                     cv2.resize(pano, (min(W, 2048), min(W, 2048) // 2),
-                                interpolation=cv2.INTER_AREA))
-    t = done("render", t)
-
-    # 7. report, then outputs (the panorama last-but-atomic: a failure leaves nothing behind)
-    seams = None
-    if matches is not None and warps is not None:
-        seams = _optional("metrics").seam_report(matches, warps, warped_layers=warped)
-    t = done("report", t)
-    summary = {
-        "output": str(out_path),
-        "width_px": W,
-        "height_px": W // 2,
-        "cameras": rig.ids,
-        "images": [str(p) for p in paths],
-        "rig": rig.source,
-        "repair": bool(params.repair and warps is not None),
-        "refine": bool(refine_info is not None),
-        "refine_info": refine_info,
-        "solve_info": solve_info,
-        "params": params.to_dict(),
-        "params_checksum": params.checksum(),
-        "overlaps": [{"i": o.i, "j": o.j, "area_px": o.area_px} for o in overlaps],
-        "coverage_fraction": float(coverage.mean()),
-        "seams": seams,
-        "warps": None if warps is None else [
-            {"camera": rig[k].id, "max_displacement_px": float(w.max_displacement_px),
-             "min_jacobian_det": float(w.min_jacobian_det)}
-            for k, w in enumerate(warps) if w is not None],
-        "warnings": warnings,
-        "timings_s": timings,
-    }
-    write_panorama(out_path, pano, params.jpeg_quality)
+    write_panorama(out_path, res.panorama, params.jpeg_quality)
     layer_paths = []
     if layers_dir is not None:
-        layer_paths = write_layers(layers_dir, warped, rig)
+        layer_paths = write_layers(layers_dir, res.layers, res.rig)
     if pto is not None:
-        write_pto(pto, rig, [p.resolve() for p in paths], W)
+        write_pto(pto, res.rig, [p.resolve() for p in paths], params.width_px)
     timings["write"] = round(time.perf_counter() - t, 4)
     timings["total"] = round(time.perf_counter() - t_start, 4)
-    if progress is not None:
-        progress("write")
-    summary = _jsonable(summary)
+    report_progress(progress, "write", len(STAGES), len(STAGES))
     if report is not None:
         with atomic_output(report) as tmp:
             Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
-    return StitchResult(out_path, rig, summary, layer_paths, warps)
+    return dataclasses.replace(res, output=out_path, layer_paths=layer_paths)

@@ -1,8 +1,8 @@
 """Equirectangular projection of rig cameras: footprints, remap maps, coverage and overlaps.
 
-Panorama convention (DESIGN.md "Panorama"): width W, height H = W / 2, pixel centres at integer
-coordinates, yaw = atan2(x, z), pitch = -atan2(y, hypot(x, z)) of a direction in the rig frame,
-u = (0.5 + yaw / 2 pi) W, v = (0.5 - pitch / pi) H; u wraps at 0 <-> W.
+Panorama convention (docs/architecture.md "Panorama"): width W, height H = W / 2, pixel centres
+at integer coordinates, yaw = atan2(x, z), pitch = -atan2(y, hypot(x, z)) of a direction in the
+rig frame, u = (0.5 + yaw / 2 pi) W, v = (0.5 - pitch / pi) H; u wraps at 0 <-> W.
 
 Each camera is drawn into a **layer**: a crop ``(x0, y0, width, height)`` of an *unwrapped*
 panorama frame, where layer column ``c`` is panorama column ``(x0 + c) mod W``. Planned layers

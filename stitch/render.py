@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ import numpy as np
 
 from sensors.atomic import atomic_output
 from sensors.errors import InputError
+from sensors.progress import ProgressCallback, report
 
 from .params import IMAGE_SUFFIXES, StitchParams
 from .projection import Layer, coverage_weight, layer_maps, plan_layers, source_pixels
@@ -115,13 +116,15 @@ def _from_valid(layer: Layer, pix: np.ndarray, ok: np.ndarray) -> WarpedLayer:
 
 
 def warp_layers(rig: Rig, images: Sequence[np.ndarray], W: int, warps=None, margin_px: int = 4,
-                progress: Callable[[int, int], None] | None = None,
+                progress: ProgressCallback | None = None,
                 projected: Sequence | None = None) -> list[WarpedLayer]:
     """Warp every camera into its layer.
 
     ``warps[k].dense(layer)`` gives camera k's displacement over its layer; ``layer`` is
     ``projected[k]`` (the ``ProjectedLayer`` the warps were solved on; its crop is reused)
     when given, else the planned ``Layer`` (both carry ``x0``, ``y0`` and the crop shape).
+    ``progress`` is called with ``Progress("warp", n_done, n_cameras, "camera <id>")``
+    (``sensors.progress``) as each camera is done.
     """
     layers = plan_layers(rig, W, margin_px) if projected is None else [p.layer for p in projected]
     out = []
@@ -131,8 +134,7 @@ def warp_layers(rig: Rig, images: Sequence[np.ndarray], W: int, warps=None, marg
             # Unwarped: the projection already drew this layer (same maps, same remap).
             p = projected[k]
             out.append(_from_valid(lay, p.image, p.mask > 0))
-            if progress is not None:
-                progress(k + 1, len(layers))
+            report(progress, "warp", k + 1, len(layers), f"camera {rig[k].id}")
             continue
         if warps is not None and warps[k] is not None:
             target = lay if projected is None else projected[k]
@@ -141,8 +143,7 @@ def warp_layers(rig: Rig, images: Sequence[np.ndarray], W: int, warps=None, marg
             dx, dy = warps[k].dense(target)
             disp = (np.asarray(dx, np.float32), np.asarray(dy, np.float32))
         out.append(warp_layer(images[k], rig, lay, disp))
-        if progress is not None:
-            progress(k + 1, len(layers))
+        report(progress, "warp", k + 1, len(layers), f"camera {rig[k].id}")
     return out
 
 
@@ -266,9 +267,12 @@ def blend_layers(layers: Sequence[WarpedLayer], W: int, params: StitchParams | N
 
 
 def render_panorama(rig: Rig, images: Sequence[np.ndarray], params: StitchParams | None = None,
-                    warps=None, progress: Callable[[int, int], None] | None = None
+                    warps=None, progress: ProgressCallback | None = None
                     ) -> RenderResult:
-    """Warp (optionally with spline displacements), compensate and blend a rig's images."""
+    """Warp (optionally with spline displacements), compensate and blend a rig's images.
+
+    ``progress`` is called once per camera warped (see :func:`warp_layers`).
+    """
     params = StitchParams() if params is None else params
     if len(images) != len(rig):
         raise InputError(f"rig has {len(rig)} cameras but {len(images)} images were given",

@@ -32,7 +32,8 @@ from sensors.errors import InputError
 from sensors.types import CameraModel
 
 from .projection import find_overlaps, pano_dirs_from_uv, pano_uv_from_dirs, plan_layers
-from .rig import Rig, RigCamera, read_surround360_rig, write_colmap_rig, write_surround360_rig
+from .rig import Rig, RigCamera
+from .rig_io import read_surround360_rig, write_colmap_rig, write_surround360_rig
 
 __all__ = [
     "RosetteScene",

@@ -1,9 +1,9 @@
 """Per-layer cubic B-spline displacement warps solved in Ceres from overlap correspondences.
 
-Model (DESIGN.md "stitch/"): the warped layer is ``warped_i(q) = layer_i(q + d_i(q))`` with
-``d_i`` a cubic B-spline (``stitch.spline``) over a control grid in panorama pixels. A match
-(p_i, p_j) says that one scene point is drawn at ``p_i`` in layer i and at ``p_j`` in layer j.
-At the midpoint ``m = (p_i + p_j) / 2`` we require
+Model (docs/architecture.md "stitch/"): the warped layer is
+``warped_i(q) = layer_i(q + d_i(q))`` with ``d_i`` a cubic B-spline (``stitch.spline``) over a
+control grid in panorama pixels. A match (p_i, p_j) says that one scene point is drawn at
+``p_i`` in layer i and at ``p_j`` in layer j. At the midpoint ``m = (p_i + p_j) / 2`` we require
 
     d_j(m) - d_i(m) = p_j - p_i,
 

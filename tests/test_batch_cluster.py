@@ -88,7 +88,7 @@ def test_interrupt_cancels_leaves_no_partial_output_and_a_rerun_resumes(generate
     manifest = _fresh(generated, tmp_path, broken=False)
     out = manifest.parent / "panoramas"
 
-    def interrupt(rec, n, total):
+    def interrupt(progress):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):

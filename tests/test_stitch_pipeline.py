@@ -10,7 +10,7 @@ import pytest
 from sensors.errors import InputError
 from stitch.params import StitchParams
 from stitch.pipeline import STAGES, stitch_panorama
-from stitch.rig import write_surround360_rig
+from stitch.rig_io import write_surround360_rig
 from stitch.synthetic import generate_rosette, ring_rig
 
 W = 1024
@@ -28,7 +28,8 @@ def test_plain_stitch_writes_panorama_report_and_layers(rosette, tmp_path):
     res = stitch_panorama(rosette.rig_path, rosette.image_paths, tmp_path / "pano.jpg", PLAIN,
                           report=tmp_path / "report.json", layers_dir=tmp_path / "layers",
                           progress=stages.append)
-    assert stages == list(STAGES)
+    assert [p.stage for p in stages] == list(STAGES)
+    assert [(p.done, p.total) for p in stages] == [(k, len(STAGES)) for k in range(1, 9)]
     pano = cv2.imread(str(tmp_path / "pano.jpg"))
     assert pano.shape == (W // 2, W, 3)
     rep = json.loads((tmp_path / "report.json").read_text())

@@ -1,4 +1,5 @@
-"""Equirectangular layers: the DESIGN.md convention, wrap-aware footprints, maps and overlaps."""
+"""Equirectangular layers: the panorama convention of docs/architecture.md, wrap-aware
+footprints, maps and overlaps."""
 
 import math
 
@@ -99,7 +100,7 @@ def test_overlaps_of_a_ring_include_the_pair_across_the_seam():
 
 
 def test_wide_fisheye_projects_past_90_degrees_and_agrees_with_sensors_below(samples_dir):
-    from stitch.rig import read_rig
+    from stitch.rig_io import read_rig
 
     rig = read_rig(samples_dir / "rigs" / "surround360_camera_rig.json")
     top = rig[rig.ids.index("cam0")]  # FTHETA, fov 92.5 degrees from the axis
@@ -153,7 +154,8 @@ def test_strong_barrel_distortion_does_not_fold_outside_rays_into_the_image():
 
 def _parity_cameras(samples_dir):
     from sensors.types import CameraModel
-    from stitch.rig import RigCamera, read_rig
+    from stitch.rig import RigCamera
+    from stitch.rig_io import read_rig
 
     s360 = read_rig(samples_dir / "rigs" / "surround360_camera_rig.json")
     rig = ring_rig(3, 320, 240, up_down=True)

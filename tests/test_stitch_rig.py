@@ -8,7 +8,7 @@ import pytest
 
 from sensors.camera import project
 from sensors.errors import InputError
-from stitch.rig import (
+from stitch.rig_io import (
     hugin_angles,
     read_colmap_rig,
     read_rig,
@@ -44,7 +44,7 @@ def test_surround360_pixel_matches_the_files_own_projection(samples_dir):
     z = d_s360 @ fwd
     want = np.column_stack([doc["principal"][0] + doc["focal"][0] * (d_s360 @ right) / z,
                             doc["principal"][1] + doc["focal"][1] * (d_s360 @ up) / z])
-    from stitch.rig import R_RIG_FROM_S360
+    from stitch.rig_io import R_RIG_FROM_S360
 
     rays = (d_s360 @ R_RIG_FROM_S360.T) @ cam.R_rig_from_cam
     np.testing.assert_allclose(project(cam.camera, rays), want, atol=1e-9)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from stitch.projection import find_overlaps, project_rig
-from stitch.rig import read_rig
+from stitch.rig_io import read_rig
 from stitch.synthetic import generate_rosette, load_rosette_truth, true_correspondence
 
 W = 1024
