@@ -133,8 +133,8 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
     n_frames = int(duration_s * fps + 1e-9)
     with progress(length=n_frames * len(names), label="rendering samples") as bar:
         for i, kind in enumerate(names):
-            def tick(done, total, _base=i * n_frames):
-                bar.update(_base + done - bar.pos)
+            def tick(p, _base=i * n_frames):
+                bar.update(_base + p.done - bar.pos)
 
             clip = generate_clip(
                 out_dir, kind=kind, seed=seed, width=width, height=height, fps=fps,
@@ -211,7 +211,7 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
             res = sync_video_to_gyro(video, log.gyro, camera=cam, readout_s=readout_s,
                                      search_s=search_s, axes=axes,
                                      readout_direction=direction,
-                                     progress=lambda n: bar.update(1))
+                                     progress=lambda p: bar.update(1))
             # A long clip is analysed in windows only: the frames skipped count as done.
             bar.update(max(0, bar.length - bar.pos))
         what = f"{video} <- {gyro_path} (t_video = t_log - offset)"
@@ -230,7 +230,7 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
         write_sync_json(res, json_path)
         click.echo(f"wrote {json_path}")
     if plot_path:
-        from sensors.sync_plot import plot_sync
+        from sensors.sync.plot import plot_sync
 
         plot_sync(res, plot_path, title=what)
         click.echo(f"wrote {plot_path}")

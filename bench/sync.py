@@ -86,9 +86,7 @@ def long_clip(duration_s: float = 60.0) -> tuple[Path, object, float]:
     import av
     import cv2
 
-    from sensors.sync_synthetic import load_panorama_gray, render_rs_frames
-    from sensors.synthetic.gyro import synthesize_gyro
-    from sensors.synthetic.paths import camera_path
+    from sensors.synthetic import camera_path, load_panorama, render_clip, synthesize_gyro
     from sensors.video_motion import pinhole_guess
 
     offset = 0.6180
@@ -99,16 +97,15 @@ def long_clip(duration_s: float = 60.0) -> tuple[Path, object, float]:
         CACHE.mkdir(parents=True, exist_ok=True)
         print(f"  rendering {video} (once; cached)", flush=True)
         cam = pinhole_guess((480, 270), 75.0)
-        pano = load_panorama_gray(str(ROOT / "samples/equirect/examplepano.jpg"), 4096)
         tmp = video.with_suffix(".part.mp4")
         with av.open(str(tmp), "w", format="mp4") as c:
             s = c.add_stream("libx264", rate=30)
             s.width, s.height, s.pix_fmt = 1920, 1080, "yuv420p"
             s.options = {"crf": "12", "preset": "ultrafast"}
             n = int(duration_s * 30)
-            for k in range(n):
-                tf = 1.0 + k / 30.0
-                small = render_rs_frames(path.matrices_at, cam, np.array([tf]), 0.02, pano)[0]
+            frames = render_clip(path, cam, 1.0 + np.arange(n) / 30.0, 0.02,
+                                 pano=load_panorama(gray=True))
+            for k, small in enumerate(frames):
                 big = cv2.resize(small, (1920, 1080), interpolation=cv2.INTER_CUBIC)
                 vf = av.VideoFrame.from_ndarray(big, format="gray").reformat(format="yuv420p")
                 vf.pts = k

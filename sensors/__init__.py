@@ -1,4 +1,5 @@
-"""What the capture measured: time, gyro, OIS/focus, the image sensor and the lens.
+"""What the capture measured: time, gyro, OIS/focus, the image sensor and the lens; and how the
+gyro's clock and axes line up with the video's (``sensors.sync``).
 
 Conventions (time, axes, rotations, rolling shutter) are in DESIGN.md.
 
@@ -24,6 +25,14 @@ _WHERE = {
     "FORMATS": "readers",
     "detect_format": "readers",
     "read_log": "readers",
+    "AxisMap": "readers.axes",
+    "row_fraction": "rolling_shutter",
+    "row_time_s": "rolling_shutter",
+    "SyncResult": "sync",
+    "sync_logs": "sync",
+    "sync_samples_to_gyro": "sync",
+    "sync_video_to_gyro": "sync",
+    "write_sync_json": "sync",
     "CameraModel": "types",
     "FrameTiming": "types",
     "GyroLog": "types",

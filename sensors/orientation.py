@@ -1,4 +1,4 @@
-"""Gyro integration, bias estimation and per-row rotation lookup (DESIGN.md "sensors/").
+"""Gyro integration, bias estimation and per-row rotation lookup (docs/architecture.md "sensors/").
 
 The integrator uses the trapezoid mean rate plus the second-order coning term per step, which
 keeps sub-0.01 degree accuracy at 200 Hz on hand-held motion (a left-rectangle sum lags half a

@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import InputError
 from .quaternion import qnormalize, qslerp, qto_matrix
+from .rolling_shutter import READOUT_DIRECTIONS, row_time_s
 
 __all__ = [
     "GyroLog",
@@ -27,7 +28,6 @@ __all__ = [
     "LENS_MODELS",
 ]
 
-READOUT_DIRECTIONS = ("top_to_bottom", "bottom_to_top", "left_to_right", "right_to_left")
 LENS_MODELS = ("opencv_standard", "opencv_fisheye")
 
 
@@ -227,17 +227,13 @@ class FrameTiming:
         """Capture time (s) of image rows, per DESIGN.md "Rolling shutter".
 
         ``t = t_frame + ((y + 0.5) / H - 0.5) * readout_s`` for top-to-bottom readout; reversed
-        for bottom-to-top. For left/right readout pass columns and the width as ``rows`` and
-        ``height``.
+        for bottom-to-top (``sensors.rolling_shutter.row_time_s``). For left/right readout pass
+        columns and the width as ``rows`` and ``height``.
         """
-        y = np.asarray(rows, dtype=np.float64)
-        frac = (y + 0.5) / float(height) - 0.5
-        if self.direction in ("bottom_to_top", "right_to_left"):
-            frac = -frac
         tf = np.asarray(self.t_s[np.asarray(frame)])
         if tf.ndim:
-            return tf[..., None] + frac * self.readout_s
-        return float(tf) + frac * self.readout_s
+            tf = tf[..., None]
+        return row_time_s(tf, rows, height, self.readout_s, self.direction)
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,8 @@
 
 Frames are decoded grayscale at a reduced width (PyAV), flow comes from OpenCV DIS, and each
 frame pair keeps a thinned set of textured flow samples as unit-ray correspondences together
-with the fraction of the readout at which each end was captured (DESIGN.md "Rolling shutter").
+with the fraction of the readout at which each end was captured (docs/architecture.md
+"Rolling shutter").
 From those, ``pair_rates`` solves the angular velocity that explains each pair's flow by
 iteratively reweighted least squares (moving objects get down-weighted), each sample with its
 own time difference ``t_{k+1} - t_k + (f1 - f0) * readout_s``.
@@ -14,7 +15,7 @@ gyro's rotation at each sample's own row time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import cv2
@@ -22,6 +23,8 @@ import numpy as np
 
 from .camera import unproject
 from .errors import InputError, SolveError
+from .progress import ProgressCallback, report
+from .rolling_shutter import row_fraction
 from .types import CameraModel
 
 __all__ = [
@@ -54,8 +57,9 @@ class FlowSamples:
     ray0_cam, ray1_cam : (M, 3) float64
         Unit rays of the sample in frame k and of where the flow put it in frame k+1.
     frac0, frac1 : (M,) float64
-        Row-time fraction ``(y + 0.5) / H - 0.5`` (sign-flipped for bottom-to-top readout) of both
-        ends, so the capture time is ``t_frame + frac * readout_s``.
+        Row-time fraction ``(y + 0.5) / H - 0.5`` (sign-flipped for bottom-to-top readout;
+        ``sensors.rolling_shutter.row_fraction``) of both ends, so the capture time is
+        ``t_frame + frac * readout_s``.
     camera : CameraModel
         The camera at the analysis resolution.
     camera_assumed : bool
@@ -153,8 +157,9 @@ def flow_samples_from_frames(
     grid_step_px: int = 8,
     max_per_pair: int = 300,
     seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
     source: str | None = None,
+    total_frames: int | None = None,
 ) -> FlowSamples:
     """Flow samples from a sequence of grayscale frames (all the same size).
 
@@ -174,7 +179,12 @@ def flow_samples_from_frames(
     max_per_pair : int
         Textured candidates kept per pair (the most textured first, then a seeded random pick).
     progress : callable, optional
-        Called with the number of frames processed so far.
+        Called with a ``sensors.progress.Progress`` record (stage ``"motion"``, ``done`` the
+        frames processed so far, ``total`` = ``total_frames``) after every frame.
+    source : str, optional
+        File named in error messages.
+    total_frames : int, optional
+        Frames expected, for the progress records.
     """
     if readout_direction not in ("top_to_bottom", "bottom_to_top"):
         raise InputError(f"sync supports row-wise readout only, got {readout_direction!r}", source)
@@ -204,10 +214,8 @@ def flow_samples_from_frames(
             eig0 = cv2.cornerMinEigenVal(prev, 5)
             idx, p1 = _flow_pairs(dis, prev, img, eig0, grid, max_per_pair, rng)
             p0 = grid[idx].astype(np.float64)
-            f0 = (p0[:, 1] + 0.5) / h - 0.5
-            f1 = (p1[:, 1] + 0.5) / h - 0.5
-            if readout_direction == "bottom_to_top":
-                f0, f1 = -f0, -f1
+            f0 = row_fraction(p0[:, 1], h, readout_direction)
+            f1 = row_fraction(p1[:, 1], h, readout_direction)
             pairs.append(np.full(p0.shape[0], k - 1, dtype=np.int64))
             px0s.append(p0)
             px1s.append(p1)
@@ -217,8 +225,7 @@ def flow_samples_from_frames(
             f1s.append(f1)
         prev = img
         n += 1
-        if progress is not None:
-            progress(n)
+        report(progress, "motion", n, total_frames)
     # Read the times only now: a streaming decoder fills them while the frames are consumed.
     t = np.asarray(frame_t_s, dtype=np.float64)
     if n != t.size:
@@ -238,7 +245,7 @@ def flow_samples_from_video(
     target_width: int = 320,
     windows_s: Sequence[tuple[float, float]] | None = None,
     keyframes_s: np.ndarray | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> FlowSamples:
     """Decode ``path`` at ~``target_width`` px wide and return its ``FlowSamples``.
 
@@ -254,6 +261,10 @@ def flow_samples_from_video(
     keyframes_s : (K,) float64, optional
         Keyframe times (``keyframe_times``); with them the decoder seeks only when the next
         window's keyframe lies beyond the frames already decoded, so no frame is decoded twice.
+    progress : callable, optional
+        Called with a ``sensors.progress.Progress`` record (stage ``"motion"``) after every frame
+        analysed; ``total`` is the frames expected (the stream's frame count, or the windows'
+        length times the frame rate) when the container tells.
     """
     import queue
     import threading
@@ -376,7 +387,8 @@ def flow_samples_from_video(
         try:
             samples = flow_samples_from_frames(frames(), times, camera,
                                                readout_direction=readout_direction,
-                                               progress=progress, source=str(path))
+                                               progress=progress, source=str(path),
+                                               total_frames=_expected_frames(stream, windows_s))
             samples = replace(samples, frames_decoded=int(decoded[0]))
         except InputError:
             if errors:
@@ -394,6 +406,16 @@ def flow_samples_from_video(
     if errors:
         raise errors[0]
     return samples
+
+
+def _expected_frames(stream, windows_s: Sequence[tuple[float, float]] | None) -> int | None:
+    """Frames the analysis should see: the stream's count, or the windows' span at its rate."""
+    if windows_s is None:
+        return int(stream.frames) if stream.frames else None
+    rate = stream.average_rate
+    if not rate:
+        return None
+    return int(sum(np.floor((b - a) * float(rate)) + 1 for a, b in windows_s))
 
 
 def keyframe_times(path: str, start_s: float, end_s: float, *,
@@ -481,7 +503,7 @@ def pair_rates(
     """Angular velocity per frame pair from its flow samples (rolling-shutter aware).
 
     For a static scene point, small rotation ``omega`` over ``dt`` moves its ray as
-    ``r1 = r0 + dt * (r0 x omega)`` (camera rotating by ``exp([omega dt]x)``, DESIGN.md
+    ``r1 = r0 + dt * (r0 x omega)`` (camera rotating by ``exp([omega dt]x)``, docs/architecture.md
     rotations). Each sample has its own ``dt`` from its two row times; the 3x3 system per pair is
     solved by IRLS with Cauchy weights on the residual (scale from the median residual), so flow
     on moving objects loses its say.

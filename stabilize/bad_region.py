@@ -24,6 +24,7 @@ import numpy as np
 from sensors.camera import project
 from sensors.errors import InputError
 from sensors.quaternion import qslerp, qto_matrix
+from sensors.rolling_shutter import row_fraction
 from sensors.types import CameraModel, OisLog, Orientation
 
 from ._filters import gaussian_filter1d, maximum_filter1d
@@ -95,7 +96,7 @@ def _border_slack(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray,
         src = _to_source_lens(cam, project(cam, np.einsum("fmji,fmj->fmi", Rm, world)), lens,
                               fi, i0, a)
         y = np.nan_to_num(src[..., 1], nan=h / 2.0)
-        pos = np.clip((y + 0.5) / h - 0.5 - band_frac[0], 0.0, band_frac[-1] - band_frac[0])
+        pos = np.clip(row_fraction(y, h) - band_frac[0], 0.0, band_frac[-1] - band_frac[0])
         pos = pos / (band_frac[1] - band_frac[0])
         i0 = np.minimum(pos.astype(int), B - 2)
         a = pos - i0

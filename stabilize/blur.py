@@ -18,6 +18,7 @@ import numpy as np
 from sensors.camera import project, unproject
 from sensors.errors import InputError
 from sensors.quaternion import qexp, qmul, qto_matrix
+from sensors.rolling_shutter import row_time_s
 from sensors.types import CameraModel, Orientation
 
 from ._filters import gaussian_filter1d
@@ -76,7 +77,7 @@ def blur_vectors(
     rows = (np.arange(bands) + 0.5) * h / bands - 0.5 if bands > 1 else np.array([cam.K[1, 2]])
     px = np.stack([np.full(rows.size, cam.K[0, 2]), rows], axis=1)
     rays = unproject(cam, px)  # (B, 3)
-    tr = t[:, None] + ((rows + 0.5) / h - 0.5)[None, :] * readout_s  # (F, B)
+    tr = row_time_s(t[:, None], rows[None, :], h, readout_s)  # (F, B)
     R_mid = qto_matrix(real.at(tr))
     world = np.einsum("fbij,bj->fbi", R_mid, rays)
     R0 = qto_matrix(real.at(tr - 0.5 * e[:, None]))

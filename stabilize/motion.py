@@ -16,6 +16,7 @@ import numpy as np
 
 from sensors.errors import InputError
 from sensors.orientation import estimate_bias, integrate_gyro
+from sensors.rolling_shutter import row_time_s
 from sensors.types import CameraModel, GyroLog, OisLog, Orientation, SensorLog
 
 __all__ = [
@@ -146,10 +147,8 @@ class MotionTrack:
 
     def row_times(self, index: int, rows: np.ndarray) -> np.ndarray:
         """Capture times of ``rows`` of frame ``index`` (DESIGN.md "Rolling shutter")."""
-        frac = (np.asarray(rows, dtype=np.float64) + 0.5) / self.camera.height - 0.5
-        if self.readout_direction == "bottom_to_top":
-            frac = -frac
-        return self.frame_t_s[index] + frac * self.readout_s
+        return row_time_s(self.frame_t_s[index], rows, self.camera.height, self.readout_s,
+                          self.readout_direction)
 
     def frame(self, index: int) -> FrameMotion:
         """The ``FrameMotion`` of frame ``index``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +14,17 @@ from scipy.spatial.transform import Rotation
 from sensors.errors import InputError, SolveError
 from sensors.sync import (
     AXES_ALL,
-    _xcorr,
     apply_axes,
     axes_matrix,
     sync_logs,
     sync_samples_to_gyro,
 )
-from sensors.sync_synthetic import load_panorama_gray, render_rs_frames
-from sensors.synthetic.gyro import synthesize_gyro
-from sensors.synthetic.paths import camera_path
+from sensors.sync.numerics import xcorr
+from sensors.synthetic import camera_path, load_panorama, render_clip, synthesize_gyro
 from sensors.types import GyroLog
 from sensors.video_motion import flow_samples_from_frames, pair_rates, pinhole_guess
 
 ROOT = Path(__file__).resolve().parents[1]
-PANO = ROOT / "samples" / "equirect" / "examplepano.jpg"
 TWIST = ROOT / "samples" / "gyro_logs" / "twistnsync"
 READOUT_S = 0.02
 FPS = 30.0
@@ -37,8 +35,7 @@ def _rendered(kind: str, seed: int, duration_s: float = 3.0):
     path = camera_path(kind, duration_s + 2.0, seed)
     cam = pinhole_guess((320, 180), 75.0)
     frame_t = 1.0 + np.arange(int(duration_s * FPS)) / FPS
-    frames = render_rs_frames(path.matrices_at, cam, frame_t, READOUT_S,
-                              load_panorama_gray(str(PANO), 2048))
+    frames = render_clip(path, cam, frame_t, READOUT_S, pano=load_panorama(gray=True))
     return flow_samples_from_frames(frames, frame_t, cam), path
 
 
@@ -60,7 +57,7 @@ def test_fft_correlation_equals_the_direct_sum(n_signal, n_impulses):
     rng = np.random.default_rng(n_signal)
     imp, sig = rng.normal(size=n_impulses), rng.normal(size=n_signal)
     direct = np.array([imp @ sig[j:j + n_impulses] for j in range(n_signal - n_impulses + 1)])
-    np.testing.assert_allclose(_xcorr(imp, sig), direct, atol=1e-10)
+    np.testing.assert_allclose(xcorr(imp, sig), direct, atol=1e-10)
 
 
 def test_axes_string_is_validated():
@@ -103,14 +100,18 @@ def test_ignoring_the_rolling_shutter_costs_accuracy(walk_samples):
     assert abs(bad.offset_s - 0.25) > 1e-3
 
 
-def test_unknown_readout_is_estimated_with_the_offset(walk_samples):
+def test_unknown_readout_is_estimated_with_the_offset(walk_samples, caplog):
     samples, path = walk_samples
     gyro = synthesize_gyro(path, 200.0, seed=7, clock_offset_s=-0.3, accel=False)
-    res = sync_samples_to_gyro(samples, gyro, readout_s=0.0, estimate_readout=True,
-                               axes="+x+y+z", search_s=1.0)
+    with caplog.at_level(logging.INFO, logger="steadyrig"):
+        res = sync_samples_to_gyro(samples, gyro, readout_s=0.0, estimate_readout=True,
+                                   axes="+x+y+z", search_s=1.0)
     assert abs(res.readout_s - READOUT_S) < 1e-3
     assert abs(res.offset_s + 0.3) < 0.5e-3
     assert any("readout time estimated" in n for n in res.notes)
+    # The notes are logged as well, under the library's logger family.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("steadyrig.")] == \
+        list(res.notes)
 
 
 def test_unknown_focal_length_is_estimated(walk_samples):
@@ -312,10 +313,17 @@ def test_a_short_clip_is_analysed_whole(generated):
     from sensors.video import probe_video
 
     log = read_log(generated.gcsv)
+    seen = []
     res = sync_video_to_gyro(str(generated.video), log.gyro,
-                             camera=load_lens_profile(generated.lens), readout_s=log.readout_s)
+                             camera=load_lens_profile(generated.lens), readout_s=log.readout_s,
+                             progress=seen.append)
+    n = probe_video(str(generated.video)).n_frames
     assert res.decode_windows_s == ()
-    assert res.frames_decoded == probe_video(str(generated.video)).n_frames
+    assert res.frames_decoded == n
+    # One progress record per frame analysed, counting up to the clip's frames.
+    assert {p.stage for p in seen} == {"motion"}
+    assert [p.done for p in seen] == list(range(1, n + 1))
+    assert seen[-1].total == n and seen[-1].fraction == 1.0
 
 
 def test_decode_windows_are_spread_and_stay_where_the_log_covers_every_searched_offset():

@@ -169,3 +169,36 @@ def test_motion_blur_smears_a_fast_pan():
     assert detail(blurred) < 0.8 * detail(sharp)
     # Blur averages the same scene: the mean brightness stays.
     assert abs(blurred.mean() - sharp.mean()) < 1.0
+
+
+def test_render_progress_counts_frames_of_the_clip():
+    from sensors.progress import Progress
+    from sensors.synthetic import camera_path, render_clip
+
+    cam = _pinhole()
+    pano = np.full((64, 128), 100, dtype=np.uint8)
+    seen = []
+    frames = list(render_clip(camera_path("walk", 2.0, seed=1), cam, np.array([0.5, 0.6, 0.7]),
+                              0.01, pano=pano, progress=seen.append))
+    assert len(frames) == 3 and frames[0].shape == (H, W)
+    assert seen == [Progress("render", k, 3) for k in (1, 2, 3)]
+
+
+def test_a_rolling_shutter_render_shows_each_row_at_its_own_row_time():
+    # Under a pan, row y of a rolling-shutter frame is row y of a global-shutter render at
+    # row_time_s(t, y); at the mirrored time (the other readout direction) it is not.
+    from sensors.rolling_shutter import row_time_s
+    from sensors.synthetic import camera_path, load_panorama, render_clip
+
+    cam = _pinhole()
+    path = camera_path("pan", 3.0, seed=2)
+    pano = panorama_for_focal(load_panorama(gray=True), cam.K[0, 0])
+    rs = next(render_clip(path, cam, np.array([1.5]), 0.03, pano=pano)).astype(np.float64)
+
+    def row_error(y, direction):
+        R = path.matrices_at(np.array([row_time_s(1.5, y, H, 0.03, direction)]))[0]
+        return np.mean(np.abs(rs[y] - render_frame(pano, cam, R)[y]))
+
+    for y in (20, 160):
+        assert row_error(y, "top_to_bottom") < 0.05
+        assert row_error(y, "bottom_to_top") > 2.0

@@ -3,7 +3,7 @@
 ``camera_path`` / ``camera_path_sequence`` give a true ``R_world_from_cam`` with exact body rates
 and intent labels; ``synthesize_gyro`` samples a MEMS-like gyro along it; ``render_clip`` renders
 rolling-shutter frames from an equirectangular photo; ``generate_clip`` writes a whole sample
-(video, gcsv, phone log, lens profile, truth). Conventions: DESIGN.md.
+(video, gcsv, phone log, lens profile, truth). Conventions: docs/architecture.md.
 """
 
 from .clip import GeneratedClip, default_camera, generate_clip

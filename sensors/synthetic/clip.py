@@ -1,15 +1,14 @@
 """Write a whole generated sample: video, gyro log, phone log, lens profile and ground truth.
 
-Clocks (DESIGN.md "Time"): the true path starts ``still_lead_s`` before the video's first frame
-(a logger starts before recording), the video clock is ``t_video = t_path - still_lead_s`` and the
-log clock is ``t_log = t_video + log_offset_s``. A frame's time is the centre of exposure of its
-middle row; frame ``k`` has PTS ``k / fps``.
+Clocks (docs/architecture.md "Time"): the true path starts ``still_lead_s`` before the video's
+first frame (a logger starts before recording), the video clock is
+``t_video = t_path - still_lead_s`` and the log clock is ``t_log = t_video + log_offset_s``. A
+frame's time is the centre of exposure of its middle row; frame ``k`` has PTS ``k / fps``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +19,8 @@ import numpy as np
 from ..atomic import atomic_output
 from ..errors import InputError
 from ..lens_profile import write_lens_profile
+from ..progress import ProgressCallback
+from ..rolling_shutter import row_time_s
 from ..types import CameraModel, FrameTiming, GyroLog, OisLog
 from ..writers import write_gcsv, write_phone_log, write_truth
 from .gyro import DEFAULT_BIAS_RAD_S, DEFAULT_NOISE_RAD_S, synthesize_gyro
@@ -147,7 +148,7 @@ def generate_clip(
     audio: bool = True,
     crf: int = 16,
     grid_step: int = 4,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> GeneratedClip:
     """Render and write a complete ground-truth sample.
 
@@ -173,8 +174,9 @@ def generate_clip(
     axes : gcsv ``orientation`` string of the raw columns.
     audio : add a quiet tone track.
     crf, grid_step : encoder quality and renderer ray-grid spacing.
-    progress : callable(done, total), optional
-        Called after each rendered frame.
+    progress : callable, optional
+        Called with a ``sensors.progress.Progress`` record (stage ``"render"``) after each
+        rendered frame.
 
     Returns
     -------
@@ -235,8 +237,7 @@ def generate_clip(
         phone_dir = write_phone_log(out / f"{name}_phone", phone_gyro, log_ois, timing)
 
     band_rows = (np.arange(TRUTH_BANDS) + 0.5) * height / TRUTH_BANDS - 0.5
-    row_frac = ((band_rows + 0.5) / height - 0.5) * readout_s
-    band_t = frame_t_path[:, None] + row_frac[None, :]
+    band_t = row_time_s(frame_t_path[:, None], band_rows[None, :], height, readout_s)
     band_q, _ = path.evaluate(band_t)
     frame_q, frame_w = path.evaluate(frame_t_path)
     arrays = {

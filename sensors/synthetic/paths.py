@@ -1,4 +1,4 @@
-"""Ground-truth hand-held camera paths with intent labels (DESIGN.md "Rotations").
+"""Ground-truth hand-held camera paths with intent labels (docs/architecture.md "Rotations").
 
 A path is three Euler angles ``R_world_from_cam = Ry(yaw) Rx(pitch) Rz(roll)`` (world y down, so
 yaw pans about the vertical), each a sum of analytic terms: sinusoids (tremor, gait, band-limited

@@ -1,10 +1,11 @@
 """Rolling-shutter rendering of camera frames from an equirectangular photo.
 
 Each output pixel ``p`` of row ``y`` sees the world direction
-``R_world_from_cam(t_y) . unproject(K_src(t_y), p)`` (DESIGN.md "Rolling shutter" and "Warp"),
-sampled from the panorama. ``K_src(t)`` carries the OIS lens shift (principal point moves by
-``shift_px``) and focus breathing (focal length scaled by ``focus``), which is the same as
-unprojecting ``c + (p - c - shift) / focus`` through the calibrated lens.
+``R_world_from_cam(t_y) . unproject(K_src(t_y), p)`` (docs/architecture.md "Rolling shutter"
+and "Warp"; ``t_y`` is ``sensors.rolling_shutter.row_time_s``), sampled from the panorama.
+``K_src(t)`` carries the OIS lens shift (principal point moves by ``shift_px``) and focus
+breathing (focal length scaled by ``focus``), which is the same as unprojecting
+``c + (p - c - shift) / focus`` through the calibrated lens.
 
 Speed: rays are computed exactly on a coarse grid (every ``grid_step`` pixels, each grid row with
 its own rotation), interpolated bilinearly to every pixel (the ray field is smooth: at step 4 the
@@ -16,7 +17,7 @@ distant texture does not alias.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -26,6 +27,8 @@ from scipy.signal import lfilter
 from ..camera import unproject
 from ..equirect import INTERPOLATIONS, dirs_to_equirect, remap_wrapped
 from ..errors import InputError
+from ..progress import ProgressCallback, report
+from ..rolling_shutter import row_time_s
 from ..types import CameraModel, OisLog
 from ._kernels import _equirect_maps
 from .paths import TruePath
@@ -49,10 +52,11 @@ def default_panorama_path() -> Path:
     return Path(__file__).resolve().parents[2] / "samples" / "equirect" / "examplepano.jpg"
 
 
-def load_panorama(path: str | Path | None = None) -> np.ndarray:
-    """Read an equirectangular image (BGR uint8, W = 2H); the bundled photo by default."""
+def load_panorama(path: str | Path | None = None, *, gray: bool = False) -> np.ndarray:
+    """Read an equirectangular image (BGR uint8, W = 2H; (H, W) grayscale with ``gray``); the
+    bundled photo by default."""
     p = default_panorama_path() if path is None else Path(path)
-    img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    img = cv2.imread(str(p), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
     if img is None:
         raise InputError("cannot read panorama image", str(p))
     if img.shape[1] != 2 * img.shape[0]:
@@ -270,7 +274,7 @@ def render_clip(
     blur_samples: int = 5,
     interpolation: str = "bilinear",
     grid_step: int = 4,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield rolling-shutter frames (uint8 BGR) along a true path.
 
@@ -281,7 +285,7 @@ def render_clip(
     cam : CameraModel
         Lens at the output size.
     frame_t_s : (F,) float
-        Centre of exposure of each frame's middle row (DESIGN.md).
+        Centre of exposure of each frame's middle row (docs/architecture.md).
     readout_s : float
         Top-to-bottom readout time.
     pano : array, optional
@@ -290,13 +294,14 @@ def render_clip(
         Lens shift and focus scale on the path's clock.
     exposure_s : float
         Exposure time; with ``motion_blur`` each row averages ``blur_samples`` renders over it.
-    progress : callable(done, total), optional
-        Called after every frame.
+    progress : callable, optional
+        Called with a ``sensors.progress.Progress`` record (stage ``"render"``, ``done`` frames
+        of ``total``) after every frame.
     """
     w, h = cam.size
     img = load_panorama() if pano is None else pano
     img = panorama_for_focal(img, float(cam.K[0, 0]))
-    frac = ((np.arange(h) + 0.5) / h - 0.5) * readout_s
+    rows = np.arange(h)
     if motion_blur and exposure_s > 0:
         subs = (np.arange(blur_samples) + 0.5) / blur_samples - 0.5
         offsets = subs * exposure_s
@@ -308,7 +313,7 @@ def render_clip(
     for k, tf in enumerate(np.asarray(frame_t_s, dtype=np.float64)):
         acc = None
         for off in offsets:
-            t_rows = tf + frac + off
+            t_rows = row_time_s(tf, rows, h, readout_s) + off
             R = path.matrices_at(t_rows)
             shift = ois.shift_at(t_rows) if ois is not None else None
             focus = ois.focus_at(t_rows) if (ois is not None and ois.focus is not None) else None
@@ -320,6 +325,5 @@ def render_clip(
                 acc = frame.astype(np.float32) if acc is None else acc + frame
         if len(offsets) > 1:
             acc = np.clip(acc / len(offsets) + 0.5, 0, 255).astype(np.uint8)
-        if progress is not None:
-            progress(k + 1, total)
+        report(progress, "render", k + 1, total)
         yield acc

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .atomic import atomic_output
-from .sync import SyncResult
+from ..atomic import atomic_output
+from .result import SyncResult
 
 __all__ = ["plot_sync"]
 
