@@ -12,7 +12,7 @@ frame raises its pull ``alpha`` (virtual = slerp(virtual, real, alpha)), the pul
 with a max-then-Gaussian window so the correction eases in and out over ``ease_s``, and the check
 repeats until every frame fits. Gyroflow's max-zoom feedback is the same idea in spirit (limit
 the smoothing where the crop would exceed the limit, spread over neighbouring frames); this is
-our own formulation.
+our own formulation. The filter-chain entry is ``stabilize.filters.bad_region``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sensors.errors import InputError
 from sensors.quaternion import qslerp, qto_matrix
 from sensors.types import CameraModel, OisLog, Orientation
 
-from ._filters import gaussian_filter1d, maximum_filter1d
+from .signal1d import gaussian_filter1d, maximum_filter1d
 
 __all__ = ["border_points", "required_zoom", "smooth_zoom", "fit_to_frame", "FitResult"]
 
@@ -319,36 +319,3 @@ def fit_to_frame(
         raise InputError(f"could not keep the output inside the frame at max zoom {max_zoom:g}")
     z = required_zoom(cam, real, t, qv, **kw)
     return FitResult(qv, alpha, z, max_iterations, int(np.sum(z > max_zoom + 1e-6)))
-
-
-# --- filter-chain entry (stabilize.filtering registry) ---
-
-from .filtering import Filter, FilterContext, register_filter  # noqa: E402
-
-
-@register_filter("bad_region")
-class BadRegion(Filter):
-    """Bend the virtual path so no frame needs more than ``params.max_zoom`` (``fit_to_frame``).
-
-    Place it last before the zoom stage. Where even the real orientation needs more (a fast pan
-    with a long readout), those frames keep the real orientation and a note says so.
-    Per-frame ``bend`` (the pull towards the real path, 0..1) goes to the sidecar.
-    """
-
-    ease_s = 0.4
-
-    def reach_s(self) -> float:
-        return 3.0 * self.ease_s
-
-    def apply(self, ctx: FilterContext) -> FilterContext:
-        fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
-                           self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
-                           ease_s=self.ease_s, strict=False, ois=ctx.ois)
-        ctx = ctx.with_(virtual_quat=fit.virtual_quat,
-                        known_need=(fit.virtual_quat, max(4.0, 2.0 * self.params.max_zoom),
-                                    fit.required_zoom))
-        ctx = ctx.with_extra("bend", fit.alpha)
-        if fit.unreachable:
-            ctx = ctx.with_note(f"{fit.unreachable} frame(s) need more than max zoom "
-                                f"{self.params.max_zoom:g} even unstabilized (rolling shutter)")
-        return ctx

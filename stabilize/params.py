@@ -28,7 +28,7 @@ class StabilizeParams:
     ----------
     filters : tuple of str
         Filter-chain entries run in order on the virtual path (names in
-        ``stabilize.filtering.FILTERS``); the zoom stage always runs last.
+        ``stabilize.filters.FILTERS``); the zoom stage always runs last.
     window_s : float
         Gaussian smoothing sigma in seconds (the window reaches 3 sigma each side).
     strength : float

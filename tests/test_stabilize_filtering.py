@@ -7,7 +7,7 @@ from sensors.errors import InputError
 from sensors.quaternion import qangle, qexp
 from sensors.synthetic import camera_path, default_camera
 from sensors.types import Orientation
-from stabilize.filtering import (
+from stabilize.filters import (
     FILTERS,
     Filter,
     FilterContext,
