@@ -12,12 +12,17 @@ from dataclasses import asdict, dataclass, replace
 
 from sensors.errors import InputError
 
-__all__ = ["StabilizeParams", "ZOOM_MODES", "INTERPOLATIONS", "CODECS", "BIT_DEPTHS"]
+__all__ = ["StabilizeParams", "ZOOM_MODES", "INTERPOLATIONS", "CODECS", "BIT_DEPTHS",
+           "DEFAULT_SMOOTHING"]
 
 ZOOM_MODES = ("dynamic", "fixed", "none")
 INTERPOLATIONS = ("bilinear", "bicubic", "lanczos")
 CODECS = ("h264", "hevc", "prores")
 BIT_DEPTHS = ("auto", "8", "10")
+#: The smoothing ``stabilize.filters.compose_chain`` starts a chain with unless told otherwise
+#: (the command line's default): learned operator intent with per-axis policies. The dataclass
+#: default ``filters=("gaussian",)`` keeps the frame-by-frame ``Stabilizer``'s lookahead short.
+DEFAULT_SMOOTHING = "intent"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from sensors.errors import InputError
 
-from ..params import StabilizeParams
+from ..params import DEFAULT_SMOOTHING, StabilizeParams
 from .base import FILTERS, FilterContext, get_filter
 
 __all__ = [
@@ -22,9 +22,6 @@ __all__ = [
     "chain_reach_s",
     "run_chain",
 ]
-
-#: The command line's ``--smoothing`` default: learned operator intent, per-axis policies.
-DEFAULT_SMOOTHING = "intent"
 
 #: The stage every chain ends with; it is not chosen by name.
 _ZOOM = "zoom"

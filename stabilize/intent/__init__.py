@@ -19,9 +19,10 @@ Examples
 >>> import numpy as np
 >>> from sensors.synthetic import camera_path, synthesize_gyro
 >>> from stabilize.intent import classify_intent
->>> gyro = synthesize_gyro(camera_path("pan", 6.0, seed=1), seed=1)  # doctest: +SKIP
->>> classify_intent(gyro, np.arange(1.0, 5.0, 1 / 30)).labels[60]  # doctest: +SKIP
-'pan'
+>>> gyro = synthesize_gyro(camera_path("walk", 6.0, seed=1), seed=1)
+>>> track = classify_intent(gyro, np.arange(1.0, 5.0, 1 / 30))
+>>> track.probs.shape, track.labels[60]
+((120, 6), 'walk')
 """
 
 from __future__ import annotations
