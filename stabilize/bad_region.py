@@ -1,9 +1,10 @@
 """Bad-region lookahead: keep the output window inside the source frame.
 
 For every frame in the lookahead, the border of the output window is mapped to the source frame
-with the DESIGN.md warp ``p_src ~ K_src(t) R_world_from_cam(t)^T R_virtual K_out^-1 p_out``:
-rolling shutter (each border point seen at its own row time, found by fixed-point iteration on
-the row) and the source lens distortion included. The output camera is the source pinhole with
+with the warp of docs/architecture.md,
+``p_src ~ K_src(t) R_world_from_cam(t)^T R_virtual K_out^-1 p_out``: rolling shutter (each
+border point seen at its own row time, found by fixed-point iteration on the row) and the
+source lens distortion included. The output camera is the source pinhole with
 its focal length multiplied by the zoom and no distortion. The zoom a frame needs is the
 smallest one whose whole border lands inside the source image.
 
@@ -134,7 +135,7 @@ def required_zoom(
     virtual_quat : (F, 4) float64
         Virtual orientation per frame.
     readout_s, readout_direction : float, str
-        Rolling shutter (DESIGN.md); 0 is a global shutter.
+        Rolling shutter (docs/architecture.md); 0 is a global shutter.
     zoom_limit : float
         Upper end of the search; frames needing more report ``inf``.
     bands, per_side : int

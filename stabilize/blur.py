@@ -7,9 +7,9 @@ a 180-degree shutter, half the frame period, when unknown), and real camera moti
 back into the virtual path along the blur direction, in proportion to the blur, so the output
 moves with its streaks.
 
-Image motion and angular rate (DESIGN.md axes, x right, y down): a body rate ``omega_y`` moves
-content by ``-f omega_y`` px/s horizontally and ``omega_x`` by ``+f omega_x`` vertically.
-The filter-chain entry is ``stabilize.filters.blur``.
+Image motion and angular rate (docs/architecture.md axes, x right, y down): a body rate
+``omega_y`` moves content by ``-f omega_y`` px/s horizontally and ``omega_x`` by ``+f omega_x``
+vertically. The filter-chain entry is ``stabilize.filters.blur``.
 """
 
 from __future__ import annotations

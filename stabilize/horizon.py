@@ -10,7 +10,7 @@ clip is taken as gravity (the operator held it level on average), and the caller
 
 Fixed-camera mode holds one virtual orientation for the whole clip (the mean of the real one);
 the bad-region filter then bends it only where the frame would otherwise leave the source.
-Axes and rotations per DESIGN.md (x right, y down, z forward; ``R_world_from_cam``).
+Axes and rotations per docs/architecture.md (x right, y down, z forward; ``R_world_from_cam``).
 The filter-chain entries are ``stabilize.filters.horizon`` and ``stabilize.filters.fixed``.
 """
 

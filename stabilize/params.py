@@ -1,4 +1,4 @@
-"""One frozen parameter object per stabilization job (STYLE.md "Shape" 3).
+"""One frozen parameter object per stabilization job (docs/architecture.md).
 
 Every stage reads its settings from ``StabilizeParams``; ``checksum()`` is a stable hash of the
 values, usable as a cache key and written to the JSON sidecar.
