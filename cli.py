@@ -419,7 +419,6 @@ def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair
                exposure, bands, debug_dir, pto_path):
     """Stitch a rosette: RIG file (Surround360 camera_rig.json or COLMAP rig_config.json) and
     IMAGE... in rig order (or one folder with files named by camera id)."""
-    from stitch.params import StitchParams
     from stitch.pipeline import STAGES, stitch_panorama
 
     params = StitchParams(width_px=width_px, repair=not no_repair, refine=not no_refine,
