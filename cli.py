@@ -1,7 +1,9 @@
 """The ``steadyrig`` command line: parses, calls the library, reports.
 
 Every command turns the library's own errors into one line ``Error: ...`` and exit code 2, with
-no traceback (DESIGN.md "Bad input").
+no traceback (docs/architecture.md "Bad input"). Choices and defaults come from the library's
+registries and parameter dataclasses, so a new filter, codec or mode is offered without an edit
+here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,17 @@ if sys.argv[1:2] == ["stabilize"]:
 import click  # noqa: E402
 
 from sensors.errors import SteadyrigError  # noqa: E402
+from sensors.readers import FORMATS  # noqa: E402
+from sensors.types import LENS_MODELS, CameraModel  # noqa: E402
+from stabilize.params import (  # noqa: E402
+    BIT_DEPTHS,
+    CODECS,
+    DEFAULT_SMOOTHING,
+    INTERPOLATIONS,
+    ZOOM_MODES,
+    StabilizeParams,
+)
+from stitch.params import EXPOSURE_CHOICES, StitchParams  # noqa: E402
 
 
 class _Group(click.Group):
@@ -55,6 +68,34 @@ def main() -> None:
     """steadyrig: gyro-fused video stabilization and rosette panorama seam repair."""
 
 
+class _Names(click.Choice):
+    """A choice whose names a library registry gives when they are needed (help, parsing), so
+    an entry registered after this module was imported is offered too."""
+
+    def __init__(self, names):
+        self._names = names
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, _value) -> None:
+        pass  # click.Choice.__init__ assigns; the registry stays the source
+
+
+def _defaults(params_class) -> dict:
+    """Field defaults of a library parameter dataclass, by field name."""
+    import dataclasses
+
+    return {f.name: f.default for f in dataclasses.fields(params_class)}
+
+
+_STAB = _defaults(StabilizeParams)
+_STITCH = _defaults(StitchParams)
+
+
 def progress(iterable=None, length=None, label=""):
     """A progress bar on stderr (silent when stderr is not a terminal and CI is set)."""
     return click.progressbar(iterable, length=length, label=label, file=sys.stderr)
@@ -68,7 +109,7 @@ def progress(iterable=None, length=None, label=""):
               help="Write the report as JSON to this file.")
 @click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=str),
               help="Write a PNG of the gyro rates over time.")
-@click.option("--format", "fmt", type=click.Choice(["gcsv", "telemetry", "csv", "phone"]),
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
               help="Force a log format instead of detecting it.")
 def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str | None) -> None:
     """Show what a sensor log, a phone-layout folder or a video holds."""
@@ -107,8 +148,8 @@ def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str 
               help="Rolling-shutter readout time.")
 @click.option("--offset-ms", type=float, default=0.0, show_default=True,
               help="Log clock minus video clock.")
-@click.option("--lens", type=click.Choice(["opencv_standard", "opencv_fisheye"]),
-              default="opencv_standard", show_default=True)
+@click.option("--lens", type=click.Choice(LENS_MODELS),
+              default=_defaults(CameraModel)["model"], show_default=True)
 @click.option("--ois", is_flag=True, help="Simulate OIS lens shift (writes a phone-layout log).")
 @click.option("--focus-breathing", is_flag=True, help="Simulate focal-length breathing.")
 @click.option("--motion-blur", is_flag=True, help="Average sub-exposure renders.")
@@ -170,6 +211,7 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
     from sensors.atomic import check_not_input
     from sensors.errors import InputError
     from sensors.readers import detect_format, read_log
+    from sensors.readout import known_readout_s
     from sensors.sync import sync_logs, sync_video_to_gyro, write_sync_json
 
     def read(path):
@@ -194,13 +236,7 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
             from sensors.lens_profile import load_lens_profile
 
             cam = load_lens_profile(lens_path)
-        readout_s = None
-        if readout_ms is not None:
-            readout_s = readout_ms / 1e3
-        elif log.readout_s is not None:
-            readout_s = log.readout_s
-        elif cam is not None and cam.meta.get("readout_s"):
-            readout_s = float(cam.meta["readout_s"])
+        readout_s = known_readout_s(readout_ms, log, cam)  # None: estimated with the offset
         from sensors.video import probe_video
 
         info = probe_video(video)
@@ -239,9 +275,22 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
 
 # --- stabilize ---
 def _filter_names() -> list[str]:
-    from stabilize.filtering import FILTERS
+    from stabilize.filters import chain_choices
 
-    return sorted(n for n in FILTERS if n != "zoom")
+    return chain_choices()
+
+
+def _stabilize_params(opts: dict) -> StabilizeParams:
+    """The job's settings from the stabilize command's parsed options (``Context.params``)."""
+    from stabilize.filters import compose_chain
+
+    chain = compose_chain(opts["smoothing"], opts["extra_filters"],
+                          horizon_lock=opts["horizon_lock"], blur_mask=opts["blur_mask"])
+    return StabilizeParams(filters=chain, window_s=opts["window_s"], strength=opts["strength"],
+                           zoom=opts["zoom_mode"], max_zoom=opts["max_zoom"],
+                           interpolation=opts["interpolation"], codec=opts["codec"],
+                           crf=opts["crf"], preset=opts["preset"],
+                           rc_lookahead=opts["rc_lookahead"], bit_depth=opts["bit_depth"])
 
 
 @main.command("stabilize")
@@ -262,33 +311,33 @@ def _filter_names() -> list[str]:
               help="JSON with per-frame real/virtual orientation, zoom, offset and camera.")
 @click.option("--debug-dir", type=click.Path(file_okay=False),
               help="Write a path plot and side-by-side preview frames here.")
-@click.option("--smoothing", type=click.Choice(_filter_names()), default="intent",
+@click.option("--smoothing", type=_Names(_filter_names), default=DEFAULT_SMOOTHING,
               show_default=True,
               help="First filter of the chain: intent (learned operator intent, per-axis "
                    "policies), gaussian (one sigma, --window-s), fixed, none, ...")
-@click.option("--filter", "extra_filters", multiple=True, type=click.Choice(_filter_names()),
+@click.option("--filter", "extra_filters", multiple=True, type=_Names(_filter_names),
               help="Further filter-chain entries, in order (repeatable).")
 @click.option("--horizon-lock", is_flag=True,
               help="Remove roll against gravity (accelerometer when the log has one).")
 @click.option("--blur-mask", is_flag=True,
               help="Blend real motion back along each frame's motion blur.")
-@click.option("--window-s", type=float, default=0.6, show_default=True,
+@click.option("--window-s", type=float, default=_STAB["window_s"], show_default=True,
               help="Gaussian smoothing sigma, seconds.")
-@click.option("--strength", type=float, default=1.0, show_default=True,
+@click.option("--strength", type=float, default=_STAB["strength"], show_default=True,
               help="0..1: share of the smoothing applied.")
-@click.option("--zoom", "zoom_mode", type=click.Choice(["dynamic", "fixed", "none"]),
-              default="dynamic", show_default=True, help="Zoom that hides undefined borders.")
-@click.option("--max-zoom", type=float, default=1.6, show_default=True)
-@click.option("--interpolation", type=click.Choice(["bilinear", "bicubic", "lanczos"]),
-              default="bilinear", show_default=True)
-@click.option("--codec", type=click.Choice(["h264", "hevc", "prores"]), default="h264",
+@click.option("--zoom", "zoom_mode", type=click.Choice(ZOOM_MODES),
+              default=_STAB["zoom"], show_default=True, help="Zoom that hides undefined borders.")
+@click.option("--max-zoom", type=float, default=_STAB["max_zoom"], show_default=True)
+@click.option("--interpolation", type=click.Choice(INTERPOLATIONS),
+              default=_STAB["interpolation"], show_default=True)
+@click.option("--codec", type=click.Choice(CODECS), default=_STAB["codec"],
               show_default=True)
-@click.option("--crf", type=int, default=18, show_default=True)
-@click.option("--preset", default="medium", show_default=True)
+@click.option("--crf", type=int, default=_STAB["crf"], show_default=True)
+@click.option("--preset", default=_STAB["preset"], show_default=True)
 @click.option("--rc-lookahead", type=click.IntRange(0, 250),
               help="Encoder rate-control lookahead, frames (default: the preset's, capped "
                    "above 1080p to bound the encoder's memory: 15 frames at 4K).")
-@click.option("--bit-depth", type=click.Choice(["auto", "8", "10"]), default="auto",
+@click.option("--bit-depth", type=click.Choice(BIT_DEPTHS), default=_STAB["bit_depth"],
               show_default=True,
               help="Output samples; auto: 10 bits for 10-bit+ input with hevc or prores, else 8 "
                    "(10-bit H.264 plays on few devices).")
@@ -305,16 +354,9 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
 
     from pathlib import Path
 
-    from stabilize.params import StabilizeParams
     from stabilize.pipeline import stabilize_video
 
-    chain = (smoothing, *extra_filters) + ("horizon",) * horizon_lock + ("blur",) * blur_mask
-    if smoothing != "none" and "bad_region" not in chain:
-        chain += ("bad_region",)  # bend the path rather than leave undefined borders
-    params = StabilizeParams(filters=chain, window_s=window_s,
-                             strength=strength, zoom=zoom_mode, max_zoom=max_zoom,
-                             interpolation=interpolation, codec=codec, crf=crf, preset=preset,
-                             rc_lookahead=rc_lookahead, bit_depth=bit_depth)
+    params = _stabilize_params(click.get_current_context().params)
     if out_path is None:
         v = Path(video)
         out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if codec == "prores"
@@ -350,15 +392,13 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
 
 # --- stitch ---
 
-from stitch.params import EXPOSURE_CHOICES  # noqa: E402 (the registry feeds the choice)
-
 
 @main.command("stitch")
 @click.argument("rig", type=click.Path())
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Panorama file (.jpg, .png, .tif), equirectangular with GPano XMP.")
-@click.option("--width", "width_px", type=int, default=3072, show_default=True,
+@click.option("--width", "width_px", type=int, default=_STITCH["width_px"], show_default=True,
               help="Panorama width in pixels (height = width / 2).")
 @click.option("--layers", "layers_dir", type=click.Path(file_okay=False),
               help="Write each camera's warped image as a full-canvas RGBA PNG here.")
@@ -367,8 +407,9 @@ from stitch.params import EXPOSURE_CHOICES  # noqa: E402 (the registry feeds the
 @click.option("--no-repair", is_flag=True, help="Skip overlap flow and spline warps.")
 @click.option("--no-refine", is_flag=True, help="Keep the rig's camera rotations as given.")
 @click.option("--exposure", type=click.Choice(EXPOSURE_CHOICES),
-              default="gain_blocks", show_default=True, help="Exposure compensation.")
-@click.option("--bands", type=click.IntRange(0, 12), default=5, show_default=True,
+              default=_STITCH["exposure"], show_default=True, help="Exposure compensation.")
+@click.option("--bands", type=click.IntRange(0, 12), default=_STITCH["blend_bands"],
+              show_default=True,
               help="Multi-band blender bands (0 = hard seams).")
 @click.option("--debug-dir", type=click.Path(file_okay=False),
               help="Write numbered intermediate pictures here.")
@@ -378,7 +419,6 @@ def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair
                exposure, bands, debug_dir, pto_path):
     """Stitch a rosette: RIG file (Surround360 camera_rig.json or COLMAP rig_config.json) and
     IMAGE... in rig order (or one folder with files named by camera id)."""
-    from stitch.params import StitchParams
     from stitch.pipeline import STAGES, stitch_panorama
 
     params = StitchParams(width_px=width_px, repair=not no_repair, refine=not no_refine,

@@ -41,10 +41,9 @@ from stabilize.blur import (  # noqa: E402
     output_motion_px_s,
     sharpness_variation,
 )
-from stabilize.filtering import FilterContext, run_chain  # noqa: E402
+from stabilize.filters import FilterContext, compose_chain, run_chain  # noqa: E402
 from stabilize.intent import (  # noqa: E402
     classify_intent,
-    filter_chain,
     plot_intent,
     policy_sigmas,
     smooth_per_axis,
@@ -77,7 +76,7 @@ def _case(kind, seed, cam):
     real = path.orientation
     qr = real.at(frames)
     gau = _run(GAUSSIAN_CHAIN, frames, qr, cam, real, gyro)
-    its = _run(filter_chain("intent"), frames, qr, cam, real, gyro)
+    its = _run(compose_chain("intent"), frames, qr, cam, real, gyro)
     (j_in, mean_in), (j_gau, mean_gau), (j_int, mean_int) = (
         _jitter(cam, frames, q) for q in (qr, gau.virtual_quat, its.virtual_quat))
     check = required_zoom(cam, real, frames, its.virtual_quat, readout_s=READOUT_S, per_side=33)
@@ -163,7 +162,6 @@ def _video_case(kind, seed, work: Path) -> dict:
     from sensors.quaternion import qconj, qmul
     from sensors.synthetic import generate_clip
     from sensors.types import CameraModel
-    from stabilize.intent import filter_chain
     from stabilize.params import StabilizeParams
     from stabilize.pipeline import stabilize_video
 
@@ -175,7 +173,7 @@ def _video_case(kind, seed, work: Path) -> dict:
     cam = CameraModel(K, truth["dist"], "opencv_standard", (960, 540))
     res = {"kind": kind, "seed": seed}
     for name, chain in (("gaussian", GAUSSIAN_CHAIN),
-                        ("intent", filter_chain("intent"))):
+                        ("intent", compose_chain("intent"))):
         side_path = work / f"{clip.name}.{name}.json"
         t0 = time.perf_counter()
         stabilize_video(clip.video, work / f"{clip.name}.{name}.mp4", gyro=clip.gcsv,

@@ -1,8 +1,9 @@
 """Gyro-fused video stabilization: sensors -> smooth virtual camera -> warped frames -> video.
 
-See DESIGN.md "stabilize/". Stages: ``motion`` (real orientation per row band), ``filtering``
-(registry of filter-chain entries), ``synthesis`` (rolling-shutter mesh warp), ``pipeline``
-(streaming decode -> warp -> encode), ``stabilizer`` (frame by frame), ``metrics``.
+See docs/architecture.md "stabilize/". Stages: ``motion`` (real orientation per row band),
+``filters`` (registry of filter-chain entries, one module each; ``compose_chain``),
+``synthesis`` (rolling-shutter mesh warp), ``pipeline`` (streaming decode -> warp -> encode),
+``stabilizer`` (frame by frame), ``metrics``.
 
 The names below load their modules on first access (``sensors._lazy``), so importing one light
 submodule (``stabilize.warmup``, ``stabilize.params``) does not pull in OpenCV, PyAV and numba.
@@ -13,9 +14,11 @@ from __future__ import annotations
 from sensors._lazy import lazy_exports
 
 _WHERE = {
-    "FILTERS": "filtering",
-    "FilterContext": "filtering",
-    "register_filter": "filtering",
+    "FILTERS": "filters",
+    "Filter": "filters",
+    "FilterContext": "filters",
+    "compose_chain": "filters",
+    "register_filter": "filters",
     "FrameMotion": "motion",
     "MotionTrack": "motion",
     "analyze_motion": "motion",

@@ -1,9 +1,10 @@
 """Bad-region lookahead: keep the output window inside the source frame.
 
 For every frame in the lookahead, the border of the output window is mapped to the source frame
-with the DESIGN.md warp ``p_src ~ K_src(t) R_world_from_cam(t)^T R_virtual K_out^-1 p_out``:
-rolling shutter (each border point seen at its own row time, found by fixed-point iteration on
-the row) and the source lens distortion included. The output camera is the source pinhole with
+with the warp of docs/architecture.md,
+``p_src ~ K_src(t) R_world_from_cam(t)^T R_virtual K_out^-1 p_out``: rolling shutter (each
+border point seen at its own row time, found by fixed-point iteration on the row) and the
+source lens distortion included. The output camera is the source pinhole with
 its focal length multiplied by the zoom and no distortion. The zoom a frame needs is the
 smallest one whose whole border lands inside the source image.
 
@@ -12,7 +13,7 @@ frame raises its pull ``alpha`` (virtual = slerp(virtual, real, alpha)), the pul
 with a max-then-Gaussian window so the correction eases in and out over ``ease_s``, and the check
 repeats until every frame fits. Gyroflow's max-zoom feedback is the same idea in spirit (limit
 the smoothing where the crop would exceed the limit, spread over neighbouring frames); this is
-our own formulation.
+our own formulation. The filter-chain entry is ``stabilize.filters.bad_region``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sensors.quaternion import qslerp, qto_matrix
 from sensors.rolling_shutter import row_fraction
 from sensors.types import CameraModel, OisLog, Orientation
 
-from ._filters import gaussian_filter1d, maximum_filter1d
+from .signal1d import gaussian_filter1d, maximum_filter1d
 
 __all__ = ["border_points", "required_zoom", "smooth_zoom", "fit_to_frame", "FitResult"]
 
@@ -135,7 +136,7 @@ def required_zoom(
     virtual_quat : (F, 4) float64
         Virtual orientation per frame.
     readout_s, readout_direction : float, str
-        Rolling shutter (DESIGN.md); 0 is a global shutter.
+        Rolling shutter (docs/architecture.md); 0 is a global shutter.
     zoom_limit : float
         Upper end of the search; frames needing more report ``inf``.
     bands, per_side : int
@@ -320,36 +321,3 @@ def fit_to_frame(
         raise InputError(f"could not keep the output inside the frame at max zoom {max_zoom:g}")
     z = required_zoom(cam, real, t, qv, **kw)
     return FitResult(qv, alpha, z, max_iterations, int(np.sum(z > max_zoom + 1e-6)))
-
-
-# --- filter-chain entry (stabilize.filtering registry) ---
-
-from .filtering import Filter, FilterContext, register_filter  # noqa: E402
-
-
-@register_filter("bad_region")
-class BadRegion(Filter):
-    """Bend the virtual path so no frame needs more than ``params.max_zoom`` (``fit_to_frame``).
-
-    Place it last before the zoom stage. Where even the real orientation needs more (a fast pan
-    with a long readout), those frames keep the real orientation and a note says so.
-    Per-frame ``bend`` (the pull towards the real path, 0..1) goes to the sidecar.
-    """
-
-    ease_s = 0.4
-
-    def reach_s(self) -> float:
-        return 3.0 * self.ease_s
-
-    def apply(self, ctx: FilterContext) -> FilterContext:
-        fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
-                           self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
-                           ease_s=self.ease_s, strict=False, ois=ctx.ois)
-        ctx = ctx.with_(virtual_quat=fit.virtual_quat,
-                        known_need=(fit.virtual_quat, max(4.0, 2.0 * self.params.max_zoom),
-                                    fit.required_zoom))
-        ctx = ctx.with_extra("bend", fit.alpha)
-        if fit.unreachable:
-            ctx = ctx.with_note(f"{fit.unreachable} frame(s) need more than max zoom "
-                                f"{self.params.max_zoom:g} even unstabilized (rolling shutter)")
-        return ctx

@@ -7,8 +7,9 @@ a 180-degree shutter, half the frame period, when unknown), and real camera moti
 back into the virtual path along the blur direction, in proportion to the blur, so the output
 moves with its streaks.
 
-Image motion and angular rate (DESIGN.md axes, x right, y down): a body rate ``omega_y`` moves
-content by ``-f omega_y`` px/s horizontally and ``omega_x`` by ``+f omega_x`` vertically.
+Image motion and angular rate (docs/architecture.md axes, x right, y down): a body rate
+``omega_y`` moves content by ``-f omega_y`` px/s horizontally and ``omega_x`` by ``+f omega_x``
+vertically. The filter-chain entry is ``stabilize.filters.blur``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sensors.quaternion import qexp, qmul, qto_matrix
 from sensors.rolling_shutter import row_time_s
 from sensors.types import CameraModel, Orientation
 
-from ._filters import gaussian_filter1d
+from .signal1d import gaussian_filter1d
 
 __all__ = [
     "default_exposure_s",
@@ -177,36 +178,3 @@ def mask_blur(
     sig = max(1.0, recenter_s / float(np.median(dt)))
     delta = delta - gaussian_filter1d(delta, sigma=sig, axis=0)
     return qmul(qv, qexp(delta)), beta
-
-
-# --- filter-chain entry (stabilize.filtering registry) ---
-
-from .filtering import Filter, FilterContext, register_filter  # noqa: E402
-
-
-@register_filter("blur")
-class BlurMasking(Filter):
-    """Blend real motion back along each frame's blur (``mask_blur``); place after smoothing.
-
-    The exposure comes from the context (log or container) and is a 180-degree shutter when
-    unknown (a note says so). The blend rises from a 0.1 px streak and is full from 1 px, at
-    960 px width (scaled with the frame width). Per-frame ``blur_px`` (streak at the image
-    centre) and ``blur_beta`` go to the sidecar.
-    """
-
-    recenter_s = 0.3
-
-    def reach_s(self) -> float:
-        return 3.0 * self.recenter_s + 2.0 / 30.0
-
-    def apply(self, ctx: FilterContext) -> FilterContext:
-        if ctx.exposure_s is None:
-            e = default_exposure_s(ctx.fps, len(ctx))
-            ctx = ctx.with_note("exposure unknown: blur masking assumes a 180-degree shutter")
-        else:
-            e = ctx.exposure_s
-        k = ctx.camera.width / 960.0
-        qv, beta = mask_blur(ctx.camera, ctx.real, ctx.t_s, e, ctx.virtual_quat,
-                             blur_lo_px=0.1 * k, blur_hi_px=1.0 * k, recenter_s=self.recenter_s)
-        b = blur_vectors(ctx.camera, ctx.real, ctx.t_s, e)[:, 0]
-        return ctx.with_(virtual_quat=qv).with_extra("blur_px", b).with_extra("blur_beta", beta)

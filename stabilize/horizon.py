@@ -10,7 +10,8 @@ clip is taken as gravity (the operator held it level on average), and the caller
 
 Fixed-camera mode holds one virtual orientation for the whole clip (the mean of the real one);
 the bad-region filter then bends it only where the frame would otherwise leave the source.
-Axes and rotations per DESIGN.md (x right, y down, z forward; ``R_world_from_cam``).
+Axes and rotations per docs/architecture.md (x right, y down, z forward; ``R_world_from_cam``).
+The filter-chain entries are ``stabilize.filters.horizon`` and ``stabilize.filters.fixed``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sensors.errors import InputError
 from sensors.quaternion import qfrom_matrix, qnormalize, qslerp, qto_matrix
 from sensors.types import GyroLog, Orientation
 
-from ._filters import gaussian_filter1d
+from .signal1d import gaussian_filter1d
 
 __all__ = ["gravity_world", "level_roll", "fixed_orientation", "roll_to_horizon_rad"]
 
@@ -129,55 +130,3 @@ def fixed_orientation(real_quat: np.ndarray) -> np.ndarray:
         raise InputError(f"orientations must be (F, 4), got {q.shape}")
     _, vecs = np.linalg.eigh(q.T @ q)
     return qnormalize(vecs[:, -1])
-
-
-# --- filter-chain entries (stabilize.filtering registry) ---
-
-from .filtering import Filter, FilterContext, register_filter  # noqa: E402
-
-
-def _down(ctx: FilterContext) -> tuple[np.ndarray, bool]:
-    if ctx.gyro is not None:
-        return gravity_world(ctx.gyro, ctx.real, ctx.t_s)
-    # No gyro log in the context: same rule as a log without accelerometer.
-    down = ctx.real.matrices_at(ctx.real.t_s)[:, :, 1].mean(axis=0)
-    return np.broadcast_to(down / np.linalg.norm(down), (len(ctx), 3)).copy(), False
-
-
-@register_filter("horizon")
-class HorizonLock(Filter):
-    """Remove roll from the virtual camera (``level_roll``) against gravity; after smoothing."""
-
-    def reach_s(self) -> float:
-        return 3.0 * 2.0  # the complementary filter's low-pass (2 s time constant)
-
-    def apply(self, ctx: FilterContext) -> FilterContext:
-        down, from_accel = _down(ctx)
-        if not from_accel:
-            ctx = ctx.with_note("horizon lock: no accelerometer, the mean camera down is taken "
-                                "as gravity")
-        qv = level_roll(ctx.virtual_quat, down)
-        return ctx.with_(virtual_quat=qv).with_extra(
-            "roll_rad", roll_to_horizon_rad(ctx.real_quat, down))
-
-
-@register_filter("fixed")
-class FixedCamera(Filter):
-    """Fixed-camera mode: one virtual orientation for the whole clip.
-
-    The orientation is the chordal mean of the real track over the clip's first second (the
-    framing the operator started with); it depends only on the clip, not on the window, so the
-    frame-by-frame ``Stabilizer`` gives the same path. Follow with ``bad_region`` so frames the
-    fixed view cannot cover bend back smoothly.
-    """
-
-    hold_s = 1.0
-
-    def apply(self, ctx: FilterContext) -> FilterContext:
-        t0 = float(ctx.t_s[0]) - ctx.first_frame / ctx.fps
-        ts = np.linspace(t0, t0 + self.hold_s, 31)
-        q = fixed_orientation(ctx.real.at(ts))
-        qv = np.tile(q, (len(ctx), 1))
-        # keep the quaternion sign continuous with the real track
-        qv = np.where(np.sum(qv * ctx.real_quat, axis=1, keepdims=True) < 0, -qv, qv)
-        return ctx.with_(virtual_quat=qv)

@@ -31,7 +31,7 @@ import numpy as np
 from sensors.errors import InputError
 from sensors.quaternion import qconj, qlog, qmul
 
-from ._filters import gaussian_filter1d
+from .signal1d import gaussian_filter1d
 
 __all__ = [
     "VideoMotion",

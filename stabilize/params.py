@@ -1,4 +1,4 @@
-"""One frozen parameter object per stabilization job (STYLE.md "Shape" 3).
+"""One frozen parameter object per stabilization job (docs/architecture.md).
 
 Every stage reads its settings from ``StabilizeParams``; ``checksum()`` is a stable hash of the
 values, usable as a cache key and written to the JSON sidecar.
@@ -12,12 +12,17 @@ from dataclasses import asdict, dataclass, replace
 
 from sensors.errors import InputError
 
-__all__ = ["StabilizeParams", "ZOOM_MODES", "INTERPOLATIONS", "CODECS", "BIT_DEPTHS"]
+__all__ = ["StabilizeParams", "ZOOM_MODES", "INTERPOLATIONS", "CODECS", "BIT_DEPTHS",
+           "DEFAULT_SMOOTHING"]
 
 ZOOM_MODES = ("dynamic", "fixed", "none")
 INTERPOLATIONS = ("bilinear", "bicubic", "lanczos")
 CODECS = ("h264", "hevc", "prores")
 BIT_DEPTHS = ("auto", "8", "10")
+#: The smoothing ``stabilize.filters.compose_chain`` starts a chain with unless told otherwise
+#: (the command line's default): learned operator intent with per-axis policies. The dataclass
+#: default ``filters=("gaussian",)`` keeps the frame-by-frame ``Stabilizer``'s lookahead short.
+DEFAULT_SMOOTHING = "intent"
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class StabilizeParams:
     ----------
     filters : tuple of str
         Filter-chain entries run in order on the virtual path (names in
-        ``stabilize.filtering.FILTERS``); the zoom stage always runs last.
+        ``stabilize.filters.FILTERS``); the zoom stage always runs last.
     window_s : float
         Gaussian smoothing sigma in seconds (the window reaches 3 sigma each side).
     strength : float

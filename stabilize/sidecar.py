@@ -9,7 +9,7 @@ import numpy as np
 
 from sensors.atomic import atomic_output
 
-from .filtering import FilterContext
+from .filters import FilterContext
 from .motion import MotionTrack
 from .params import StabilizeParams
 

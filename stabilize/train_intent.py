@@ -1,4 +1,4 @@
-"""Train the intent classifier shipped as ``stabilize/intent_weights.npz``.
+"""Train the intent classifier shipped as ``stabilize/intent/intent_weights.npz``.
 
 Run ``python -m stabilize.train_intent [--out PATH] [--report JSON]``.
 

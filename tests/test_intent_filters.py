@@ -10,8 +10,14 @@ from sensors.errors import InputError
 from sensors.quaternion import qangle
 from sensors.synthetic import camera_path, synthesize_gyro
 from sensors.synthetic.clip import default_camera
-from stabilize.blur import output_motion_px_s
-from stabilize.filtering import FILTERS, FilterContext, run_chain
+from stabilize.blur import (
+    blur_mismatch_px,
+    blur_vectors,
+    default_exposure_s,
+    output_motion_px_s,
+    sharpness_variation,
+)
+from stabilize.filters import FILTERS, FilterContext, compose_chain, run_chain
 from stabilize.horizon import roll_to_horizon_rad
 from stabilize.params import StabilizeParams
 
@@ -92,16 +98,37 @@ def test_blur_entry_without_exposure_assumes_half_frame_and_says_so():
     assert np.all((out.extras["blur_beta"] >= 0) & (out.extras["blur_beta"] <= 1))
 
 
-def test_cli_chain_composition():
-    from stabilize.intent import filter_chain
-
-    assert filter_chain("intent") == ("intent", "bad_region")
-    assert filter_chain("fixed", horizon_lock=True, blur_mask=True) == (
+def test_chain_composition_orders_smoother_extras_horizon_blur_then_bad_region():
+    assert compose_chain("intent") == ("intent", "bad_region")
+    assert compose_chain("fixed", horizon_lock=True, blur_mask=True) == (
         "fixed", "horizon", "blur", "bad_region")
-    assert filter_chain("none") == ("none",)
-    with pytest.raises(InputError, match="valid"):
-        filter_chain("kalman")
-    assert all(n in FILTERS for n in filter_chain("gaussian", True, True))
+    assert compose_chain("gaussian", ("bad_region", "blur")) == ("gaussian", "bad_region", "blur")
+    assert compose_chain("none") == ("none",)
+    assert compose_chain("none", horizon_lock=True, blur_mask=True) == ("none", "horizon", "blur")
+    assert all(n in FILTERS for n in compose_chain("gaussian", horizon_lock=True, blur_mask=True))
+
+
+@pytest.mark.parametrize("smoothing, extra", [("kalman", ()), ("gaussian", ("zoom",))])
+def test_chain_composition_refuses_unknown_names_and_lists_the_valid_ones(smoothing, extra):
+    with pytest.raises(InputError, match="valid: bad_region, blur, fixed"):
+        compose_chain(smoothing, extra)
+
+
+def test_blur_mask_without_smoothing_brings_displayed_motion_closer_to_the_streaks():
+    # compose_chain keeps --blur-mask with --smoothing none; its docstring quotes these figures
+    def variation(filters):
+        _, ctx = _ctx("run", 46, filters)
+        out = run_chain(ctx)
+        e = default_exposure_s(FPS, len(ctx))
+        b = blur_vectors(ctx.camera, ctx.real, ctx.t_s, e)[:, 0]
+        m = blur_mismatch_px(b, output_motion_px_s(ctx.camera, ctx.t_s, out.virtual_quat), e)
+        return sharpness_variation(m[2:-2])
+
+    plain, masked = variation(("none",)), variation(("none", "blur"))
+    assert masked < 0.7 * plain
+    assert (plain, masked) == pytest.approx((0.146, 0.091), abs=5e-4)
+    level, level_masked = variation(("none", "horizon")), variation(("none", "horizon", "blur"))
+    assert (level, level_masked) == pytest.approx((0.263, 0.150), abs=5e-4)
 
 
 def test_zoom_stage_reuses_the_need_bad_region_computed_for_the_same_path(monkeypatch):
@@ -123,7 +150,7 @@ def test_zoom_stage_reuses_the_need_bad_region_computed_for_the_same_path(monkey
     np.testing.assert_array_equal(out.extras["required_zoom"], direct)
     # a path changed after bad_region is measured afresh
     moved = out.with_(virtual_quat=ctx.virtual_quat)
-    from stabilize.filtering import get_filter
+    from stabilize.filters import get_filter
 
     again = get_filter("zoom", ctx.params).apply(moved)
     assert calls[-1] == "apply"

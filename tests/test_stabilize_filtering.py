@@ -1,5 +1,9 @@
 """Filter chain: params, registry, Gaussian smoothing on rotations, zoom stage, streaming parity."""
 
+import ast
+import logging
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -7,7 +11,7 @@ from sensors.errors import InputError
 from sensors.quaternion import qangle, qexp
 from sensors.synthetic import camera_path, default_camera
 from sensors.types import Orientation
-from stabilize.filtering import (
+from stabilize.filters import (
     FILTERS,
     Filter,
     FilterContext,
@@ -20,6 +24,7 @@ from stabilize.metrics import high_pass_rms
 from stabilize.params import StabilizeParams
 
 FPS = 30.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ctx(orientation: Orientation, params: StabilizeParams, duration_s: float,
@@ -95,11 +100,54 @@ def test_dynamic_zoom_covers_the_need_and_caps_at_max_zoom():
     assert np.all(ctx.zoom <= 1.6 + 1e-12)
 
 
-def test_max_zoom_reached_is_reported():
+def test_max_zoom_reached_is_reported_in_the_notes_and_the_log(caplog):
     path = camera_path("run", 4.0, seed=2)
-    ctx = run_chain(_ctx(path.orientation, StabilizeParams(max_zoom=1.0), 4.0))
+    with caplog.at_level(logging.INFO, logger="steadyrig"):
+        ctx = run_chain(_ctx(path.orientation, StabilizeParams(max_zoom=1.0), 4.0))
     assert ctx.extras["zoom_limited"].any()
-    assert any("need more zoom" in n for n in ctx.notes)
+    notes = [n for n in ctx.notes if "need more zoom" in n]
+    assert len(notes) == 1
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("steadyrig.stabilize.filters.zoom", notes[0])]
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules a source file imports, absolute (relative ones resolved), at any depth."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1]).split(".")
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            out |= {mod} | {f"{mod}.{a.name}" for a in node.names}
+    return out
+
+
+def test_filter_entry_modules_import_the_base_and_helpers_never_the_package():
+    entries = [p for p in (ROOT / "stabilize" / "filters").glob("*.py")
+               if p.name not in ("__init__.py", "base.py", "chain.py")]
+    assert {p.stem for p in entries} == set(FILTERS)
+    for p in entries:
+        inside = {m for m in _imports(p) if m.startswith("stabilize.filters")}
+        assert inside <= {"stabilize.filters.base", "stabilize.filters.base.Filter",
+                          "stabilize.filters.base.FilterContext",
+                          "stabilize.filters.base.register_filter"}, p.name
+
+
+def test_no_stabilize_module_imports_one_that_imports_it_back():
+    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (ROOT / "stabilize").rglob("*.py")}
+    graph = {m: {d for d in _imports(p) if d in files and d != m} for m, p in files.items()}
+
+    def reaches(start, goal, seen):
+        for d in graph[start] - seen:
+            if d == goal or reaches(d, goal, seen | {d}):
+                return True
+        return False
+
+    assert [m for m in graph if reaches(m, m, set())] == []
 
 
 def test_streaming_stabilizer_matches_offline_path_away_from_ends(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from stabilize._filters import gaussian_filter1d, maximum_filter1d
+from stabilize.signal1d import gaussian_filter1d, maximum_filter1d
 
 
 @pytest.mark.parametrize("sigma", [0.4, 1.0, 2.5, 17.0])

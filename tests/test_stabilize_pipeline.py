@@ -194,7 +194,7 @@ def test_a_clip_with_ois_and_focus_breathing_keeps_every_border_point_inside(tmp
     # The coverage checks must use the lens as it was (shifted, breathing), as the warp does:
     # before they did, this pan left up to 6 px of undefined border on 10 of 120 frames.
     from stabilize.bad_region import border_points
-    from stabilize.intent import filter_chain
+    from stabilize.filters import compose_chain
     from stabilize.motion import analyze_motion
     from stabilize.pipeline import _capture_times
     from stabilize.synthesis import map_vertices
@@ -202,7 +202,7 @@ def test_a_clip_with_ois_and_focus_breathing_keeps_every_border_point_inside(tmp
     c = generate_clip(tmp_path, kind="pan", seed=9, width=640, height=360, duration_s=4.0,
                       ois=True, focus_breathing=True, audio=False)
     res = stabilize_video(c.video, tmp_path / "o.mp4", gyro=c.phone_dir, lens=c.lens,
-                          params=StabilizeParams(filters=filter_chain("intent")))
+                          params=StabilizeParams(filters=compose_chain("intent")))
     info = probe_video(c.video)
     log = read_log(c.phone_dir)
     cam = load_lens_profile(c.lens, size=(info.width, info.height))
