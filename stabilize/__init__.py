@@ -16,6 +16,7 @@ _WHERE = {
     "FILTERS": "filtering",
     "FilterContext": "filtering",
     "register_filter": "filtering",
+    "resolve_readout": "inputs",
     "FrameMotion": "motion",
     "MotionTrack": "motion",
     "analyze_motion": "motion",
