@@ -1,4 +1,4 @@
-"""Motion analysis: the real camera per row band of every frame (DESIGN.md "stabilize/").
+"""Motion analysis: the real camera per row band of every frame (docs/architecture.md "stabilize/").
 
 From a gyro log (bias removed, integrated to ``R_world_from_cam``, moved to the video clock with
 ``t_video = t_log - offset_s``), the frame times of the video and the rolling-shutter readout,
@@ -148,7 +148,7 @@ class MotionTrack:
         return np.linspace(0.0, self.camera.height - 1.0, self.bands)
 
     def row_times(self, index: int, rows: np.ndarray) -> np.ndarray:
-        """Capture times of ``rows`` of frame ``index`` (DESIGN.md "Rolling shutter")."""
+        """Capture times of ``rows`` of frame ``index`` (docs/architecture.md "Rolling shutter")."""
         frac = (np.asarray(rows, dtype=np.float64) + 0.5) / self.camera.height - 0.5
         if self.readout_direction == "bottom_to_top":
             frac = -frac

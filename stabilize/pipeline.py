@@ -1,9 +1,9 @@
 """Stabilize a video end to end (docs/architecture.md "stabilize/"): reads like the algorithm.
 
-    video, log, lens, readout, offset -> ``inputs.resolve_inputs``
-    log -> motion (real camera per row band); filter chain -> virtual path and zoom for every
-    frame, before decoding                                          -> ``plan_clip``
-    decode -> warp -> encode, three threads, audio copied           -> ``transcode.Transcoder``
+    video -> its log, lens, readout, sync offset, frame times   (``inputs.resolve_inputs``)
+    log -> real motion per row band; filter chain -> virtual
+        path and zoom of every frame, before decoding            (``plan_clip``)
+    decode -> warp -> encode on three threads, audio copied      (``transcode.Transcoder``)
 
 Memory is bounded by the transcoder's queues, not by the clip length. The output appears only
 when complete (``atomic_output``). Notes (assumptions, warnings) are returned and logged under
@@ -38,7 +38,7 @@ __all__ = [
     "stabilize_video",
     "plan_clip",
     "plan_path",
-    # where they were first defined; they live in `inputs` and `transcode`
+    # also importable from here; defined in `inputs` and `transcode`
     "find_gyro_log",
     "DEFAULT_READOUT_S",
     "ENCODERS",

@@ -2,7 +2,8 @@
 
 ``Stabilizer.from_video`` reads what a clip needs as ``stabilize_video`` does (gyro log, lens,
 readout, sync offset) and plans the whole virtual path up front, so each pushed frame comes back
-at once and equals the frame ``stabilize_video`` would encode. Built from a ``MotionTrack``
+at once, warped along the same path by the same mesh as ``stabilize_video`` warps it (a pushed
+Y plane comes back equal to the bit). Built from a ``MotionTrack``
 alone, a ``Stabilizer`` runs the same filter chain over a bounded lookahead instead: for frame
 ``i`` it filters frames ``i - N .. i + N`` and keeps the centre. ``N`` is the chain's reach
 (``chain_reach_s``) in frames, so away from the clip ends the virtual path equals the offline

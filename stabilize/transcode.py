@@ -295,7 +295,10 @@ class Transcoder:
     def run(self, motion: MotionTrack, ctx: FilterContext, frames: tuple[int, int],
             progress: ProgressCallback | None,
             preview: dict[int, tuple] | None) -> int:
-        """Warp and encode every frame; returns the number of frames written."""
+        """Warp frames ``[i0, i1)`` (``frames``) along ``ctx``'s path, pass the others through,
+        encode every frame and report each (``Progress("stabilize", done, total)``); returns
+        the number of frames written. ``preview`` (frame index -> None) receives BGR
+        (before, after) pairs of those frames."""
         warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation)
         written = 0
         # The warp has a thread of its own beside decode and the encoder's threads, which fill

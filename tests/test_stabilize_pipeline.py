@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 
 import av
 import numpy as np
@@ -103,6 +104,20 @@ def test_interrupted_run_leaves_no_output(clip):
         stabilize_video(clip.video, out, lens=clip.lens, offset_ms=0.0, progress=stop)
     assert not out.exists()
     assert not list(clip.video.parent.glob(".interrupted*"))
+
+
+def test_progress_comes_as_one_record_per_encoded_frame_and_notes_are_logged(clip, tmp_path,
+                                                                            caplog):
+    from sensors.progress import Progress
+
+    seen = []
+    with caplog.at_level(logging.INFO, logger="steadyrig"):
+        res = stabilize_video(clip.video, tmp_path / "p.mp4", offset_ms=0.0,
+                              params=StabilizeParams(mesh=(8, 5)), progress=seen.append)
+    assert seen == [Progress("stabilize", k, res.n_frames) for k in range(1, res.n_frames + 1)]
+    assert res.notes  # the lens profile beside the clip, the gyro bias, ...
+    assert set(res.notes) <= {r.getMessage() for r in caplog.records
+                              if r.name.startswith("steadyrig.stabilize")}
 
 
 def test_partial_log_is_refused_when_strict_else_passed_through(clip):
