@@ -363,9 +363,9 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
                                                               else ".mp4")))
     bars = []  # the bar appears with the first encoded frame (after checks and sync)
 
-    def tick(done, total):
+    def tick(p):  # a sensors.progress.Progress record per encoded frame
         if not bars:
-            bars.append(progress(length=total, label="stabilize"))
+            bars.append(progress(length=p.total, label="stabilize"))
             bars[0].__enter__()
         bars[0].update(1)
 

@@ -38,7 +38,7 @@ def known_readout_s(readout_ms: float | None, log: SensorLog | None,
     camera : CameraModel, optional
         Its ``meta["readout_s"]`` when the lens profile has one (a zero there means unknown).
     notes : list of str, optional
-        Gets a message (also logged) when the value comes from the lens profile.
+        Gets a message when the value comes from the lens profile.
 
     Returns
     -------
@@ -57,7 +57,10 @@ def known_readout_s(readout_ms: float | None, log: SensorLog | None,
         return float(log.readout_s)
     if camera is not None and camera.meta.get("readout_s"):
         value = float(camera.meta["readout_s"])
+        msg = f"readout {value * 1e3:.2f} ms from the lens profile"
         if notes is not None:
-            note(notes, _log, f"readout {value * 1e3:.2f} ms from the lens profile")
+            note(notes, _log, msg)
+        else:
+            _log.info(msg)
         return value
     return None

@@ -19,6 +19,7 @@ _WHERE = {
     "FilterContext": "filters",
     "compose_chain": "filters",
     "register_filter": "filters",
+    "resolve_readout": "inputs",
     "FrameMotion": "motion",
     "MotionTrack": "motion",
     "analyze_motion": "motion",

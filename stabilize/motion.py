@@ -1,4 +1,4 @@
-"""Motion analysis: the real camera per row band of every frame (DESIGN.md "stabilize/").
+"""Motion analysis: the real camera per row band of every frame (docs/architecture.md "stabilize/").
 
 From a gyro log (bias removed, integrated to ``R_world_from_cam``, moved to the video clock with
 ``t_video = t_log - offset_s``), the frame times of the video and the rolling-shutter readout,
@@ -16,6 +16,7 @@ import numpy as np
 
 from sensors.errors import InputError
 from sensors.orientation import estimate_bias, integrate_gyro
+from sensors.progress import get_logger, note
 from sensors.rolling_shutter import row_time_s
 from sensors.types import CameraModel, GyroLog, OisLog, Orientation, SensorLog
 
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 DEFAULT_HFOV_DEG = 90.0
+
+_log = get_logger(__name__)
 
 
 def assumed_camera(size: tuple[int, int], hfov_deg: float = DEFAULT_HFOV_DEG) -> CameraModel:
@@ -146,7 +149,7 @@ class MotionTrack:
         return np.linspace(0.0, self.camera.height - 1.0, self.bands)
 
     def row_times(self, index: int, rows: np.ndarray) -> np.ndarray:
-        """Capture times of ``rows`` of frame ``index`` (DESIGN.md "Rolling shutter")."""
+        """Capture times of ``rows`` of frame ``index`` (docs/architecture.md "Rolling shutter")."""
         return row_time_s(self.frame_t_s[index], rows, self.camera.height, self.readout_s,
                           self.readout_direction)
 
@@ -279,7 +282,7 @@ def analyze_motion(
         readout_s = sensor.readout_s if sensor is not None else None
         if readout_s is None:
             readout_s = 0.0
-            notes.append("readout time unknown: assumed a global shutter (0 ms)")
+            note(notes, _log, "readout time unknown: assumed a global shutter (0 ms)")
     if not (np.isfinite(readout_s) and 0.0 <= readout_s < 1.0):
         raise InputError(f"readout time {readout_s} s is not plausible", gyro.source)
     if readout_direction is None:
@@ -289,8 +292,8 @@ def analyze_motion(
                          "warp (only top_to_bottom, bottom_to_top)", gyro.source)
     if bias_rad_s is None:
         bias, still_s = estimate_bias(gyro)
-        notes.append(f"gyro bias estimated from {still_s:.1f} s of stillness" if still_s > 0
-                     else "no still stretch in the log: gyro bias not removed")
+        note(notes, _log, f"gyro bias estimated from {still_s:.1f} s of stillness"
+             if still_s > 0 else "no still stretch in the log: gyro bias not removed")
     else:
         bias = np.asarray(bias_rad_s, dtype=np.float64).reshape(3)
     on_video = GyroLog(gyro.t_s - offset_s, gyro.omega_rad_s - bias,
@@ -313,7 +316,7 @@ def analyze_motion(
         o = sensor.ois
         ois = OisLog(o.t_s - offset_s, o.shift_px, o.focus, o.source)
     if "assumed" in camera.meta:
-        notes.append(f"lens assumed: {camera.meta['assumed']}")
+        note(notes, _log, f"lens assumed: {camera.meta['assumed']}")
     fq = real.at(ft)
     for k in range(1, fq.shape[0]):
         if fq[k] @ fq[k - 1] < 0:

@@ -1,4 +1,4 @@
-"""Frame synthesis: the rolling-shutter mesh warp of DESIGN.md "Warp".
+"""Frame synthesis: the rolling-shutter mesh warp of docs/architecture.md "Warp".
 
 An output-space mesh of vertices (default 32 x 18, corners included) is mapped to the source
 frame: each vertex's output ray ``R_virtual K_out^-1 p_out`` is seen by the source camera at the

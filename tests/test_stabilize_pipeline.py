@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 
 import av
 import numpy as np
@@ -95,14 +96,28 @@ def test_output_may_not_overwrite_the_input(clip):
 def test_interrupted_run_leaves_no_output(clip):
     out = clip.video.with_name("interrupted.mp4")
 
-    def stop(done, total):
-        if done == 5:
+    def stop(p):
+        if p.done == 5:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         stabilize_video(clip.video, out, lens=clip.lens, offset_ms=0.0, progress=stop)
     assert not out.exists()
     assert not list(clip.video.parent.glob(".interrupted*"))
+
+
+def test_progress_comes_as_one_record_per_encoded_frame_and_notes_are_logged(clip, tmp_path,
+                                                                            caplog):
+    from sensors.progress import Progress
+
+    seen = []
+    with caplog.at_level(logging.INFO, logger="steadyrig"):
+        res = stabilize_video(clip.video, tmp_path / "p.mp4", offset_ms=0.0,
+                              params=StabilizeParams(mesh=(8, 5)), progress=seen.append)
+    assert seen == [Progress("stabilize", k, res.n_frames) for k in range(1, res.n_frames + 1)]
+    assert res.notes  # the lens profile beside the clip, the gyro bias, ...
+    assert set(res.notes) <= {r.getMessage() for r in caplog.records
+                              if r.name.startswith("steadyrig.stabilize")}
 
 
 def test_partial_log_is_refused_when_strict_else_passed_through(clip):
@@ -195,8 +210,8 @@ def test_a_clip_with_ois_and_focus_breathing_keeps_every_border_point_inside(tmp
     # before they did, this pan left up to 6 px of undefined border on 10 of 120 frames.
     from stabilize.bad_region import border_points
     from stabilize.filters import compose_chain
+    from stabilize.inputs import capture_times
     from stabilize.motion import analyze_motion
-    from stabilize.pipeline import _capture_times
     from stabilize.synthesis import map_vertices
 
     c = generate_clip(tmp_path, kind="pan", seed=9, width=640, height=360, duration_s=4.0,
@@ -206,7 +221,7 @@ def test_a_clip_with_ois_and_focus_breathing_keeps_every_border_point_inside(tmp
     info = probe_video(c.video)
     log = read_log(c.phone_dir)
     cam = load_lens_profile(c.lens, size=(info.width, info.height))
-    m = analyze_motion(log, _capture_times(log, info, res.offset_s, []), cam,
+    m = analyze_motion(log, capture_times(log, info, res.offset_s, []), cam,
                        offset_s=res.offset_s, readout_s=res.readout_s, bands=17)
     pts = border_points(cam.size, 33)
     w, h = cam.size
@@ -237,9 +252,9 @@ def test_a_clip_with_ois_and_focus_breathing_keeps_every_border_point_inside(tmp
 ])
 def test_the_output_depth_follows_the_input_codec_and_option_and_notes_what_is_dropped(
         pix_fmt, full, codec, depth, want, note):
-    from stabilize.pipeline import _sample_format
+    from stabilize.pixel_format import sample_format
 
-    samples, notes = _sample_format(pix_fmt, full, codec, depth)
+    samples, notes = sample_format(pix_fmt, full, codec, depth)
     assert (samples.pix_fmt, samples.black_luma, samples.neutral_chroma) == want
     assert any(note in n for n in notes) if note else notes == []
 
@@ -313,7 +328,7 @@ def test_a_ten_bit_clip_is_stabilized_at_ten_bits_when_asked(clip, run, deep, tm
 def _to_prores_422_with_striped_chroma(src, dst):
     """Re-encode a clip as ProRes 4:2:2 10-bit whose V plane alternates every row (+-150
     around neutral): detail that only 4:2:2's full chroma rows can hold."""
-    from stabilize.pipeline import _writable_planes
+    from stabilize.pixel_format import writable_planes
 
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin = inp.streams.video[0]
@@ -322,7 +337,7 @@ def _to_prores_422_with_striped_chroma(src, dst):
         vout.time_base = vin.time_base
         for frame in inp.decode(vin):
             f = frame.reformat(format="yuv422p10le")
-            v = _writable_planes(f, np.uint16)[2]
+            v = writable_planes(f, np.uint16)[2]
             v[0::2] = 662
             v[1::2] = 362
             f.pts, f.time_base = frame.pts, frame.time_base
@@ -333,7 +348,7 @@ def _to_prores_422_with_striped_chroma(src, dst):
 
 
 def test_four_two_two_input_written_as_prores_keeps_its_chroma_rows(clip, tmp_path):
-    from stabilize.pipeline import _writable_planes
+    from stabilize.pixel_format import writable_planes
 
     src = tmp_path / "in422.mov"
     _to_prores_422_with_striped_chroma(clip.video, src)
@@ -344,7 +359,7 @@ def test_four_two_two_input_written_as_prores_keeps_its_chroma_rows(clip, tmp_pa
     with av.open(str(res.output)) as c:
         for fr in c.decode(video=0):
             assert fr.format.name == "yuv422p10le"
-            v = _writable_planes(fr, np.uint16)[2].astype(np.float64)
+            v = writable_planes(fr, np.uint16)[2].astype(np.float64)
             h, w = v.shape
             mid = v[h // 4:3 * h // 4, w // 4:3 * w // 4]
             details.append(np.mean(np.abs(np.diff(mid, axis=0))))

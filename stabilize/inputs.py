@@ -1,0 +1,253 @@
+"""What a stabilization job starts from: the video, its gyro log, the lens, the rolling-shutter
+readout, the sync offset and the frame capture times, each found or assumed as documented.
+
+Every assumption made on the way is appended to the job's ``notes`` and logged
+(``steadyrig.stabilize.inputs``), so a caller that reads neither still hears of it.
+
+Examples
+--------
+>>> from sensors.types import GyroLog, SensorLog
+>>> from stabilize.motion import assumed_camera
+>>> log = SensorLog("clip.gcsv", "gcsv", GyroLog(np.arange(3.0), np.zeros((3, 3))))
+>>> resolve_readout(12.5, log, assumed_camera((320, 180)))
+0.0125
+>>> notes = []
+>>> resolve_readout(None, log, assumed_camera((320, 180)), notes)
+0.0
+>>> notes
+['readout unknown: assumed a global shutter (set --readout-ms)']
+>>> print(resolve_readout(None, log, guess=False))  # unknown, and left so (sync estimates it)
+None
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sensors.errors import InputError, SteadyrigError
+from sensors.lens_profile import load_lens_profile
+from sensors.progress import get_logger, note
+from sensors.readers import read_log
+from sensors.readout import known_readout_s
+from sensors.types import CameraModel, SensorLog
+from sensors.video import VideoInfo, probe_video
+
+from .motion import assumed_camera
+
+__all__ = [
+    "DEFAULT_READOUT_S",
+    "ClipInputs",
+    "find_gyro_log",
+    "resolve_camera",
+    "resolve_readout",
+    "resolve_offset",
+    "capture_times",
+    "resolve_inputs",
+]
+
+_log = get_logger(__name__)
+
+# Readout times used when neither the log nor the lens profile states one. GoPro's HERO5 writes
+# no readout to its metadata; 15 ms is a typical figure for its 1080p modes (an assumption,
+# reported as such; override with readout_ms / --readout-ms).
+DEFAULT_READOUT_S = {"HERO5": 0.015}
+
+
+def _note(notes: list[str] | None, message: str) -> None:
+    if notes is None:
+        _log.info(message)
+    else:
+        note(notes, _log, message)
+
+
+def find_gyro_log(video: str | os.PathLike, gyro: str | os.PathLike | None = None) -> SensorLog:
+    """The sensor log of a video: ``gyro`` if given, else a same-stem ``.gcsv`` beside the video,
+    else the telemetry embedded in the video (GoPro GPMF, ...)."""
+    if gyro is not None:
+        return read_log(gyro)
+    v = Path(video)
+    side = v.with_suffix(".gcsv")
+    if side.exists():
+        return read_log(side)
+    try:
+        return read_log(v, format="telemetry")
+    except SteadyrigError as exc:
+        raise InputError(f"no gyro log found (no {side.name} beside the video and no usable "
+                         f"embedded telemetry: {exc}); pass --gyro LOG", str(v)) from None
+
+
+def resolve_camera(lens: str | os.PathLike | CameraModel | None, video: str | os.PathLike,
+                   size: tuple[int, int], notes: list[str] | None = None) -> CameraModel:
+    """The source lens at the video's ``size`` (width, height).
+
+    ``lens`` as given (a ``CameraModel``, scaled to ``size`` when it differs, or a Gyroflow lens
+    profile path); else a profile named after the clip (``<stem>.lens.json``, as ``steadyrig
+    samples`` writes), noted; else a distortion-free pinhole of ``motion.DEFAULT_HFOV_DEG``
+    (``meta['assumed']`` set; ``analyze_motion`` reports it). A profile's own warning is noted.
+    """
+    size = (int(size[0]), int(size[1]))
+    if isinstance(lens, CameraModel):
+        cam = lens.scaled(size) if lens.size != size else lens
+    elif lens is not None:
+        cam = load_lens_profile(lens, size=size)
+    elif Path(video).with_suffix(".lens.json").is_file():
+        # named in the notes, as a same-stem .gcsv is taken without being asked for
+        side_lens = Path(video).with_suffix(".lens.json")
+        cam = load_lens_profile(side_lens, size=size)
+        _note(notes, f"lens profile {side_lens.name} found beside the video")
+    else:
+        cam = assumed_camera(size)
+    if cam.meta.get("warning"):
+        _note(notes, str(cam.meta["warning"]))
+    return cam
+
+
+def resolve_readout(readout_ms: float | None, log: SensorLog, camera: CameraModel | None = None,
+                    notes: list[str] | None = None, *, guess: bool = True) -> float | None:
+    """The rolling-shutter readout time of a clip, seconds.
+
+    In order: ``readout_ms`` when given; the log's own figure; the lens profile's
+    (``camera.meta['readout_s']``, noted); with ``guess``, a typical figure for a known camera
+    (``DEFAULT_READOUT_S``, matched in the log's camera name and the lens profile's source) or a
+    global shutter (0), both noted as assumptions. Without ``guess`` an unknown readout is None
+    (``sensors.sync.sync_video_to_gyro`` then estimates it).
+
+    Parameters
+    ----------
+    readout_ms : float, optional
+        Readout given by the user, milliseconds (0 to 1000).
+    log : SensorLog
+        The clip's sensor log (``log.readout_s``, ``log.camera``).
+    camera : CameraModel, optional
+        The lens (a profile may state the readout).
+    notes : list of str, optional
+        Receives what was assumed, and where the figure came from (also logged).
+    guess : bool
+        Fall back to an assumed figure rather than None.
+
+    Returns
+    -------
+    float or None
+        Seconds.
+
+    Raises
+    ------
+    InputError
+        When ``readout_ms`` is not a plausible figure.
+    """
+    known = known_readout_s(readout_ms, log, camera, notes)
+    if known is not None:
+        return known
+    if not guess:
+        return None
+    name = f"{log.camera or ''} {camera.source if camera is not None else ''}".upper()
+    for key, value in DEFAULT_READOUT_S.items():
+        if key in name:
+            _note(notes, f"readout unknown: assumed {value * 1e3:g} ms for {key} "
+                  "(set --readout-ms)")
+            return value
+    _note(notes, "readout unknown: assumed a global shutter (set --readout-ms)")
+    return 0.0
+
+
+def resolve_offset(offset_ms: float | None, video: str | os.PathLike, video_t_s: np.ndarray,
+                   log: SensorLog, camera: CameraModel, readout_s: float,
+                   notes: list[str] | None = None) -> tuple[float, SensorLog]:
+    """The sync offset (``t_video = t_log - offset``, seconds) and the log to use with it.
+
+    ``offset_ms`` when given; 0 for a log on the video's clock (embedded telemetry); the median
+    difference of the log's frame stamps and the video's PTS when the log stamps every frame
+    (phone layout); else ``sensors.sync.sync_video_to_gyro``, whose IMU axis mapping is then
+    applied to the returned log's gyro. How it was found is noted.
+    """
+    if offset_ms is not None:
+        if not np.isfinite(offset_ms):
+            raise InputError(f"offset {offset_ms} ms is not finite")
+        return offset_ms / 1000.0, log
+    if log.same_clock_as_video:
+        return 0.0, log
+    if log.frames is not None and len(log.frames) == video_t_s.size:
+        # the log stamps every frame (phone layout): the offset is where those stamps meet PTS
+        off = float(np.median(log.frames.t_s - video_t_s))
+        _note(notes, f"offset {off * 1e3:.2f} ms from the log's frame timestamps")
+        return off, log
+    from sensors.sync import apply_axes, sync_video_to_gyro
+
+    res = sync_video_to_gyro(str(video), log.gyro, camera=camera, readout_s=readout_s,
+                             readout_direction=log.readout_direction)
+    _note(notes, f"auto sync: offset {res.offset_s * 1e3:.2f} ms, axes {res.axes}, "
+          f"confidence {res.confidence:.2f}")
+    for n in res.notes:
+        _note(notes, n)
+    return float(res.offset_s), dataclasses.replace(log, gyro=apply_axes(log.gyro, res.axes))
+
+
+def capture_times(log: SensorLog, info: VideoInfo, offset_s: float,
+                  notes: list[str] | None = None) -> np.ndarray:
+    """Frame times on the video clock: the log's own frame stamps when it has them (capture
+    times, finer than container PTS) and they agree with PTS to half a frame, else PTS."""
+    if log.frames is None or len(log.frames) != info.n_frames:
+        return info.frame_t_s
+    t = log.frames.t_s - offset_s
+    worst = float(np.max(np.abs(t - info.frame_t_s)))
+    if worst > 0.5 / info.fps:
+        _note(notes, f"the log's frame stamps disagree with PTS by up to {worst * 1e3:.1f} ms "
+              "with this offset: using PTS")
+        return info.frame_t_s
+    return t
+
+
+@dataclass(frozen=True, eq=False)
+class ClipInputs:
+    """Everything a stabilization of one clip starts from (``resolve_inputs``).
+
+    Parameters
+    ----------
+    video : Path
+        The clip.
+    info : VideoInfo
+        Its stream description (size, frame rate, PTS).
+    log : SensorLog
+        The gyro log (IMU axes mapped when auto sync found them).
+    camera : CameraModel
+        The lens at the video size.
+    readout_s, offset_s : float
+        Rolling-shutter readout and sync offset (``t_video = t_log - offset_s``).
+    frame_t_s : (F,) float64
+        Capture time of each frame on the video clock.
+    notes : list of str
+        What was found beside the clip or assumed.
+    """
+
+    video: Path
+    info: VideoInfo
+    log: SensorLog
+    camera: CameraModel
+    readout_s: float
+    offset_s: float
+    frame_t_s: np.ndarray
+    notes: list[str]
+
+
+def resolve_inputs(video: str | os.PathLike,
+                   gyro: str | os.PathLike | SensorLog | None = None,
+                   lens: str | os.PathLike | CameraModel | None = None,
+                   readout_ms: float | None = None,
+                   offset_ms: float | None = None) -> ClipInputs:
+    """Probe ``video`` and find its log, lens, readout, offset and capture times, as
+    ``stabilize_video`` does (``find_gyro_log``, ``resolve_camera``, ``resolve_readout``,
+    ``resolve_offset``, ``capture_times``)."""
+    video = Path(video)
+    info = probe_video(video)
+    notes: list[str] = []
+    log = gyro if isinstance(gyro, SensorLog) else find_gyro_log(video, gyro)
+    cam = resolve_camera(lens, video, (info.width, info.height), notes)
+    readout_s = resolve_readout(readout_ms, log, cam, notes)
+    offset_s, log = resolve_offset(offset_ms, video, info.frame_t_s, log, cam, readout_s, notes)
+    frame_t_s = capture_times(log, info, offset_s, notes)
+    return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes)
