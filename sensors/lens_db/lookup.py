@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .store import LensDatabase, ProfileEntry, load_database
+
+if TYPE_CHECKING:
+    from .store import LensDatabase, ProfileEntry
 
 __all__ = ["resolve_lens", "search_profiles", "describe_profile", "format_search",
            "format_profile"]
@@ -56,7 +59,12 @@ def resolve_lens(spec: str | os.PathLike, width: int | None = None, height: int 
         from ..lens_profile import load_lens_profile
 
         return load_lens_profile(spec, size), f"lens profile {spec}"
-    entry = (load_database() if db is None else db).get(str(spec))
+    from .store import ProfileNotFound, load_database
+
+    try:
+        entry = (load_database() if db is None else db).get(str(spec))
+    except ProfileNotFound as exc:
+        raise InputError(f"no such file, and {exc.reason}", str(spec)) from None
     cam = entry.camera_model(size)
     cw, ch = entry.calib_size
     mode = f"{entry.mode_label} lens" if entry.lens_mode else "lens mode not recorded"
@@ -74,6 +82,8 @@ def search_profiles(text: str, limit: int | None = 20, db: LensDatabase | None =
     >>> {r["lens_mode"] for r in rows}
     {'Medium'}
     """
+    from .store import load_database
+
     return [e.summary() for e in (load_database() if db is None else db).search(text, limit)]
 
 
@@ -106,6 +116,8 @@ def describe_profile(spec: str, db: LensDatabase | None = None) -> dict:
     InputError
         No (or more than one) profile of that name.
     """
+    from .store import load_database
+
     e = (load_database() if db is None else db).get(spec)
     d = e.profile
     fp = d.get("fisheye_params") or {}

@@ -6,8 +6,9 @@ of the same camera. Points, out of 100:
 
 ============  ====  =========================================================================
 brand/model    20   required: normalised ("GoPro HERO5 Black" = "HERO5Black")
-lens mode      35   equal; 10 when the profile does not record one; another mode is excluded;
-                    with the clip's mode unknown, 5 for Wide (the usual default)
+lens mode      35   equal; 10 for a profile recording none when the clip is Wide (the usual
+                    default); any other mode is excluded; with the clip's mode unknown,
+                    5 for Wide
 EIS            15   equal; 5 when the profile does not record it; -15 when it differs
 aspect         15   calibration aspect within ``ASPECT_TOLERANCE``; -15 when it differs
 resolution     10   exact (calibration or a compatible setting); less the more it is scaled
@@ -156,9 +157,11 @@ def _score(e: ProfileEntry, facts: CameraFacts, want: str | None
         if e.lens_mode == want:
             points += 35
             matched.append("lens mode")
-        elif e.lens_mode is None:
+        elif e.lens_mode is None and want == "wide":
+            # Most profiles that name no mode were shot in the cameras' default, Wide; for any
+            # other mode that guess would be wrong more often than right.
             points += 10
-            notes.append("lens mode not recorded in the profile (assumed the same)")
+            notes.append("lens mode not recorded in the profile (assumed Wide)")
         else:
             return None
     elif e.lens_mode == "wide":

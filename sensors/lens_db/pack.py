@@ -1,10 +1,10 @@
 """Repack the Gyroflow lens-profile collection into the one file ``store`` reads.
 
 The public collection (github.com/gyroflow/lens_profiles, CC0 1.0) is a tree of pretty-printed
-JSON files, one per profile, in brand folders. The packed form is xz-compressed JSON lines, one
-minified profile per line in path order, each with its path (without ``.json``) under
-``PATH_KEY``; it is a tenth of the unpacked size and parses in one pass. A file that is not a JSON
-object is left out with a note.
+JSON files, one per profile, in brand folders. The packed form is xz-compressed JSON lines,
+one minified profile per line in path order, each with its path (without ``.json``) under
+``store.PATH_KEY``; it is a tenth of the unpacked size and parses in one pass. A file that is
+not a JSON object is left out with a note.
 
 Run as ``python -m sensors.lens_db.pack SOURCE OUT`` (SOURCE: the collection's ``.tar.xz`` or its
 folder).
@@ -22,11 +22,9 @@ from pathlib import Path
 
 from ..atomic import atomic_output
 from ..errors import InputError
+from .store import PATH_KEY
 
-__all__ = ["PATH_KEY", "iter_source_profiles", "pack_profiles"]
-
-#: The key each packed line stores the profile's path under (brand folder / file stem).
-PATH_KEY = "_path"
+__all__ = ["iter_source_profiles", "pack_profiles"]
 
 
 def _key_of(name: str) -> str:

@@ -9,6 +9,7 @@ not a usable profile is left out and named in ``LensDatabase.notes``.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import lzma
@@ -27,12 +28,19 @@ from .names import (
     profile_eis,
     profile_lens_mode,
 )
-from .pack import PATH_KEY
 
-__all__ = ["DATA_FILE", "ProfileEntry", "LensDatabase", "load_database"]
+__all__ = ["DATA_FILE", "PATH_KEY", "ProfileEntry", "LensDatabase", "ProfileNotFound",
+           "load_database", "read_database"]
 
 #: The packed collection shipped with the package.
 DATA_FILE = Path(__file__).with_name("data") / "profiles.jsonl.xz"
+
+#: The key each packed line stores the profile's path under (brand folder / file stem).
+PATH_KEY = "_path"
+
+
+class ProfileNotFound(InputError):
+    """No profile of the database carries the name asked for."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,10 +303,10 @@ class LensDatabase:
             keys = "; ".join(e.key for e in unique[:4])
             raise InputError(f"{len(unique)} lens profiles carry this name ({keys}"
                              f"{'; ...' if len(unique) > 4 else ''}); give the full key", spec)
-        hint = self.search(s, limit=3)
+        hint = self.similar(s)
         also = ("; similar: " + "; ".join(e.key for e in hint)) if hint else ""
-        raise InputError("no such file, and no lens profile of that name in the database "
-                         f"(see `steadyrig lens search`){also}", spec)
+        raise ProfileNotFound("no lens profile of that name in the database "
+                              f"(see `steadyrig lens search`){also}", spec)
 
     def search(self, text: str, limit: int | None = 20) -> list[ProfileEntry]:
         """Profiles whose key, name, brand, model, lens or note contain every word of
@@ -306,14 +314,27 @@ class LensDatabase:
         words = [w for w in _fold(text).split() if w]
         out = []
         for e in self.entries:
-            hay = _fold(" ".join((e.key, e.name, e.brand, e.model, e.lens_text, e.mode_label,
-                                  _text(e.profile.get("note")))))
-            squashed = re.sub(r"[^0-9a-z]+", "", hay)
-            if all(w in hay or re.sub(r"[^0-9a-z]+", "", w) in squashed for w in words):
+            fields = (e.key, e.name, e.brand, e.model, e.lens_text, e.mode_label,
+                      _text(e.profile.get("note")))
+            hay = _fold(" ".join(fields))
+            # Each field squashed on its own: "hero5black" finds "HERO5 Black" but a word
+            # does not match across two fields.
+            squashed = [_squash(f) for f in fields]
+            if all(w in hay or any(_squash(w) in f for f in squashed) for w in words):
                 out.append(e)
                 if limit is not None and len(out) >= limit:
                     break
         return out
+
+    def similar(self, spec: str, n: int = 3) -> list[ProfileEntry]:
+        """Profiles whose file stem reads most like ``spec`` (for "did you mean")."""
+        stems = {_fold(e.key.rsplit("/", 1)[-1]): e for e in self.entries}
+        close = difflib.get_close_matches(_fold(spec), list(stems), n=n, cutoff=0.75)
+        return [stems[c] for c in close]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
 
 
 def read_database(path: str | os.PathLike) -> LensDatabase:
