@@ -61,7 +61,8 @@ def test_hero5_black_medium_16by9_finds_a_hero5_medium_profile():
 def test_brand_and_model_spellings_choose_the_same_profile():
     keys = {match_lens_profile(CameraFacts(b, mdl, "M", False, 854, 480, 29.97)).key
             for b, mdl in [("GoPro", "HERO5 Black"), ("GoPro", "GoPro HERO5 Black"),
-                           (None, "HERO5Black"), ("gopro", "hero5 black")]}
+                           (None, "HERO5Black"), ("gopro", "hero5 black"),
+                           (None, "GoPro HERO5 Black")]}
     assert len(keys) == 1
     assert {norm_model(m, "GoPro") for m in ("HERO5 Black", "GoPro HERO5 Black",
                                              "HERO5Black")} == {"hero5black"}
@@ -259,3 +260,12 @@ def test_start_up_does_not_load_the_database():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
+
+
+def test_cli_stabilize_with_an_unknown_lens_name_is_one_error_line(samples_dir, tmp_path):
+    r = _cli("stabilize", str(samples_dir / "gopro" / "karma.mp4"), "--lens", "no such lens",
+             "-o", str(tmp_path / "out.mp4"))
+    assert r.exit_code == 2
+    assert r.output.startswith("Error: no such lens: no such file, and no lens profile")
+    assert r.output.count("\n") == 1
+    assert not (tmp_path / "out.mp4").exists()

@@ -272,9 +272,10 @@ def match_lens_profile(facts: CameraFacts, db: LensDatabase | None = None,
         return _miss(facts, "no camera model known; no profile chosen")
     db = load_database() if db is None else db
     brand = norm_brand(facts.brand)
+    # Without a brand, a model that carries one ("GoPro HERO5 Black") still matches.
     same = [e for e in db.entries
-            if (e.model_norm == model or norm_model(e.model, facts.brand) == model)
-            and (not brand or e.brand_norm == brand)]
+            if (e.model_norm == model and (not brand or e.brand_norm == brand))
+            or (not brand and model == e.brand_norm + e.model_norm)]
     if not same:
         known = sorted({e.model for e in db.entries if not brand or e.brand_norm == brand})
         close = difflib.get_close_matches(facts.model or "", known, n=3, cutoff=0.6)

@@ -47,6 +47,9 @@ class ProfileNotFound(InputError):
 class ProfileEntry:
     """One profile of the database with the facts matching and listing use.
 
+    The facts below the fields are worked out from ``profile`` on first use: a look-up reads
+    them for one camera's profiles only.
+
     Parameters
     ----------
     key : str
@@ -54,17 +57,26 @@ class ProfileEntry:
         ``"GoPro/GoPro_HERO5 Black_Wide_EIS-Y_16by9"``.
     name : str
         The profile's own ``name`` field (not always unique).
-    brand, model, lens_text : str
-        ``camera_brand``, ``camera_model`` and ``lens_model`` / ``camera_setting`` as written.
+    brand, model : str
+        ``camera_brand`` and ``camera_model`` as written.
     brand_norm, model_norm : str
         Normalised (``names.norm_brand`` / ``names.norm_model``).
+    calib_size : (int, int)
+        Calibration (width, height) in pixels.
+    fps : float or None
+    official : bool
+        Marked official in the collection.
+    profile : dict
+        The JSON object itself.
+
+    Attributes
+    ----------
+    lens_text : str
+        ``lens_model`` and ``camera_setting`` as written.
     lens_mode : str or None
         ``names.LENS_MODES`` key, None when the profile does not say.
     eis : bool or None
         In-camera stabilization during calibration, None when the profile does not say.
-    calib_size : (int, int)
-        Calibration (width, height) in pixels.
-    fps : float or None
     readout_ms : float or None
         Rolling-shutter readout when the profile gives a plausible one (positive, at most a
         frame period); placeholders (0, negative, longer than a frame) are None.
@@ -73,31 +85,64 @@ class ProfileEntry:
         (``gopro_superview``, ...) or a SuperView/HyperView lens mode.
     anamorphic : bool
         Stretched input (``input_*_stretch`` != 1, or an anamorphic adapter named).
-    official : bool
-        Marked official in the collection.
     compatible : tuple of (int, int, float or None, float or None)
         ``compatible_settings``: (width, height, fps, readout_ms) the calibration also holds for.
-    profile : dict
-        The JSON object itself.
     """
 
     key: str
     name: str
     brand: str
     model: str
-    lens_text: str
     brand_norm: str
     model_norm: str
-    lens_mode: str | None
-    eis: bool | None
     calib_size: tuple[int, int]
     fps: float | None
-    readout_ms: float | None
-    digital_lens: str | None
-    anamorphic: bool
     official: bool
-    compatible: tuple[tuple[int, int, float | None, float | None], ...] = ()
     profile: dict = field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def lens_text(self) -> str:
+        d = self.profile
+        return " ".join(t for t in (_text(d.get("lens_model")), _text(d.get("camera_setting")))
+                        if t)
+
+    @functools.cached_property
+    def lens_mode(self) -> str | None:
+        return profile_lens_mode(self.profile, self.model_norm, self.brand_norm)
+
+    @functools.cached_property
+    def eis(self) -> bool | None:
+        return profile_eis(self.profile)
+
+    @functools.cached_property
+    def readout_ms(self) -> float | None:
+        return _readout_ms(self.profile.get("frame_readout_time"), self.fps)
+
+    @functools.cached_property
+    def digital_lens(self) -> str | None:
+        marker = _text(self.profile.get("digital_lens")) or None
+        return marker or (mode_label(self.lens_mode) if self.lens_mode in DIGITAL_MODES
+                          else None)
+
+    @functools.cached_property
+    def anamorphic(self) -> bool:
+        d = self.profile
+        stretch = [_num(d.get(k)) for k in ("input_horizontal_stretch",
+                                            "input_vertical_stretch")]
+        return (any(s is not None and abs(s - 1.0) > 1e-9 for s in stretch)
+                or bool(_ANAMORPHIC.search(self.lens_text + " " + self.key)))
+
+    @functools.cached_property
+    def compatible(self) -> tuple[tuple[int, int, float | None, float | None], ...]:
+        out = []
+        for c in self.profile.get("compatible_settings") or []:
+            if not isinstance(c, dict):
+                continue
+            w, h = _num(c.get("width")), _num(c.get("height"))
+            if w and h and w > 0 and h > 0:
+                cf = _num(c.get("fps"))
+                out.append((int(w), int(h), cf, _readout_ms(c.get("frame_readout_time"), cf)))
+        return tuple(out)
 
     @property
     def unsupported(self) -> str | None:
@@ -220,33 +265,12 @@ def _entry(d: dict) -> ProfileEntry:
     key = str(d[PATH_KEY])
     brand = _text(d.get("camera_brand"))
     model = _text(d.get("camera_model"))
-    brand_norm = norm_brand(brand)
-    model_norm = norm_model(model, brand)
-    lens_text = " ".join(t for t in (_text(d.get("lens_model")), _text(d.get("camera_setting")))
-                         if t)
-    mode = profile_lens_mode(d, model_norm, brand_norm)
     fps = _num(d.get("fps"))
-    fps = fps if fps and fps > 0 else None
-    marker = _text(d.get("digital_lens")) or None
-    digital = marker or (mode_label(mode) if mode in DIGITAL_MODES else None)
-    stretch = [_num(d.get(k)) for k in ("input_horizontal_stretch", "input_vertical_stretch")]
-    anamorphic = (any(s is not None and abs(s - 1.0) > 1e-9 for s in stretch)
-                  or bool(_ANAMORPHIC.search(lens_text + " " + key)))
-    compatible = []
-    for c in d.get("compatible_settings") or []:
-        if not isinstance(c, dict):
-            continue
-        w, h = _num(c.get("width")), _num(c.get("height"))
-        if w and h and w > 0 and h > 0:
-            cf = _num(c.get("fps"))
-            compatible.append((int(w), int(h), cf, _readout_ms(c.get("frame_readout_time"), cf)))
     return ProfileEntry(
         key=key, name=_text(d.get("name")) or key.rsplit("/", 1)[-1], brand=brand, model=model,
-        lens_text=lens_text, brand_norm=brand_norm, model_norm=model_norm, lens_mode=mode,
-        eis=profile_eis(d), calib_size=_size(d["calib_dimension"]), fps=fps,
-        readout_ms=_readout_ms(d.get("frame_readout_time"), fps), digital_lens=digital,
-        anamorphic=anamorphic, official=d.get("official") is True, compatible=tuple(compatible),
-        profile=d)
+        brand_norm=norm_brand(brand), model_norm=norm_model(model, brand),
+        calib_size=_size(d["calib_dimension"]), fps=fps if fps and fps > 0 else None,
+        official=d.get("official") is True, profile=d)
 
 
 def _fold(text: str) -> str:
