@@ -194,7 +194,8 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 @click.option("--reference", "reference_path", type=click.Path(),
               help="Second log rigidly attached to the first: log-to-log sync (no video).")
 @click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
-              help="Gyroflow lens profile JSON (else a pinhole with estimated focal).")
+              help="Gyroflow lens profile JSON or a bundled profile's name (`steadyrig lens "
+                   "search`); else a pinhole with estimated focal.")
 @click.option("--readout-ms", type=float,
               help="Rolling-shutter readout time (else from the log/lens, else estimated).")
 @click.option("--search-s", type=float, default=5.0, show_default=True,
@@ -233,9 +234,10 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
     else:
         cam = None
         if lens_path:
-            from sensors.lens_profile import load_lens_profile
+            from sensors.lens_db.lookup import resolve_lens
 
-            cam = load_lens_profile(lens_path)
+            cam, lens_what = resolve_lens(lens_path)  # a file, else a database profile name
+            click.echo(lens_what)
         readout_s = known_readout_s(readout_ms, log, cam)  # None: estimated with the offset
         from sensors.video import probe_video
 
@@ -298,8 +300,9 @@ def _stabilize_params(opts: dict) -> StabilizeParams:
 @click.option("--gyro", "gyro_path", type=click.Path(),
               help="Motion log (else a same-stem .gcsv beside the video, else embedded telemetry).")
 @click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
-              help="Gyroflow lens profile JSON (else <stem>.lens.json beside the video, "
-                   "else a 90 degree pinhole is assumed and reported).")
+              help="Gyroflow lens profile JSON or a bundled profile's name (`steadyrig lens "
+                   "search`); else <stem>.lens.json beside the video, else a 90 degree "
+                   "pinhole is assumed and reported.")
 @click.option("--readout-ms", type=float,
               help="Rolling-shutter readout (else log/profile/default).")
 @click.option("--offset-ms", type=float,
@@ -361,6 +364,13 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         v = Path(video)
         out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if codec == "prores"
                                                               else ".mp4")))
+    if lens_path and not Path(lens_path).is_file():
+        from sensors.lens_db.lookup import resolve_lens
+        from sensors.video import probe_video
+
+        info = probe_video(video)  # a database profile name: scaled to the clip here
+        lens_path, lens_what = resolve_lens(lens_path, info.width, info.height)
+        click.echo(lens_what)
     bars = []  # the bar appears with the first encoded frame (after checks and sync)
 
     def tick(p):  # a sensors.progress.Progress record per encoded frame
@@ -567,6 +577,45 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
                output=str(out / "rosette_pano.jpg"),
                report_path=str(out / "rosette_report.json"), pto_path=str(out / "rosette.pto"))
     click.secho(f"\nDemo outputs are in {out}/", bold=True)
+
+
+# --- lens: the bundled Gyroflow lens-profile database ---
+
+@main.group("lens")
+def lens_group() -> None:
+    """Search and show the bundled Gyroflow lens profiles (their names work with --lens)."""
+
+
+@lens_group.command("search")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
+              help="Most profiles listed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def lens_search_cmd(text: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """List profiles whose name, brand, model, lens or note contain every word of TEXT."""
+    import json
+
+    from sensors.lens_db.lookup import format_search, search_profiles
+
+    rows = search_profiles(" ".join(text), limit=None)
+    if as_json:
+        click.echo(json.dumps(rows[:limit], indent=2))
+    else:
+        more = f"... {len(rows) - limit} more (--limit)" if len(rows) > limit else ""
+        click.echo(format_search(rows[:limit], more))
+
+
+@lens_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def lens_show_cmd(name: str, as_json: bool) -> None:
+    """Show one profile: calibration size, focal, distortion, readout, notes."""
+    import json
+
+    from sensors.lens_db.lookup import describe_profile, format_profile
+
+    info = describe_profile(name)
+    click.echo(json.dumps(info, indent=2) if as_json else format_profile(info))
 
 
 if __name__ == "__main__":

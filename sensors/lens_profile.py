@@ -20,7 +20,8 @@ from .atomic import atomic_output
 from .errors import InputError
 from .types import LENS_MODELS, CameraModel
 
-__all__ = ["load_lens_profile", "write_lens_profile", "ASPECT_TOLERANCE"]
+__all__ = ["load_lens_profile", "lens_profile_from_dict", "write_lens_profile",
+           "ASPECT_TOLERANCE"]
 
 #: Relative aspect-ratio difference above which a scaled profile is marked approximate.
 ASPECT_TOLERANCE = 0.01
@@ -95,6 +96,42 @@ def load_lens_profile(path: str | os.PathLike, size: tuple[int, int] | None = No
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
         raise InputError(f"not a JSON lens profile ({msg})", sp) from None
+    return lens_profile_from_dict(d, sp, size, default_name=p.stem)
+
+
+def lens_profile_from_dict(d: dict, source: str, size: tuple[int, int] | None = None,
+                           default_name: str | None = None) -> CameraModel:
+    """A parsed Gyroflow lens profile as a ``CameraModel``, optionally scaled to the clip's size.
+
+    The checks and the result are those of ``load_lens_profile``, which reads the file and
+    calls this; the bundled database (``sensors.lens_db``) calls it on profiles it holds.
+
+    Parameters
+    ----------
+    d : dict
+        The profile's JSON object.
+    source : str
+        Where it came from (a path or a database key): named by errors and kept as ``source``.
+    size : (int, int), optional
+        The clip's (width, height); see ``load_lens_profile``.
+    default_name : str, optional
+        ``meta['name']`` when the profile has no ``name`` (else ``source``).
+
+    Returns
+    -------
+    CameraModel
+
+    Raises
+    ------
+    InputError
+        As ``load_lens_profile`` for malformed fields, naming ``source``.
+
+    Examples
+    --------
+    >>> cam = lens_profile_from_dict(json.loads(text), "my.json", size=(1920, 1080))
+    ... # doctest: +SKIP
+    """
+    sp = str(source)
     if not isinstance(d, dict):
         raise InputError("lens profile must be a JSON object", sp)
     model = _model_of(d, sp)
@@ -131,7 +168,7 @@ def load_lens_profile(path: str | os.PathLike, size: tuple[int, int] | None = No
         if not np.isfinite(readout_s) or readout_s < 0:
             raise InputError(f"frame_readout_time must be >= 0 ms, got {readout}", sp)
     meta = {
-        "name": d.get("name") or p.stem,
+        "name": d.get("name") or default_name or sp,
         "camera_brand": d.get("camera_brand"),
         "camera_model": d.get("camera_model"),
         "lens_model": d.get("lens_model"),
