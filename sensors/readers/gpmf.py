@@ -39,7 +39,7 @@ from .axes import parse_orientation, raw_to_camera
 from .gpmf_klv import GpmfError, Klv, decode, parse_klv, stream_items
 from .mp4_tracks import Mp4Error, Mp4Index, Track, read_mp4_index
 
-__all__ = ["read_gopro", "gpmf_track", "has_gpmf_track", "LENS_MODES"]
+__all__ = ["read_gopro", "read_gopro_index", "gpmf_track", "has_gpmf_track", "LENS_MODES"]
 
 #: GoPro ``VFOV`` codes -> readable names (gpmf-parser README; M/N on HERO5).
 LENS_MODES = {"W": "Wide", "L": "Linear", "S": "SuperView", "H": "HyperView", "M": "Medium",
@@ -310,12 +310,20 @@ def read_gopro(path: str | os.PathLike) -> SensorLog:
     (197.53, 'HS EIS')
     """
     p = check_file(path)
-    spath = str(p)
     try:
         index = read_mp4_index(p)
-        track = gpmf_track(index)
-        if track is None:
-            raise InputError("no GoPro GPMF telemetry track (gpmd) in the file", spath)
+    except Mp4Error as exc:
+        raise InputError(f"not a readable MP4: {exc}", str(p)) from None
+    return read_gopro_index(index)
+
+
+def read_gopro_index(index: Mp4Index) -> SensorLog:
+    """``read_gopro`` on a file whose MP4 index is already read (see ``read_gopro``)."""
+    spath = index.path
+    track = gpmf_track(index)
+    if track is None:
+        raise InputError("no GoPro GPMF telemetry track (gpmd) in the file", spath)
+    try:
         payloads = index.read_samples(track)
     except Mp4Error as exc:
         raise InputError(f"not a readable MP4: {exc}", spath) from None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Mp4Error", "Track", "Mp4Index", "read_mp4_index", "CONTAINER_BOXES"]
+__all__ = ["Mp4Error", "Track", "Mp4Index", "read_mp4_index", "looks_like_mp4", "CONTAINER_BOXES"]
 
 #: Boxes whose body is a sequence of boxes.
 CONTAINER_BOXES = frozenset({b"moov", b"trak", b"mdia", b"minf", b"stbl", b"udta", b"edts",
@@ -31,6 +31,15 @@ _MDAT_HEAD_BYTES = 1024
 
 class Mp4Error(ValueError):
     """A file whose MP4 box structure is missing, inconsistent or truncated."""
+
+
+#: Box types an ISO-BMFF (MP4/MOV) file starts with.
+_FIRST_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+
+
+def looks_like_mp4(head: bytes) -> bool:
+    """True if the first bytes of a file are an ISO-BMFF (MP4/MOV) box header."""
+    return len(head) >= 8 and head[4:8] in _FIRST_BOXES
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,6 +164,8 @@ def _top_level(f, file_size: int) -> dict[bytes, tuple[int, int]]:
             size = file_size - pos
         if size < hdr:
             raise Mp4Error(f"box {typ!r} at byte {pos} has an invalid size {size}")
+        if not all(32 <= c < 127 or c == 0xA9 for c in typ):
+            raise Mp4Error(f"no MP4 box at byte {pos} (found {typ!r})")
         found.setdefault(typ, (pos + hdr, min(size, file_size - pos) - hdr))
         if pos + size > file_size and typ == b"moov":
             raise Mp4Error("the moov box runs past the end of the file (truncated)")
