@@ -5,6 +5,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sensors.errors import InputError
 from sensors.readers import read_log
@@ -258,6 +260,18 @@ def test_overlong_item_in_payload_is_one_line_input_error(samples_dir, tmp_path)
     assert "\n" not in str(info.value)
 
 
+def test_damaged_settings_box_costs_the_settings_not_the_gyro(samples_dir, tmp_path):
+    data = bytearray((samples_dir / "gopro" / "hero7.mp4").read_bytes())
+    i = data.find(b"GPMFDEVC") + 4 + 8  # the first item inside the settings device
+    data[i:i + 4] = b"\x01\x02\x03\x04"
+    f = tmp_path / "h7.mp4"
+    f.write_bytes(bytes(data))
+    log = read_gopro(f)
+    assert len(log.gyro) == 2175 and log.readout_s * 1000.0 == pytest.approx(8.015, abs=5e-4)
+    assert log.camera_meta.in_camera_stabilization is None and log.camera_meta.settings == {}
+    assert "bad GPMF key" in log.meta["settings_error"]
+
+
 def test_mp4_without_gpmf_track_is_not_gopro(tmp_path):
     from sensors.synthetic import generate_clip
 
@@ -265,3 +279,31 @@ def test_mp4_without_gpmf_track_is_not_gopro(tmp_path):
                          audio=False)
     with pytest.raises(InputError, match="no GoPro GPMF telemetry track"):
         read_gopro(clip.video)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(["index", "payload"]), seed=st.integers(0, 2**32 - 1),
+       n=st.integers(1, 8))
+def test_property_damaged_gopro_file_reads_or_raises_one_line(samples_dir, tmp_path, where,
+                                                               seed, n):
+    src = samples_dir / "gopro" / "hero7.mp4"
+    data = bytearray(src.read_bytes())
+    index = read_mp4_index(src)
+    (track,) = [t for t in index.tracks if t.sample_format == "gpmd"]
+    rng = np.random.default_rng(seed)
+    if where == "index":
+        a, b = data.rfind(b"moov") - 4, len(data)
+    else:
+        k = int(rng.integers(len(track)))
+        a, b = int(track.offset[k]), int(track.offset[k] + track.size[k])
+    for p in rng.integers(a, b, size=n):
+        data[int(p)] = int(rng.integers(256))
+    f = tmp_path / "damaged.mp4"
+    f.write_bytes(bytes(data))
+    try:
+        log = read_gopro(f)
+    except InputError as exc:
+        assert str(exc).startswith(str(f)) and "\n" not in str(exc)
+    else:
+        assert len(log.gyro) >= 2 and np.all(np.diff(log.gyro.t_s) > 0)

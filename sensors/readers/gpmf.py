@@ -165,6 +165,8 @@ def _unit(props: dict, table: dict, default: str, what: str, path: str) -> float
     unit = props.get("SIUN", props.get("UNIT", default))
     if isinstance(unit, list):
         unit = unit[0] if unit else default
+    if not isinstance(unit, str):
+        raise InputError(f"GPMF {what} unit is not text", path)
     if unit not in table:
         raise InputError(f"GPMF {what} in unsupported unit {unit!r}", path)
     return table[unit]
@@ -198,15 +200,18 @@ def _plain(v):
     return v
 
 
-def _header_settings(index: Mp4Index, path: str) -> dict:
-    """Key -> value of the ``udta/GPMF`` settings device (DVID 1), empty if there is none."""
+def _header_settings(index: Mp4Index) -> tuple[dict, str | None]:
+    """Key -> value of the ``udta/GPMF`` settings device (DVID 1), and why it is unreadable.
+
+    The box only describes the capture, so a damaged one costs the settings, not the gyro.
+    """
     raw = index.udta.get("GPMF")
     if not raw:
-        return {}
+        return {}, None
     try:
         devices = [d for d in parse_klv(raw) if d.is_nest]
     except GpmfError as exc:
-        raise InputError(f"GPMF settings box: {exc}", path) from None
+        return {}, str(exc)
     settings: dict = {}
     for dev in devices[:1]:
         stack = list(dev.children)
@@ -219,7 +224,7 @@ def _header_settings(index: Mp4Index, path: str) -> dict:
                     settings[it.key] = _plain(decode(it))
                 except GpmfError:
                     continue  # a malformed informational key does not spoil the others
-    return settings
+    return settings, None
 
 
 def _hero5_settings(index: Mp4Index) -> dict:
@@ -329,7 +334,7 @@ def read_gopro_index(index: Mp4Index) -> SensorLog:
         raise InputError(f"not a readable MP4: {exc}", spath) from None
     blocks, devices = _blocks(payloads, track, spath)
 
-    settings = _header_settings(index, spath)
+    settings, settings_error = _header_settings(index)
     source = "udta GPMF" if settings else None
     model = _model(index, settings, devices)
     if not settings and model and "HERO5" in model:
@@ -359,12 +364,15 @@ def read_gopro_index(index: Mp4Index) -> SensorLog:
             meta["accel_resampled_from"] = int(a.shape[0])
     gyro = GyroLog(t_s, omega, accel, spath)
 
-    readout = [float(v) for v in np.ravel(settings.get("SROT", []))]
+    header_srot = settings.get("SROT")
+    readout = [float(v) for v in np.ravel(header_srot)
+               if isinstance(v, int | float)] if header_srot is not None else []
     readout += _numbers(blocks["SROT"]).tolist()
     exposure = _numbers([b for b in blocks["SHUT"] if b.props.get("SIUN", "s") == "s"])
 
     video = next((t for t in index.tracks if t.handler == "vide" and len(t)), None)
     frame_dt = float(np.median(video.duration_s)) if video is not None else dt
+    frame_dt = frame_dt if frame_dt > 0 else dt
     t0 = float(video.t_s[0]) if video is not None else 0.0
     on, setting = _stabilization(settings)
     lens = settings.get("VFOV") if isinstance(settings.get("VFOV"), str) else None
@@ -384,6 +392,8 @@ def read_gopro_index(index: Mp4Index) -> SensorLog:
     meta.update({"brand": "GoPro", "model": model, "readout_values": len(readout),
                  "parser": "gpmf", "imu_orientation": io, "gyro_clock": clock,
                  "settings_source": source})
+    if settings_error:
+        meta["settings_error"] = f"GPMF settings box unreadable: {settings_error}"
     return SensorLog(
         path=spath,
         format="telemetry",

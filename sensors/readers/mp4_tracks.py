@@ -186,7 +186,7 @@ def _arr(buf, a: int, count: int, fmt: str, end: int) -> np.ndarray:
     return np.frombuffer(bytes(buf[a:a + count * dt.itemsize]), dtype=dt).astype(np.int64)
 
 
-def _parse_trak(buf, a: int, b: int, movie_timescale: int) -> Track | None:
+def _parse_trak(buf, a: int, b: int, movie_timescale: int, file_size: int) -> Track | None:
     boxes = {}
 
     def walk(s, e, prefix):
@@ -224,6 +224,9 @@ def _parse_trak(buf, a: int, b: int, movie_timescale: int) -> Track | None:
     stts = _arr(buf, s + 8, 2 * n, ">u4", e).reshape(n, 2)
     s, e = boxes["mdia/minf/stbl/stsz"]
     fixed, count = struct.unpack_from(">II", buf, s + 4)
+    if fixed and count * fixed > file_size:
+        raise Mp4Error(f"track {track_id} claims {count} samples of {fixed} bytes, more than "
+                       "the file holds")
     sizes = (np.full(count, fixed, dtype=np.int64) if fixed
              else _arr(buf, s + 12, count, ">u4", e))
     s, e = boxes["mdia/minf/stbl/stsc"]
@@ -240,9 +243,10 @@ def _parse_trak(buf, a: int, b: int, movie_timescale: int) -> Track | None:
     else:
         raise Mp4Error(f"track {track_id} has no chunk offsets (stco/co64)")
 
+    n_times = int(stts[:, 0].sum()) if stts.size else 0
+    if n_times != count:
+        raise Mp4Error(f"track {track_id}: {n_times} sample times for {count} samples")
     deltas = np.repeat(stts[:, 1], stts[:, 0]) if stts.size else np.zeros(0, np.int64)
-    if deltas.size != count:
-        raise Mp4Error(f"track {track_id}: {deltas.size} sample times for {count} samples")
     offsets = _sample_offsets(stsc, chunks, sizes, track_id)
 
     dts = np.concatenate([[0], np.cumsum(deltas)[:-1]]) if count else deltas
@@ -344,7 +348,7 @@ def read_mp4_index(path: str | os.PathLike) -> Mp4Index:
                 movie_timescale = movie_timescale or 1000
         for typ, a, b in _boxes(moov):
             if typ == b"trak":
-                tr = _parse_trak(moov, a, b, movie_timescale)
+                tr = _parse_trak(moov, a, b, movie_timescale, file_size)
                 if tr is not None:
                     tracks.append(tr)
             elif typ == b"udta":
