@@ -2,7 +2,14 @@
 
 Keys: ``path, kind ('log' | 'video'), format, camera, duration_s, gyro_rate_hz, samples, gaps,
 readout_ms, readout_direction, exposure_ms, accel, same_clock_as_video, imu_orientation, ois,
-frames, video, coverage, telemetry_error, warnings``. Values are None when unknown.
+frames, in_camera_stabilization, in_camera_stabilization_setting, lens_mode, lens_mode_name,
+orientation_quaternions, telemetry_reader, video, coverage, telemetry_error, warnings``. Values
+are None when unknown: ``in_camera_stabilization`` is true/false when the camera says whether it
+stabilized the image (GoPro ``EISE``/``EISA``), null when it does not say;
+``in_camera_stabilization_setting`` is its raw setting (e.g. ``HS EIS``); ``lens_mode`` the
+camera's field-of-view code (GoPro ``VFOV``, e.g. ``W``) and ``lens_mode_name`` its name;
+``orientation_quaternions`` the counts of per-frame camera/image orientation quaternions (GoPro
+``CORI``/``IORI``).
 """
 
 from __future__ import annotations
@@ -49,13 +56,36 @@ def _log_fields(log: SensorLog) -> dict:
             "max_shift_px": float(np.abs(log.ois.shift_px).max())},
         "frames": None if log.frames is None else {
             "count": len(log.frames), "readout_ms": log.frames.readout_s * 1000.0},
+        **_camera_fields(log),
+    }
+
+
+def _camera_fields(log: SensorLog) -> dict:
+    """What the camera says about its own processing (all None when the log does not say)."""
+    cm = log.camera_meta
+    if cm is None:
+        return {"in_camera_stabilization": None, "in_camera_stabilization_setting": None,
+                "lens_mode": None, "lens_mode_name": None, "orientation_quaternions": None,
+                "telemetry_reader": log.meta.get("parser")}
+    cori, iori = cm.camera_orientation, cm.image_orientation
+    return {
+        "in_camera_stabilization": cm.in_camera_stabilization,
+        "in_camera_stabilization_setting": cm.stabilization_setting,
+        "lens_mode": cm.lens_mode,
+        "lens_mode_name": cm.lens_mode_name,
+        "orientation_quaternions": None if cori is None and iori is None else {
+            "camera": None if cori is None else len(cori),
+            "image": None if iori is None else len(iori)},
+        "telemetry_reader": log.meta.get("parser"),
     }
 
 
 def _empty_log_fields() -> dict:
     keys = ("format", "camera", "duration_s", "t0_s", "gyro_rate_hz", "samples", "gaps",
             "readout_ms", "readout_direction", "exposure_ms", "exposure_frames", "accel",
-            "same_clock_as_video", "imu_orientation", "ois", "frames")
+            "same_clock_as_video", "imu_orientation", "ois", "frames", "in_camera_stabilization",
+            "in_camera_stabilization_setting", "lens_mode", "lens_mode_name",
+            "orientation_quaternions", "telemetry_reader")
     return dict.fromkeys(keys)
 
 
@@ -142,6 +172,13 @@ def _fmt(v, unit="", digits=3) -> str:
     return f"{v}{unit}"
 
 
+def _stab_text(r: dict) -> str:
+    on = r.get("in_camera_stabilization")
+    text = "unknown" if on is None else ("yes" if on else "no")
+    setting = r.get("in_camera_stabilization_setting")
+    return text + (f" (setting {setting})" if setting else "")
+
+
 def format_report(r: dict) -> str:
     """Human-readable lines of an ``inspect_path`` report."""
     lines = [f"file:           {r['path']}", f"format:         {r['format']}"]
@@ -176,6 +213,15 @@ def format_report(r: dict) -> str:
                          f"{'yes' if r['ois']['focus'] else 'no'}")
         if r.get("frames"):
             lines.append(f"frames:         {r['frames']['count']}")
+        if r.get("telemetry_reader") == "gpmf" or r.get("in_camera_stabilization") is not None:
+            lines.append(f"in-camera stab: {_stab_text(r)}")
+        if r.get("lens_mode"):
+            name = r.get("lens_mode_name")
+            lines.append(f"lens mode:      {r['lens_mode']}" + (f" ({name})" if name else ""))
+        q = r.get("orientation_quaternions")
+        if q:
+            lines.append(f"orientation:    {q['camera'] or 0} camera (CORI), {q['image'] or 0} "
+                         "image (IORI) quaternions")
     c = r.get("coverage")
     if c:
         lines.append(f"coverage:       {100 * c['fraction']:.1f}% of frames "

@@ -24,6 +24,8 @@ __all__ = [
     "CameraModel",
     "Orientation",
     "SensorLog",
+    "QuaternionTrack",
+    "CameraMetadata",
     "READOUT_DIRECTIONS",
     "LENS_MODELS",
 ]
@@ -371,6 +373,80 @@ class Orientation:
 
 
 @dataclass(frozen=True, eq=False)
+class QuaternionTrack:
+    """Quaternions over time exactly as a camera recorded them (e.g. GoPro ``CORI``/``IORI``).
+
+    Unlike ``Orientation`` these are not converted to OpenCV camera axes: the components stay in
+    the recording camera's own axes and order, so a consumer must know the source's convention.
+
+    Parameters
+    ----------
+    t_s : (N,) float64
+        Times in seconds on the log's clock, strictly increasing.
+    quat_wxyz : (N, 4) float64
+        Scalar-first quaternions (w, x, y, z) as stored, divided by the stream's scale.
+    source : str, optional
+        File the track came from.
+    """
+
+    t_s: np.ndarray
+    quat_wxyz: np.ndarray
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        t = _as_times(self.t_s, "quaternion track", self.source)
+        object.__setattr__(self, "t_s", t)
+        object.__setattr__(
+            self, "quat_wxyz", _as_values(self.quat_wxyz, t.size, 4, "quaternion", self.source)
+        )
+
+    def __len__(self) -> int:
+        return int(self.t_s.size)
+
+    def as_xyzw(self) -> np.ndarray:
+        """The same quaternions scalar-last (x, y, z, w), the order ``sensors.quaternion`` uses."""
+        return np.ascontiguousarray(self.quat_wxyz[:, [1, 2, 3, 0]])
+
+
+@dataclass(frozen=True, eq=False)
+class CameraMetadata:
+    """What a camera says about its own processing of the clip (GoPro GPMF header and streams).
+
+    Parameters
+    ----------
+    model : str, optional
+        Camera model as the camera names it (GoPro ``MINF``, e.g. ``HERO7 Black``).
+    in_camera_stabilization : bool, optional
+        True if the camera stabilized the image itself (electronic image stabilization applied),
+        False if it says it did not, None if it does not say.
+    stabilization_setting : str, optional
+        The raw setting behind ``in_camera_stabilization`` (GoPro ``EISA``, e.g. ``HS EIS``,
+        ``HS HLevel``, ``N/A``; else ``EISE`` ``Y``/``N``).
+    lens_mode : str, optional
+        The camera's field-of-view mode code (GoPro ``VFOV``: ``W`` wide, ``L`` linear, ``S``
+        SuperView, ``H`` HyperView, ``M`` medium, ``N`` narrow).
+    lens_mode_name : str, optional
+        A readable name of ``lens_mode`` when the code is known.
+    camera_orientation : QuaternionTrack, optional
+        Per-frame camera orientation since capture start (GoPro ``CORI``, HERO8 and later, MAX).
+    image_orientation : QuaternionTrack, optional
+        Per-frame image orientation relative to the camera body (GoPro ``IORI``), i.e. what the
+        in-camera stabilization applied.
+    settings : dict
+        Every header setting read, four-cc key -> value (strings, or lists of numbers).
+    """
+
+    model: str | None = None
+    in_camera_stabilization: bool | None = None
+    stabilization_setting: str | None = None
+    lens_mode: str | None = None
+    lens_mode_name: str | None = None
+    camera_orientation: QuaternionTrack | None = None
+    image_orientation: QuaternionTrack | None = None
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
 class SensorLog:
     """Everything a reader found in one sensor log (or a video's embedded telemetry).
 
@@ -400,6 +476,9 @@ class SensorLog:
         The axis-orientation string the log declared (gcsv ``orientation``), for reporting.
     meta : dict
         Anything else worth reporting (header keys, lens profile name, ...).
+    camera_meta : CameraMetadata, optional
+        The camera's own account of its processing (in-camera stabilization, lens mode,
+        per-frame orientation quaternions) when the log carries it (GoPro GPMF).
     """
 
     path: str
@@ -414,6 +493,7 @@ class SensorLog:
     same_clock_as_video: bool = False
     imu_orientation: str | None = None
     meta: dict = field(default_factory=dict)
+    camera_meta: CameraMetadata | None = None
 
     def __post_init__(self) -> None:
         if self.readout_s is not None:

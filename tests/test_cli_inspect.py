@@ -1,6 +1,7 @@
 """``steadyrig inspect``: the MANIFEST figures on the real GoPro clips, JSON/PNG outputs, errors."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -29,6 +30,48 @@ def test_gopro_rates_in_json(samples_dir, tmp_path, name):
     for key in ("camera", "duration_s", "samples", "gaps", "readout_ms", "exposure_ms",
                 "coverage", "video"):
         assert key in r
+
+
+# (in_camera_stabilization, setting, lens_mode, orientation_quaternions) per clip.
+CAMERA = {"karma.mp4": (False, "N", "M", None),
+          "hero7.mp4": (True, "HS EIS", "W", None),
+          "max-heromode.mp4": (True, "HS HLevel", "W", {"camera": 316, "image": 316})}
+
+
+@pytest.mark.parametrize("name", sorted(CAMERA))
+def test_gopro_in_camera_stabilization_and_lens_mode(samples_dir, tmp_path, name):
+    out = tmp_path / "r.json"
+    res = _run("inspect", samples_dir / "gopro" / name, "--json", out)
+    assert res.exit_code == 0, res.output
+    r = json.loads(out.read_text())
+    on, setting, lens, quats = CAMERA[name]
+    assert r["in_camera_stabilization"] is on
+    assert r["in_camera_stabilization_setting"] == setting
+    assert r["lens_mode"] == lens and r["orientation_quaternions"] == quats
+    assert r["telemetry_reader"] == "gpmf"
+    assert f"in-camera stab: {'yes' if on else 'no'} (setting {setting})" in res.output
+    assert f"lens mode:      {lens} (" in res.output
+
+
+def test_log_without_camera_metadata_reports_null(tmp_path):
+    log = tmp_path / "s.gcsv"
+    write_gcsv(log, synthesize_gyro(camera_path("static", 0.2, seed=1), rate_hz=100.0, seed=2))
+    out = tmp_path / "s.json"
+    res = _run("inspect", log, "--json", out)
+    r = json.loads(out.read_text())
+    assert r["in_camera_stabilization"] is None and r["lens_mode"] is None
+    assert "in-camera stab" not in res.output
+
+
+def test_non_gopro_log_without_telemetry_parser_exits_2_naming_the_extra(tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.setitem(sys.modules, "telemetry_parser", None)  # as on Python >= 3.13
+    f = tmp_path / "flight.bbl"
+    f.write_bytes(bytes(range(256)) * 8)
+    res = _run("inspect", f)
+    assert res.exit_code == 2
+    assert res.output.startswith("Error: ") and res.output.count("\n") == 1
+    assert "pip install 'steadyrig[telemetry]'" in res.output
 
 
 def test_hero7_readout_and_coverage_warning(samples_dir, tmp_path):

@@ -9,6 +9,7 @@ from sensors.errors import InputError
 from sensors.inspect import inspect_path
 from sensors.lens_profile import load_lens_profile
 from sensors.readers import detect_format, read_log
+from sensors.readers.telemetry import telemetry_parser_available
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +53,12 @@ def test_lens_profile_is_the_true_camera(clip):
 
 
 def test_video_beside_a_gcsv_is_not_read_as_embedded_telemetry(clip):
-    # telemetry-parser would fall back to the same-named .gcsv and re-base it to t = 0.
+    # telemetry-parser would fall back to the same-named .gcsv and re-base it to t = 0; without
+    # it installed, a video that is not GoPro is refused with the install hint.
     assert detect_format(clip.video) == "telemetry"
-    with pytest.raises(InputError, match="telemetry-parser could not read it"):
+    reason = ("telemetry-parser could not read it" if telemetry_parser_available()
+              else r"pip install 'steadyrig\[telemetry\]'")
+    with pytest.raises(InputError, match=reason):
         read_log(clip.video)
     report, log = inspect_path(clip.video)
     assert log is None and report["samples"] is None

@@ -1,6 +1,11 @@
-"""telemetry-parser reader on the real GoPro samples, and what it rejects."""
+"""The ``telemetry`` registry entry on the real GoPro samples, and what it rejects.
+
+GoPro clips are read by the project's GPMF reader on every Python; the tests that need
+telemetry-parser itself (other sources, its error text) skip when it is not installed.
+"""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -8,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sensors.errors import InputError
-from sensors.readers import detect_format, read_log
+from sensors.readers import TelemetryParserMissing, detect_format, read_log
 
 # MANIFEST facts of the samples (samples/ATTRIBUTION.md).
 CLIPS = {
@@ -78,12 +83,28 @@ def test_property_random_bytes_only_ever_raise_input_error(tmp_path, data, name)
 
 
 def test_random_bytes_are_rejected(tmp_path):
+    pytest.importorskip("telemetry_parser")
     rng = np.random.default_rng(2376609)
     f = tmp_path / "noise.mp4"
     f.write_bytes(rng.integers(0, 256, size=4096, dtype=np.uint8).tobytes())
     assert detect_format(f) == "telemetry"
     with pytest.raises(InputError, match="telemetry-parser could not read it"):
         read_log(f)
+
+
+def test_non_gopro_file_without_telemetry_parser_names_the_extra(samples_dir, tmp_path,
+                                                                  monkeypatch):
+    # An install without the optional module (as on Python >= 3.13): importing it fails.
+    monkeypatch.setitem(sys.modules, "telemetry_parser", None)
+    f = tmp_path / "flight.bbl"
+    f.write_bytes(np.random.default_rng(5).integers(0, 256, 2048, dtype=np.uint8).tobytes())
+    with pytest.raises(TelemetryParserMissing) as info:
+        read_log(f)
+    msg = str(info.value)
+    assert msg.startswith(str(f)) and "\n" not in msg
+    assert "pip install 'steadyrig[telemetry]'" in msg
+    # GoPro clips do not need it.
+    assert read_log(samples_dir / "gopro" / "hero7.mp4").meta["parser"] == "gpmf"
 
 
 def test_unknown_format_name_lists_valid(tmp_path):

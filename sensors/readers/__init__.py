@@ -23,12 +23,14 @@ from .axes import (
 )
 from .csv_log import read_csv_log, sniff_csv_header
 from .gcsv import looks_like_gcsv, read_gcsv
+from .gpmf import read_gopro
 from .phone import phone_folder_of, read_phone_log
-from .telemetry import read_telemetry
+from .telemetry import TelemetryParserMissing, read_telemetry
 
 __all__ = [
     "CAMERA_AXES_ORIENTATION",
     "FORMATS",
+    "TelemetryParserMissing",
     "camera_to_raw",
     "detect_format",
     "gyroflow_to_camera",
@@ -36,12 +38,14 @@ __all__ = [
     "raw_to_camera",
     "read_csv_log",
     "read_gcsv",
+    "read_gopro",
     "read_log",
     "read_phone_log",
     "read_telemetry",
 ]
 
-#: Format name -> reader ``f(path, **options) -> SensorLog``.
+#: Format name -> reader ``f(path, **options) -> SensorLog``. ``telemetry`` reads GoPro GPMF
+#: itself and hands other embedded/binary logs to the optional telemetry-parser.
 FORMATS: dict[str, Callable[..., SensorLog]] = {
     "gcsv": read_gcsv,
     "telemetry": read_telemetry,
@@ -58,9 +62,10 @@ def detect_format(path: str | os.PathLike) -> str:
     """Name of the registry format that reads ``path``, decided by content.
 
     Order: a folder (or a file in one) with the phone layout -> ``phone``; a gcsv magic line ->
-    ``gcsv``; an MP4/MOV container -> ``telemetry``; a text file whose first line names the
-    columns -> ``csv``; anything else is handed to telemetry-parser (blackbox logs, sensor-app
-    exports, other containers), whose failure is reported by the reader.
+    ``gcsv``; an MP4/MOV container -> ``telemetry`` (GoPro GPMF read by ``readers.gpmf``, other
+    cameras by telemetry-parser); a text file whose first line names the columns -> ``csv``;
+    anything else is handed to ``telemetry`` too (blackbox logs, sensor-app exports, other
+    containers), whose failure is reported by the reader.
 
     Raises
     ------

@@ -1,11 +1,17 @@
-"""Camera-embedded and other logs through telemetry-parser (the parser Gyroflow uses).
+"""Camera-embedded telemetry: GoPro via our own GPMF reader, the rest via telemetry-parser.
 
-Covers everything ``telemetry_parser.Parser`` reads: GoPro GPMF in MP4, Sony, Insta360, DJI,
-Betaflight blackbox, phone sensor apps. ``normalized_imu()`` gives ``timestamp_ms``, gyro in
-deg/s already in Gyroflow's IMU frame and accel in m/s^2 (DESIGN.md "IMU axes"); we convert to
-rad/s in camera axes. ``telemetry()`` gives metadata groups, from which we take the sensor
-readout time (GoPro ``SROT``, ms) and per-frame exposure (GoPro ``SHUT``, exposed as the
-``Exposure`` group, seconds).
+``read_telemetry`` sends an MP4/MOV with a GoPro GPMF track (``gpmd``) to ``readers.gpmf`` on
+every Python; anything else - Sony, Insta360, DJI, Betaflight blackbox, phone sensor apps - to
+telemetry-parser (the parser Gyroflow uses), an optional dependency
+(``pip install 'steadyrig[telemetry]'``; its wheels cover CPython up to 3.12). Without it such a
+file is a one-line ``TelemetryParserMissing`` error naming that command.
+
+telemetry-parser: ``normalized_imu()`` gives ``timestamp_ms``, gyro in deg/s already in
+Gyroflow's IMU frame and accel in m/s^2 (docs/architecture.md "IMU axes"); we convert to rad/s
+in camera axes. ``telemetry()`` gives metadata groups, from which we take the sensor readout
+time (GoPro ``SROT``, ms) and per-frame exposure (GoPro ``SHUT``, exposed as the ``Exposure``
+group, seconds). ``read_with_telemetry_parser`` stays callable on GoPro files too, to compare the
+two readers.
 
 Sidecars: given ``clip.mp4`` without embedded gyro, telemetry-parser silently falls back to a
 sibling ``clip.gcsv``/``clip.bbl``/... and re-bases its clock to 0, which would pass a sidecar
@@ -30,15 +36,40 @@ import numpy as np
 
 from ..errors import InputError
 from ..types import GyroLog, SensorLog
-from ._common import check_file, one_line
+from ._common import check_file, head_bytes, one_line
 from .axes import gyroflow_to_camera
+from .gpmf import gpmf_track, read_gopro_index
+from .mp4_tracks import Mp4Error, looks_like_mp4, read_mp4_index
 
-__all__ = ["read_telemetry", "VIDEO_EXTENSIONS"]
+__all__ = [
+    "read_telemetry",
+    "read_with_telemetry_parser",
+    "telemetry_parser_available",
+    "TelemetryParserMissing",
+    "TELEMETRY_EXTRA",
+    "VIDEO_EXTENSIONS",
+]
 
 #: Containers whose embedded telemetry is on the video's clock.
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".insv", ".360", ".mxf", ".braw", ".r3d", ".m4v")
 
 _SROT = "0x53524f54"  # GPMF four-cc 'SROT' as telemetry-parser spells unknown tags
+
+#: The install command for the optional telemetry-parser dependency.
+TELEMETRY_EXTRA = "pip install 'steadyrig[telemetry]'"
+
+
+class TelemetryParserMissing(InputError):
+    """A file that only telemetry-parser reads, on an install without it."""
+
+
+def telemetry_parser_available() -> bool:
+    """True if the optional ``telemetry_parser`` module can be imported."""
+    try:
+        import telemetry_parser  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _numbers(value) -> list[float]:
@@ -108,6 +139,50 @@ def _isolated(p: Path) -> Iterator[str]:
 
 
 def read_telemetry(path: str | os.PathLike) -> SensorLog:
+    """Read a file's embedded telemetry: GoPro GPMF ourselves, other sources via telemetry-parser.
+
+    Returns
+    -------
+    SensorLog
+        ``format='telemetry'``; gyro in rad/s in camera axes; ``readout_s``, ``exposure_s``,
+        ``camera``; ``same_clock_as_video`` for video containers; ``meta['parser']`` names the
+        reader used (``gpmf`` or ``telemetry-parser``). GoPro logs also carry ``camera_meta``.
+
+    Raises
+    ------
+    TelemetryParserMissing
+        A file that is not GoPro GPMF when telemetry-parser is not installed.
+    InputError
+        A file neither reader can read (random bytes, truncated, unsupported), or one without
+        gyro samples.
+
+    Examples
+    --------
+    >>> log = read_telemetry("samples/gopro/karma.mp4")  # doctest: +SKIP
+    >>> log.camera, log.meta["parser"]  # doctest: +SKIP
+    ('GoPro HERO5 Black', 'gpmf')
+    """
+    p = check_file(path)
+    index_error = None
+    if looks_like_mp4(head_bytes(p, 16)):
+        try:
+            index = read_mp4_index(p)
+        except Mp4Error as exc:
+            index_error = exc
+        else:
+            if gpmf_track(index) is not None:
+                return read_gopro_index(index)
+    if not telemetry_parser_available():
+        if index_error is not None:
+            raise InputError(f"not a readable MP4: {index_error}", str(p))
+        raise TelemetryParserMissing(
+            "no GoPro GPMF telemetry in it; other cameras and logs (Sony, Insta360, DJI, "
+            "Betaflight blackbox, sensor apps, ...) are read with telemetry-parser, which is not "
+            f"installed: {TELEMETRY_EXTRA}", str(p))
+    return read_with_telemetry_parser(p)
+
+
+def read_with_telemetry_parser(path: str | os.PathLike) -> SensorLog:
     """Read gyro (and accel) plus readout/exposure metadata with telemetry-parser.
 
     Returns
@@ -115,15 +190,21 @@ def read_telemetry(path: str | os.PathLike) -> SensorLog:
     SensorLog
         ``format='telemetry'``; gyro in rad/s in camera axes; ``readout_s`` from SROT (median of
         the per-chunk values) when present; ``exposure_s`` per frame when present;
-        ``same_clock_as_video`` for video containers.
+        ``same_clock_as_video`` for video containers; ``meta['parser'] == 'telemetry-parser'``.
 
     Raises
     ------
+    TelemetryParserMissing
+        telemetry-parser is not installed.
     InputError
         A file the parser cannot read (random bytes, truncated, unsupported), or one without
         gyro samples.
     """
-    import telemetry_parser  # deferred: the native module is only needed for this reader
+    try:
+        import telemetry_parser  # deferred: the native module is only needed for this reader
+    except ImportError:
+        raise TelemetryParserMissing(f"reading it needs telemetry-parser: {TELEMETRY_EXTRA}",
+                                     str(path)) from None
 
     p = check_file(path)
     spath = str(p)
@@ -164,7 +245,7 @@ def read_telemetry(path: str | os.PathLike) -> SensorLog:
     camera = model if model.lower().startswith(camera_brand.lower()) else (
         f"{camera_brand} {model}".strip())
     meta.update({"brand": camera_brand or None, "model": model or None,
-                 "readout_values": len(readout)})
+                 "readout_values": len(readout), "parser": "telemetry-parser"})
     return SensorLog(
         path=spath,
         format="telemetry",
