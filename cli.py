@@ -387,8 +387,10 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
     finally:
         if bars:
             bars[0].__exit__(None, None, None)
-    i0, i1 = res.stabilized_frames
-    click.echo(f"wrote {res.output}: {res.n_frames} frames, stabilized {i0}..{i1 - 1}")
+    src = res.motion_source
+    counts = ", ".join(f"{k} {int((src == k).sum())}" for k in ("gyro", "video", "none")
+                       if src is not None and (src == k).any())
+    click.echo(f"wrote {res.output}: {res.n_frames} frames; camera motion from {counts}")
     click.echo(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
                f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")
     for note in res.notes:

@@ -153,6 +153,19 @@ def high_pass_rms(values: np.ndarray, fps: float, cutoff_hz: float = 1.0) -> flo
     return float(np.sqrt(np.mean(np.sum(hp.reshape(hp.shape[0], -1) ** 2, axis=1))))
 
 
+def frame_shake_px(motion: VideoMotion, cutoff_hz: float = 1.0) -> np.ndarray:
+    """Per frame pair, how far the motion departs from its low-pass (px at 960 px wide).
+
+    The translation between consecutive frames minus its Gaussian low-pass (as
+    ``high_pass_rms``), as a magnitude per pair: a jump between two frames, or a stretch that
+    shakes, stands out where the path is otherwise smooth. Compare an output's with its input's
+    pair by pair to find frames that shake more than the input did.
+    """
+    sigma = motion.fps / (2 * np.pi * cutoff_hz)
+    d = motion.dxy_px
+    return np.linalg.norm(d - gaussian_filter1d(d, sigma, axis=0), axis=1)
+
+
 def compare_frames(input_path: str | os.PathLike, output_path: str | os.PathLike,
                    width: int = REFERENCE_WIDTH // 2, step: int = 5) -> tuple[float, float]:
     """Liu et al. cropping ratio (mean) and distortion (min) from input->output homographies."""

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from sensors.atomic import atomic_output, check_not_input
-from sensors.errors import CoverageError
 from sensors.progress import ProgressCallback, get_logger, note
 from sensors.types import CameraModel, SensorLog
 
 from .filters import FilterContext, run_chain
 from .inputs import DEFAULT_READOUT_S, ClipInputs, find_gyro_log, resolve_inputs
-from .motion import MotionTrack, analyze_motion
+from .motion import MotionTrack
+from .motion_sources import analyze_clip_motion
 from .params import StabilizeParams
 from .sidecar import sidecar_dict, write_sidecar
 from .transcode import ENCODERS, Transcoder
@@ -75,6 +75,8 @@ class StabilizeResult:
         Assumptions and warnings.
     elapsed_s : float
         Wall time of the whole call.
+    motion_source : (F,) str
+        What moved the camera per frame: ``gyro``, ``video`` or ``none``.
     """
 
     output: Path
@@ -90,19 +92,25 @@ class StabilizeResult:
     extras: dict
     notes: tuple
     elapsed_s: float
+    motion_source: np.ndarray | None = None
 
 
 def plan_path(motion: MotionTrack, params: StabilizeParams, fps: float,
               frames: tuple[int, int] | None = None,
-              exposure_s: np.ndarray | None = None) -> FilterContext:
-    """Offline virtual path: run the filter chain over frames ``[i0, i1)`` of the clip at once."""
+              exposure_s: np.ndarray | None = None,
+              passthrough: np.ndarray | None = None) -> FilterContext:
+    """Offline virtual path: run the filter chain over frames ``[i0, i1)`` of the clip at once.
+
+    ``passthrough`` (F,) flags frames with no motion source: the path is eased into them.
+    """
     i0, i1 = (0, len(motion)) if frames is None else frames
     q = motion.frame_quat[i0:i1]
     ctx = FilterContext(motion.frame_t_s[i0:i1], q, q.copy(), np.ones(i1 - i0), motion.camera,
                         motion.real, float(fps), motion.readout_s, motion.readout_direction,
                         params, motion.gyro,
                         None if exposure_s is None else exposure_s[i0:i1], first_frame=i0,
-                        ois=motion.ois)
+                        ois=motion.ois,
+                        passthrough=None if passthrough is None else passthrough[i0:i1])
     return run_chain(ctx)
 
 
@@ -115,14 +123,20 @@ class ClipPlan:
     motion : MotionTrack
         Real motion of every frame.
     frames : (int, int)
-        Range ``[i0, i1)`` of frames the log covers: stabilized (the others pass through).
+        Range ``[i0, i1)`` of frames warped: every frame of the clip.
     path : FilterContext
         Virtual orientation and zoom of frames ``i0 .. i1 - 1`` (``path.virtual_quat[i - i0]``).
+    sources : (F,) str
+        What moved the camera per frame: ``gyro``, ``video`` or ``none`` (drawn uncorrected).
+    bias_source : str
+        Where the gyro bias came from: ``stillness``, ``video`` or ``none``.
     """
 
     motion: MotionTrack
     frames: tuple[int, int]
     path: FilterContext
+    sources: np.ndarray | None = None
+    bias_source: str = "none"
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -130,45 +144,26 @@ class ClipPlan:
         return tuple(self.motion.notes) + tuple(self.path.notes)
 
 
-def _covered_frames(motion: MotionTrack, video: Path, strict: bool,
-                    notes: list[str]) -> tuple[int, int]:
-    """Frames ``[i0, i1)`` the log covers; a gap inside is refused, as is a partial log when
-    ``strict`` (else the frames outside pass through, noted)."""
-    idx = np.flatnonzero(motion.covered)
-    frames = int(idx[0]), int(idx[-1]) + 1
-    inside = motion.covered[frames[0]:frames[1]]
-    if frames == (0, len(motion)) and inside.all():
-        return frames
-    if not inside.all():
-        gap = np.flatnonzero(~inside) + frames[0]
-        raise CoverageError(f"the gyro log has a gap over frames {gap[0]}..{gap[-1]} "
-                            f"({motion.frame_t_s[gap[0]]:.2f} s on the video clock)", str(video))
-    msg = (f"the gyro log covers frames {frames[0]}..{frames[1] - 1} of {len(motion)}; "
-           "the rest pass through unstabilized")
-    if strict:
-        raise CoverageError(msg.split(";")[0] + " (refused with --strict)", str(video))
-    note(notes, _log, msg)
-    return frames
-
-
 def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False) -> ClipPlan:
     """Analyse the real motion of ``clip`` and plan its virtual camera, as ``stabilize_video``
     does before the first frame is warped.
 
-    Frames the log does not reach pass through (noted in ``clip.notes``), or with ``strict``
-    raise ``CoverageError``, as does a gap in the log. The motion's and the chain's notes are
-    logged and kept in the plan (``ClipPlan.notes``).
+    The motion comes from the gyro and, where the log has none, from the video
+    (``motion_sources.analyze_clip_motion``); frames with no source at all are drawn
+    uncorrected with the path eased into them. With ``strict`` a log that leaves frames
+    uncovered raises ``CoverageError``. The motion's and the chain's notes are logged and kept
+    in the plan (``ClipPlan.notes``).
     """
-    motion = analyze_motion(clip.log, clip.frame_t_s, clip.camera, offset_s=clip.offset_s,
-                            readout_s=clip.readout_s, bands=params.row_bands)
-    frames = _covered_frames(motion, clip.video, strict, clip.notes)
+    cm = analyze_clip_motion(clip, params.row_bands, strict)
+    motion = cm.motion
+    frames = (0, len(motion))
     exposure = clip.log.exposure_s
     if exposure is not None and exposure.size != len(motion):
         exposure = None
-    path = plan_path(motion, params, clip.info.fps, frames, exposure)
+    path = plan_path(motion, params, clip.info.fps, frames, exposure, cm.passthrough)
     for n in path.notes:
         _log.info(n)
-    return ClipPlan(motion, frames, path)
+    return ClipPlan(motion, frames, path, cm.sources, cm.bias_source)
 
 
 def stabilize_video(
@@ -259,7 +254,8 @@ def stabilize_video(
     if sidecar is not None:
         sc_path = Path(sidecar)
         rec = sidecar_dict(motion, ctx, params, frames,
-                           {"input": str(video), "output": str(out_path)})
+                           {"input": str(video), "output": str(out_path)},
+                           sources=plan.sources, bias_source=plan.bias_source)
         rec["notes"] = list(all_notes)
         write_sidecar(sc_path, rec)
     if debug_dir is not None:
@@ -274,4 +270,5 @@ def stabilize_video(
                 write_side_by_side(d, i, *pair)
     return StabilizeResult(out_path, sc_path, written, frames, clip.offset_s, clip.readout_s,
                            clip.camera, ctx.real_quat, ctx.virtual_quat, ctx.zoom,
-                           dict(ctx.extras), all_notes, time.perf_counter() - t_start)
+                           dict(ctx.extras), all_notes, time.perf_counter() - t_start,
+                           plan.sources)

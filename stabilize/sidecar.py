@@ -25,11 +25,13 @@ def _jsonable(v):
 
 
 def sidecar_dict(motion: MotionTrack, ctx: FilterContext, params: StabilizeParams,
-                 frame_range: tuple[int, int], extra: dict | None = None) -> dict:
+                 frame_range: tuple[int, int], extra: dict | None = None, *,
+                 sources: np.ndarray | None = None, bias_source: str | None = None) -> dict:
     """JSON-ready record of a run.
 
-    Frames outside ``frame_range`` (not covered by the gyro log) were passed through unchanged
-    and have ``"stabilized": false`` and no virtual orientation.
+    Frames outside ``frame_range`` were passed through unchanged and have ``"stabilized":
+    false`` and no virtual orientation. ``sources`` names per frame what moved the camera
+    (``gyro``, ``video``, ``none``: drawn uncorrected) as ``"motion_source"``.
     """
     cam = motion.camera
     i0, i1 = frame_range
@@ -38,6 +40,8 @@ def sidecar_dict(motion: MotionTrack, ctx: FilterContext, params: StabilizeParam
         rec = {"index": i, "t_s": float(motion.frame_t_s[i]),
                "real_quat_xyzw": [round(float(x), 9) for x in motion.frame_quat[i]],
                "stabilized": bool(i0 <= i < i1)}
+        if sources is not None:
+            rec["motion_source"] = str(sources[i])
         if i0 <= i < i1:
             k = i - i0
             rec["virtual_quat_xyzw"] = [round(float(x), 9) for x in ctx.virtual_quat[k]]
@@ -54,11 +58,14 @@ def sidecar_dict(motion: MotionTrack, ctx: FilterContext, params: StabilizeParam
         "readout_s": motion.readout_s,
         "readout_direction": motion.readout_direction,
         "gyro_bias_rad_s": motion.bias_rad_s.tolist(),
+        "gyro_bias_source": bias_source,
+        "motion_sources": None if sources is None else {
+            k: int(np.sum(sources == k)) for k in ("gyro", "video", "none")},
         "camera": {"K": cam.K.tolist(), "dist": cam.dist.tolist(), "model": cam.model,
                    "size": list(cam.size), "source": cam.source,
                    "assumed": cam.meta.get("assumed")},
         "conventions": "quaternions scalar-last (x, y, z, w), R_world_from_cam, OpenCV camera "
-                       "axes; t_video = t_log - sync_offset_s (DESIGN.md)",
+                       "axes; t_video = t_log - sync_offset_s (docs/architecture.md)",
         "notes": list(motion.notes) + list(ctx.notes),
         "frames": frames,
     }

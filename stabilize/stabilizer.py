@@ -113,6 +113,7 @@ class Stabilizer:
         self._next_in = 0
         self._next_out = 0
         self.notes: list[str] = []
+        self.motion_source: np.ndarray | None = None  # set by from_video
 
     @classmethod
     def from_video(
@@ -163,7 +164,8 @@ class Stabilizer:
         -------
         Stabilizer
             With ``notes`` holding what was found beside the clip or assumed,
-            ``stabilized_frames``, and ``motion.offset_s`` / ``motion.readout_s`` as used.
+            ``stabilized_frames``, ``motion_source`` (per frame: ``gyro``, ``video`` or
+            ``none``), and ``motion.offset_s`` / ``motion.readout_s`` as used.
         """
         from .inputs import resolve_inputs
         from .pipeline import plan_clip
@@ -178,6 +180,7 @@ class Stabilizer:
         st = cls(plan.motion, params, clip.info.fps, plan=plan.path, indexed=indexed)
         st.notes.extend(clip.notes)
         st.notes.extend(plan.notes)  # logged by the motion analysis and plan_clip
+        st.motion_source = plan.sources
         return st
 
     def virtual_at(self, index: int) -> tuple[np.ndarray, float, dict]:

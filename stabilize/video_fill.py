@@ -221,7 +221,10 @@ def fill_from_video(
     order = np.argsort(tt, kind="stable")
     tt, ww = tt[order], ww[order]
     keep_u = np.concatenate([[True], np.diff(tt) > 1e-9])
-    filled_gyro = GyroLog(tt[keep_u], ww[keep_u], None, gyro.source)
+    acc = gyro.accel_m_s2
+    if acc is not None:  # gravity held from the nearest samples: horizon lock keeps its input
+        acc = np.stack([np.interp(tt[keep_u], t, acc[:, k]) for k in range(3)], axis=1)
+    filled_gyro = GyroLog(tt[keep_u], ww[keep_u], acc, gyro.source)
     span_txt = ", ".join(f"{a:.2f}..{b:.2f} s" for a, b in filled)
     how = (f"aligned to the gyro on {int(in_log.sum())} frame pairs (scale "
            f"{', '.join(f'{s:.2f}' for s in scale)})" if np.isfinite(resid)

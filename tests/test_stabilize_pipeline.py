@@ -120,7 +120,7 @@ def test_progress_comes_as_one_record_per_encoded_frame_and_notes_are_logged(cli
                               if r.name.startswith("steadyrig.stabilize")}
 
 
-def test_partial_log_is_refused_when_strict_else_passed_through(clip):
+def test_partial_log_is_refused_when_strict_else_continued_from_the_video(clip):
     log = read_log(clip.gcsv)
     t0 = log.gyro.t_s[0]
     short = dataclasses.replace(log, gyro=log.gyro.slice(t0, t0 + 2.0 + 1.0))  # lead 2 s
@@ -130,9 +130,11 @@ def test_partial_log_is_refused_when_strict_else_passed_through(clip):
     assert not out.exists()
     res = stabilize_video(clip.video, out, gyro=short, lens=clip.lens, offset_ms=0.0,
                           params=StabilizeParams(mesh=(8, 5)))
-    i0, i1 = res.stabilized_frames
-    assert i0 == 0 and 25 <= i1 < 35
-    assert any("pass through" in n for n in res.notes)
+    src = res.motion_source
+    assert res.stabilized_frames == (0, 60)
+    assert (src[:29] == "gyro").all() and (src[32:] == "video").all()
+    assert any("does not cover" in n for n in res.notes)
+    assert any("taken from the video" in n for n in res.notes)
     assert probe_video(out).n_frames == res.n_frames == 60
 
 
@@ -184,7 +186,7 @@ def test_ois_lens_shift_from_a_phone_log_is_undone(tmp_path):
     assert video_metrics(gyro_only.output)["jitter_px"] > 1.0
 
 
-def test_a_gap_in_the_log_is_refused_not_bridged(clip):
+def test_a_gap_in_the_log_is_filled_from_the_video_not_bridged(clip):
     from sensors.types import GyroLog
 
     log = read_log(clip.gcsv)
@@ -193,9 +195,20 @@ def test_a_gap_in_the_log_is_refused_not_bridged(clip):
     keep = (g.t_s < t0 + 0.8) | (g.t_s > t0 + 1.1)
     holed = dataclasses.replace(log, gyro=GyroLog(g.t_s[keep], g.omega_rad_s[keep]))
     out = clip.video.with_name("gap.mp4")
-    with pytest.raises(CoverageError, match="gap"):
-        stabilize_video(clip.video, out, gyro=holed, offset_ms=0.0)
+    with pytest.raises(CoverageError, match="does not cover"):
+        stabilize_video(clip.video, out, gyro=holed, offset_ms=0.0, strict=True)
     assert not out.exists()
+    sidecar = clip.video.with_name("gap.json")
+    res = stabilize_video(clip.video, out, gyro=holed, lens=clip.lens, offset_ms=0.0,
+                          sidecar=sidecar, params=StabilizeParams(mesh=(8, 5)))
+    gap = (res.motion_source != "gyro")
+    frame_t = probe_video(clip.video).frame_t_s
+    assert gap.any() and (frame_t[gap] > 0.7).all() and (frame_t[gap] < 1.2).all()
+    assert (res.motion_source[gap] == "video").all()
+    rec = json.loads(sidecar.read_text())
+    assert rec["motion_sources"] == {"gyro": int((~gap).sum()), "video": int(gap.sum()),
+                                     "none": 0}
+    assert [f["motion_source"] for f in rec["frames"]] == res.motion_source.tolist()
 
 
 def test_a_lens_profile_named_after_the_clip_is_used_without_lens_option(clip, tmp_path):

@@ -71,6 +71,9 @@ class FilterContext:
         ``intent``); copied into the sidecar.
     notes : tuple of str
         Messages for the user (e.g. max zoom reached).
+    passthrough : (F,) bool, optional
+        Frames with no motion source (neither gyro nor video): drawn uncorrected, with the path
+        eased into them (``filters.passthrough``).
     known_need : tuple, optional
         ``(virtual_quat, zoom_limit, need)``: a ``required_zoom`` a filter already computed for
         exactly that path array (contexts are never mutated, so identity means the same path);
@@ -93,6 +96,7 @@ class FilterContext:
     ois: OisLog | None = None
     extras: dict = field(default_factory=dict)
     notes: tuple = ()
+    passthrough: np.ndarray | None = None
     known_need: tuple | None = None
 
     def __len__(self) -> int:

@@ -13,6 +13,7 @@ from sensors.errors import InputError
 
 from ..params import DEFAULT_SMOOTHING, StabilizeParams
 from .base import FILTERS, FilterContext, get_filter
+from .passthrough import ease_to_passthrough
 
 __all__ = [
     "DEFAULT_SMOOTHING",
@@ -100,7 +101,16 @@ def chain_reach_s(params: StabilizeParams) -> float:
 
 
 def run_chain(ctx: FilterContext) -> FilterContext:
-    """Run the job's filter chain over a context."""
-    for name in chain_names(ctx.params):
+    """Run the job's filter chain over a context.
+
+    Frames without a motion source (``ctx.passthrough``) are eased into just before the
+    stages that keep the output inside the frame (``bad_region``, ``zoom``), so those see the
+    path that is drawn.
+    """
+    names = chain_names(ctx.params)
+    ease_at = names.index("bad_region") if "bad_region" in names else names.index(_ZOOM)
+    for k, name in enumerate(names):
+        if k == ease_at:
+            ctx = ease_to_passthrough(ctx)
         ctx = get_filter(name, ctx.params).apply(ctx)
     return ctx
