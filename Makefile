@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "error: no CPython >= 3.11 found (tried $(PYTHON_CANDIDATES)); install one or run make PYTHON=/path/to/python3.11+" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade -c constraints.txt pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,batch]'
+	# telemetry: telemetry-parser where it has wheels (CPython < 3.13), so its reader is tested
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,batch,telemetry]'
 	# bytecode for the editable sources, as pip writes for installed packages: start-up reads
 	# it even where PYTHONDONTWRITEBYTECODE is set
 	$(PY) -m compileall -q sensors stabilize stitch cli.py
