@@ -1,16 +1,22 @@
 # `make demo` and `make test` each set up .venv when missing, then run.
-PYTHON ?= python3
+# The venv's interpreter: PYTHON=... on the command line, else the first CPython >= 3.11 found.
+PYTHON_CANDIDATES := python3 python3.14 python3.13 python3.12 python3.11
+PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
+	$$p -c 'import sys; sys.exit(not (sys.implementation.name == "cpython" and sys.version_info >= (3, 11)))' \
+	>/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 AOT := $(VENV)/.aot-kernels
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test check-wheels lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || test -n "$(PYTHON)" || { echo "error: no CPython >= 3.11 found (tried $(PYTHON_CANDIDATES)); install one or run make PYTHON=/path/to/python3.11+" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,batch]'
+	$(PY) -m pip install --quiet --upgrade -c constraints.txt pip
+	# telemetry: telemetry-parser where it has wheels (CPython < 3.13), so its reader is tested
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,batch,telemetry]'
 	# bytecode for the editable sources, as pip writes for installed packages: start-up reads
 	# it even where PYTHONDONTWRITEBYTECODE is set
 	$(PY) -m compileall -q sensors stabilize stitch cli.py
@@ -28,6 +34,11 @@ demo: $(STAMP) $(AOT)
 test: $(STAMP) $(AOT)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# Do the pinned dependencies resolve to binary wheels on CPython 3.11-3.14 (x86-64 Linux)?
+# Needs network access to PyPI; installs nothing.
+check-wheels: $(STAMP)
+	$(PY) .ci/check-wheels
 
 bench: $(STAMP) $(AOT)
 	$(PY) bench/stabilize.py
