@@ -1,7 +1,7 @@
 """What the capture measured: time, gyro, OIS/focus, the image sensor and the lens; and how the
 gyro's clock and axes line up with the video's (``sensors.sync``).
 
-Conventions (time, axes, rotations, rolling shutter) are in DESIGN.md.
+Conventions (time, axes, rotations, rolling shutter) are in docs/architecture.md.
 
 The names below load their modules on first access (``sensors._lazy``).
 """

@@ -1,4 +1,6 @@
-"""Lens models: projection of camera-frame rays to pixels and back (DESIGN.md "Camera axes").
+"""Lens models: projection of camera-frame rays to pixels and back.
+
+Axes: docs/architecture.md "Camera axes".
 
 Two OpenCV models: ``opencv_standard`` (radial-tangential ``k1, k2, p1, p2[, k3[, k4, k5, k6]]``)
 and ``opencv_fisheye`` (equidistant with ``k1..k4``). Both are written out in numpy so they

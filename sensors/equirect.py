@@ -1,4 +1,4 @@
-"""Equirectangular panorama coordinates and sampling (DESIGN.md "Panorama").
+"""Equirectangular panorama coordinates and sampling (docs/architecture.md "Panorama").
 
 A panorama is W = 2H pixels; a world direction (x, y, z) has ``yaw = atan2(x, z)`` and
 ``pitch = -atan2(y, hypot(x, z))`` and sits at ``u = (0.5 + yaw / 2pi) W``,

@@ -1,7 +1,8 @@
 """The project's exception types.
 
 Every reader and command validates first and raises one of these with a single line that names
-the file and the problem (DESIGN.md, "Bad input"); the CLI prints it as ``Error: ...`` and exits 2.
+the file and the problem (docs/architecture.md, "Bad input"); the CLI prints it as
+``Error: ...`` and exits 2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Gyroflow lens-profile JSON <-> ``CameraModel`` (DESIGN.md "sensors/", ``camera.py``).
+"""Gyroflow lens-profile JSON <-> ``CameraModel`` (docs/architecture.md "sensors/", ``camera.py``).
 
 A profile holds ``calib_dimension {w, h}``, ``fisheye_params.camera_matrix`` (3x3, pixels at
 the calibration size), ``fisheye_params.distortion_coeffs``, ``distortion_model``

@@ -1,7 +1,7 @@
 """Quaternion helpers on (N, 4) arrays, scalar-last (x, y, z, w) as scipy's ``Rotation``.
 
-Conventions are in DESIGN.md ("Rotations"). All functions are vectorised and broadcast over the
-leading axes.
+Conventions are in docs/architecture.md ("Rotations"). All functions are vectorised and
+broadcast over the leading axes.
 """
 
 from __future__ import annotations

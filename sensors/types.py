@@ -1,7 +1,8 @@
 """Validated data types at the boundaries of the sensors layer.
 
 Every type is a frozen dataclass over numpy arrays and checks itself on construction: matching
-lengths, finite values, strictly increasing times. Units and frames follow DESIGN.md: times in
+lengths, finite values, strictly increasing times. Units and frames follow
+docs/architecture.md: times in
 seconds (float64, ``*_s``), angular rates in rad/s in the OpenCV camera frame (x right, y down,
 z forward), quaternions scalar-last (x, y, z, w), pixels with centres at integer coordinates.
 """
@@ -123,7 +124,10 @@ class GyroLog:
         return [(float(self.t_s[i]), float(self.t_s[i + 1])) for i in idx]
 
     def shifted(self, offset_s: float) -> GyroLog:
-        """The same log on the video clock: ``t_video = t_log - offset_s`` (DESIGN.md)."""
+        """The same log on the video clock: ``t_video = t_log - offset_s``.
+
+        See docs/architecture.md "Time".
+        """
         return GyroLog(self.t_s - offset_s, self.omega_rad_s, self.accel_m_s2, self.source)
 
     def slice(self, t0_s: float, t1_s: float) -> GyroLog:
@@ -226,7 +230,7 @@ class FrameTiming:
         return int(self.t_s.size)
 
     def row_times(self, frame: int | np.ndarray, rows: np.ndarray, height: int) -> np.ndarray:
-        """Capture time (s) of image rows, per DESIGN.md "Rolling shutter".
+        """Capture time (s) of image rows, per docs/architecture.md "Rolling shutter".
 
         ``t = t_frame + ((y + 0.5) / H - 0.5) * readout_s`` for top-to-bottom readout; reversed
         for bottom-to-top (``sensors.rolling_shutter.row_time_s``). For left/right readout pass
@@ -465,7 +469,7 @@ class SensorLog:
     readout_s : float, optional
         Sensor readout time in seconds when the log states it.
     readout_direction : str
-        Readout direction (DESIGN.md).
+        Readout direction (docs/architecture.md).
     exposure_s : (F,) float64, optional
         Per-frame exposure times when the log states them (e.g. GoPro ``SHUT``).
     camera : str, optional

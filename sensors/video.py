@@ -1,6 +1,7 @@
 """Facts about a video from its container (PyAV), and whether a sensor log covers it.
 
-Frame times are PTS x time_base in seconds (DESIGN.md "Time"), read from the demuxed packets
+Frame times are PTS x time_base in seconds (docs/architecture.md "Time"), read from the demuxed
+packets
 sorted by PTS, so no frame is decoded for them. The rotation players apply comes from the
 stream's ``rotate`` tag or, in current FFmpeg, the display-matrix side data that PyAV exposes as
 ``VideoFrame.rotation`` on the first decoded frame (counter-clockwise degrees).

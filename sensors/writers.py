@@ -1,6 +1,7 @@
 """Writers of sensor logs: Gyroflow ``.gcsv``, the phone capture layout, and truth files.
 
-Axis convention (DESIGN.md "IMU axes"): a gcsv ``orientation`` string maps the raw columns into
+Axis convention (docs/architecture.md "IMU axes"): a gcsv ``orientation`` string maps the raw
+columns into
 Gyroflow's frame; the exact inverse used here is ``sensors.readers.axes.camera_to_raw``, the one
 the readers invert, so ``orientation,yxz`` means the columns are camera axes.
 Every file is written through ``sensors.atomic.atomic_output``.
@@ -102,10 +103,11 @@ def write_phone_log(
 ) -> Path:
     """Write a phone capture log in the layout of the public fused-stabilization dataset.
 
-    Files (DESIGN.md "readers/"): ``gyro.txt`` rows ``t_us wx wy wz`` (rad/s, camera axes);
+    Files (docs/architecture.md "readers/"): ``gyro.txt`` rows ``t_us wx wy wz`` (rad/s, camera
+    axes);
     ``ois.txt`` rows ``focus ois_x ois_y t_ns`` (the reader uses the last three columns; shift in
     pixels, focus the focal-length scale); ``frame.txt`` rows ``t_ns exposure_ns index readout_ns
-    ois_t_ns`` where ``t_ns`` is the centre of exposure of the middle row (DESIGN.md) and
+    ois_t_ns`` where ``t_ns`` is the centre of exposure of the middle row (docs/architecture.md) and
     ``ois_t_ns`` the OIS sample nearest to it. All times are on the log's clock.
 
     Returns

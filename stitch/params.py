@@ -1,4 +1,4 @@
-"""One frozen parameter object for a stitch job (STYLE.md "one frozen parameter object per job").
+"""One frozen parameter object for a stitch job (docs/architecture.md "Data flow").
 
 Every stage of ``stitch.pipeline`` reads what it needs from :class:`StitchParams`; its
 :meth:`StitchParams.checksum` is a stable cache key (same values -> same key, on every machine).

@@ -6,8 +6,6 @@ import importlib.util
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 ARCHITECTURE = DOCS / "architecture.md"
@@ -93,7 +91,6 @@ def test_user_docs_have_no_development_log_words():
     assert not found, "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, reason="docstrings still name DESIGN.md")
 def test_every_markdown_file_the_code_names_exists():
     missing = sorted(
         f"{path.relative_to(ROOT)}: {name}"

@@ -1,4 +1,4 @@
-"""Equirectangular coordinates and sampling (DESIGN.md "Panorama")."""
+"""Equirectangular coordinates and sampling (docs/architecture.md "Panorama")."""
 
 import numpy as np
 import pytest

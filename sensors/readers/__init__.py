@@ -2,7 +2,7 @@
 
 ``read_log(path)`` detects the format (``detect_format``) and calls the reader registered for it
 in ``FORMATS``; every reader returns a ``sensors.types.SensorLog`` with gyro rates in rad/s in
-OpenCV camera axes on the log's own clock (DESIGN.md "Time", "IMU axes").
+OpenCV camera axes on the log's own clock (docs/architecture.md "Time", "IMU axes").
 """
 
 from __future__ import annotations

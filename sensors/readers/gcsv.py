@@ -1,7 +1,8 @@
 """Gyroflow ``.gcsv`` logs, read here rather than through telemetry-parser.
 
 telemetry-parser re-bases gcsv timestamps to start at 0, which would lose the log's clock (the
-first row's ``t`` is part of the offset to the video, DESIGN.md "Time"). Format (Gyroflow docs,
+first row's ``t`` is part of the offset to the video, docs/architecture.md "Time"). Format
+(Gyroflow docs,
 "gcsv format"): a first line ``GYROFLOW IMU LOG`` or ``CAMERA IMU LOG``, then ``key,value``
 header lines (``version``, ``id``, ``orientation``, ``note``, ``fwversion``, ``vendor``,
 ``videofilename``, ``lensprofile``, ``frame_readout_time`` in ms, ``frame_readout_direction``,

@@ -1,6 +1,6 @@
 """GPMF key-length-value payloads: parse the nested KLV tree and decode typed values.
 
-GPMF (GoPro's metadata format, gopro/gpmf-parser ``docs/README.md``) is a big-endian KLV
+GPMF (GoPro's metadata format, documented in the gopro/gpmf-parser repository) is a big-endian KLV
 stream. Each item is an 8-byte header - a 4-character key, a 1-byte type character, a 1-byte
 structure size and a 2-byte repeat count - followed by ``size * repeat`` bytes of data, padded
 to a multiple of 4. Type ``\\0`` marks a nest of further KLV items (``DEVC`` devices holding
@@ -38,7 +38,7 @@ class GpmfError(ValueError):
     """Bytes that are not a well-formed GPMF payload."""
 
 
-#: Bytes per element of each GPMF type character (``docs/README.md``, "Type").
+#: Bytes per element of each GPMF type character (gpmf-parser's documentation, "Type").
 TYPE_SIZES = {"b": 1, "B": 1, "c": 1, "d": 8, "f": 4, "F": 4, "G": 16, "j": 8, "J": 8,
               "l": 4, "L": 4, "q": 4, "Q": 8, "s": 2, "S": 2, "U": 16}
 

@@ -1,6 +1,6 @@
 """Phone capture logs: gyro + OIS + frame timing, in the public fused-stabilization layout.
 
-One folder per clip (DESIGN.md "readers/"), files found by name:
+One folder per clip (docs/architecture.md "readers/"), files found by name:
 
 - ``*gyro*`` text, rows ``t_us wx wy wz`` (rad/s; columns in camera axes unless ``axes`` says
   otherwise, as ``sensors.writers.write_phone_log`` writes them);
@@ -8,7 +8,7 @@ One folder per clip (DESIGN.md "readers/"), files found by name:
   times ``ois_px_per_unit`` for raw units); with exactly four columns the first is the focus
   (focal-length scale, for focus breathing);
 - ``*frame*.txt`` with col0 frame timestamp ns (centre of exposure of the middle row,
-  DESIGN.md "Rolling shutter"), col1 exposure ns, col3 readout ns, col4 OIS timestamp ns.
+  docs/architecture.md "Rolling shutter"), col1 exposure ns, col3 readout ns, col4 OIS timestamp ns.
 
 Space, tab or comma separated; a leading header line is skipped.
 """
