@@ -19,12 +19,17 @@ if sys.argv[1:2] == ["stabilize"]:
 import click  # noqa: E402
 
 from sensors.errors import SteadyrigError  # noqa: E402
+from sensors.interrupt import describe, exit_code, handle_signals  # noqa: E402
 
 
 class _Group(click.Group):
     """A click group that reports expected failures as one line and exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        with handle_signals():  # SIGTERM and SIGHUP stop a command as Ctrl-C does
+            return self._invoke_reporting(ctx)
+
+    def _invoke_reporting(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except SteadyrigError as exc:
@@ -39,9 +44,9 @@ class _Group(click.Group):
                 click.echo("Error: no space left on device; nothing was written", err=True)
                 sys.exit(2)
             raise
-        except KeyboardInterrupt:
-            click.echo("Interrupted; no partial output was left behind.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or a stop signal (sensors.interrupt)
+            click.echo(describe(exc), err=True)
+            sys.exit(exit_code(exc))
         finally:
             # The interpreter's last collection walks every object numba, scipy and OpenCV
             # created (0.3 s after a transcode here); the process ends now, so skip it.
