@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import scipy.fft
 
+from .damage import damage_note
 from .errors import InputError, SolveError
 from .orientation import integrate_gyro
 from .quaternion import qconj, qmul, qto_matrix
@@ -666,6 +667,8 @@ def sync_video_to_gyro(
     except SolveError as exc:
         raise SolveError(f"{video_path}: {exc}") from None
     notes = res.notes
+    if samples.damage:  # undecodable stretches were skipped (sensors.damage)
+        notes = notes + ("sync: " + damage_note(samples.damage),)
     if dec_wins:
         notes = notes + ("video analysed in " + str(len(dec_wins)) + " windows chosen from the "
                          "gyro: " + ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in dec_wins),)

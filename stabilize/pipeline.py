@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from sensors.atomic import atomic_output, check_not_input
+from sensors.damage import DecodeDamage
 from sensors.errors import CoverageError, InputError, SteadyrigError
 from sensors.lens_profile import load_lens_profile
 from sensors.readers import read_log
@@ -340,6 +341,7 @@ class _Picture:
     pts: int | None
     time_base: Fraction | None
     pooled: bool = False
+    shows: int | None = None  # a stand-in for a lost frame: the index of the frame it shows
 
 
 def _writable_planes(frame: av.VideoFrame, dtype: type = np.uint8) -> list[np.ndarray]:
@@ -397,8 +399,10 @@ class _Transcoder:
     ``with`` block) stops the threads and closes both files, also when the caller fails first.
     """
 
-    def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams):
+    def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams,
+                 strict: bool = False):
         self.video, self.info, self.params = video, info, params
+        self.damage = DecodeDamage.for_video(info, strict=strict)  # damaged input (or refuse)
         full = info.pix_fmt.startswith("yuvj") or info.color_range == 2
         self.samples, self.notes = _sample_format(info.pix_fmt, full, params.codec,
                                                   params.bit_depth)
@@ -459,14 +463,16 @@ class _Transcoder:
 
     def _decode(self) -> None:
         streams = [self.vin] + ([self.ain] if self.ain is not None else [])
-        for packet in self.src.demux(*streams):
-            if packet.stream is self.vin:
-                for fr in packet.decode():
-                    # converted here, so the queue holds frames of the warp's size (a 10-bit
-                    # input written at 8 bits: half the bytes) and the decoder's buffer is free
-                    _put(self.decoded, ("v", self._picture(fr)), self.stop)
-            elif packet.dts is not None:
-                _put(self.decoded, ("a", packet), self.stop)
+        # packets the decoder rejects are skipped, lost frames stood in for (sensors.damage)
+        for obj, pts, shows in self.damage.read(self.src, self.vin, streams):
+            if isinstance(obj, av.VideoFrame):
+                # converted here, so the queue holds frames of the warp's size (a 10-bit
+                # input written at 8 bits: half the bytes) and the decoder's buffer is free
+                pic = self._picture(obj)
+                pic.pts, pic.shows = pts, shows
+                _put(self.decoded, ("v", pic), self.stop)
+            elif obj.dts is not None:
+                _put(self.decoded, ("a", obj), self.stop)
         _put(self.decoded, _END, self.stop)
 
     def _picture(self, fr: av.VideoFrame) -> _Picture:
@@ -518,7 +524,9 @@ class _Transcoder:
                 nf = av.VideoFrame(info.width, info.height, sm.pix_fmt)
                 planes = _writable_planes(nf, sm.dtype)
             if i0 <= index < i1:
-                vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
+                # a stand-in is warped from the camera that took its picture
+                real = obj.shows if obj.shows is not None and i0 <= obj.shows < i1 else index
+                vmap = warper.vertex_map(motion.frame(real), ctx.virtual_quat[index - i0],
                                          float(ctx.zoom[index - i0]))
                 yo, uo, vo = warper.warp_yuv(y, u, v, vmap, out=planes,
                                              black=(sm.black_luma, sm.neutral_chroma))
@@ -677,7 +685,8 @@ def stabilize_video(
                                     notes)
     frame_t_s = _capture_times(log, info, offset_s, notes)
     # The decoder and the encoder start now, beside the analysis and the plan.
-    with atomic_output(out_path) as tmp, _Transcoder(video, info, tmp, params) as transcoder:
+    with atomic_output(out_path) as tmp, _Transcoder(video, info, tmp, params,
+                                                     strict) as transcoder:
         notes.extend(transcoder.notes)
         motion = analyze_motion(log, frame_t_s, cam, offset_s=offset_s, readout_s=readout_s,
                                 bands=params.row_bands)
@@ -702,6 +711,8 @@ def stabilize_video(
             preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
         written = transcoder.run(motion, ctx, frames, progress, preview)
     all_notes = tuple(notes) + motion.notes + ctx.notes
+    if transcoder.damage.damaged:  # named in the notes and the sidecar (sensors.damage)
+        all_notes += (transcoder.damage.note(),)
 
     sc_path = None
     if sidecar is not None:
@@ -709,6 +720,7 @@ def stabilize_video(
         rec = sidecar_dict(motion, ctx, params, frames,
                            {"input": str(video), "output": str(out_path)})
         rec["notes"] = list(all_notes)
+        rec["damage"] = transcoder.damage.as_list()
         write_sidecar(sc_path, rec)
     if debug_dir is not None:
         from .debug import plot_paths, write_side_by_side
