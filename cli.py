@@ -298,7 +298,8 @@ def _filter_names() -> list[str]:
               help="Output samples; auto: 10 bits for 10-bit+ input with hevc or prores, else 8 "
                    "(10-bit H.264 plays on few devices).")
 @click.option("--strict", is_flag=True,
-              help="Refuse a log that covers only part of the clip (else pass the rest through).")
+              help="Refuse a log that covers only part of the clip (else pass the rest through) "
+                   "and a damaged video (else skip what cannot be decoded).")
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,

@@ -4,6 +4,11 @@ Frame times are PTS x time_base in seconds (DESIGN.md "Time"), read from the dem
 sorted by PTS, so no frame is decoded for them. The rotation players apply comes from the
 stream's ``rotate`` tag or, in current FFmpeg, the display-matrix side data that PyAV exposes as
 ``VideoFrame.rotation`` on the first decoded frame (counter-clockwise degrees).
+
+A damaged file is described as far as it can be read: an MP4 without its index (``moov``) is
+refused with a message saying so; one cut short, or with a read error, is the frames before
+the end (``VideoInfo.meta``). Damage inside the media data shows only when decoding
+(``sensors.damage``).
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ class VideoInfo:
     color_range : int
         The stream's colour range as FFmpeg numbers it: 0 unspecified, 1 limited (MPEG),
         2 full (JPEG).
+    meta : dict
+        ``dropped_duplicate_pts``; ``declared_frames`` when an MP4/MOV frame table lists more
+        frames than the file holds (cut short); ``read_error`` when reading stopped at an error
+        (the frames before it are the clip, as ffmpeg takes them).
     """
 
     path: str

@@ -646,7 +646,9 @@ def stabilize_video(
     progress : callable(done, total), optional
         Called after each encoded frame.
     strict : bool
-        Refuse a log that covers only part of the clip (else those frames pass through).
+        Refuse a log that covers only part of the clip (else those frames pass through), and a
+        damaged video (else undecodable frames are stood in for by their neighbours and named
+        in the notes and the sidecar's ``damage``; ``sensors.damage``).
 
     Returns
     -------

@@ -17,7 +17,15 @@ import pyceres
 import pytest
 
 from sensors.atomic import atomic_output
-from sensors.interrupt import Interrupted, deferred, describe, exit_code, handle_signals, requested
+from sensors.interrupt import (
+    HARD_EXIT_AFTER,
+    Interrupted,
+    deferred,
+    describe,
+    exit_code,
+    handle_signals,
+    requested,
+)
 from stitch.ceres_solve import solve
 
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
@@ -114,6 +122,43 @@ def test_a_ceres_solve_stops_at_the_end_of_the_iteration_the_signal_arrived_in()
     assert summary.termination_type == pyceres.TerminationType.USER_FAILURE
     assert cost.calls - cost.signal_at <= 2  # at most the rest of that iteration
     assert summary.num_successful_steps < 10
+
+
+_SLOW_CLEANUP = """
+import sys, time
+from sensors.atomic import atomic_output
+from sensors.interrupt import Interrupted, handle_signals
+with handle_signals(), atomic_output(sys.argv[1]) as tmp:
+    tmp.write_bytes(b"partial")
+    print(tmp, flush=True)
+    try:
+        time.sleep(60)
+    except Interrupted:
+        time.sleep(60)  # a clean-up that hangs
+        raise
+"""
+
+
+def test_repeated_signals_end_a_hung_clean_up_and_still_remove_temporary_files(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLEANUP, str(tmp_path / "out.bin")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    try:
+        tmp = Path(proc.stdout.readline().strip())
+        assert tmp.exists()
+        time.sleep(0.5)  # into the sleep of the try block
+        for _ in range(1 + HARD_EXIT_AFTER):  # the first starts the clean-up, the rest wait
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+        assert proc.poll() is None and tmp.exists(), proc.communicate()
+        proc.send_signal(signal.SIGTERM)  # one more: stop at once
+        _, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143 and "again" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture(scope="module")

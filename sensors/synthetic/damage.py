@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_output
+
 __all__ = ["mp4_boxes", "garble_mdat", "truncate", "drop_index", "reencode"]
 
 
@@ -44,6 +46,11 @@ def mp4_boxes(path: str | os.PathLike) -> list[tuple[str, int, int]]:
             out.append((kind, pos, n))
             pos += n
     return out
+
+
+def _write(dst, data: bytes) -> None:
+    with atomic_output(dst) as tmp:
+        Path(tmp).write_bytes(data)
 
 
 def _box(path, kind: str) -> tuple[int, int]:
@@ -78,7 +85,7 @@ def garble_mdat(src: str | os.PathLike, dst: str | os.PathLike, n_bytes: int, *,
     end = min(hi, start + int(n_bytes))
     data[start:end] = np.random.default_rng(seed).integers(0, 256, end - start,
                                                            dtype=np.uint8).tobytes()
-    Path(dst).write_bytes(bytes(data))
+    _write(dst, bytes(data))
     return start, end
 
 
@@ -86,7 +93,7 @@ def truncate(src: str | os.PathLike, dst: str | os.PathLike, keep: float) -> int
     """Copy the first ``keep`` fraction of ``src``'s bytes to ``dst``; return the byte count."""
     data = Path(src).read_bytes()
     n = int(len(data) * float(keep))
-    Path(dst).write_bytes(data[:n])
+    _write(dst, data[:n])
     return n
 
 
@@ -95,7 +102,7 @@ def drop_index(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     ends), as a camera leaves a file when the power is cut."""
     data = Path(src).read_bytes()
     off, n = _box(src, "moov")
-    Path(dst).write_bytes(data[:off] + data[off + n:])
+    _write(dst, data[:off] + data[off + n:])
 
 
 def reencode(src: str | os.PathLike, dst: str | os.PathLike, *, gop: int = 12,
@@ -106,7 +113,8 @@ def reencode(src: str | os.PathLike, dst: str | os.PathLike, *, gop: int = 12,
     import av
 
     opts = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options=opts) as out:
+    with atomic_output(dst) as tmp, av.open(str(src)) as inp, \
+            av.open(str(tmp), "w", format="mp4", options=opts) as out:
         vin = inp.streams.video[0]
         ain = inp.streams.audio[0] if inp.streams.audio else None
         rate = vin.average_rate or Fraction(30)
