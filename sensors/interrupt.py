@@ -10,8 +10,9 @@ a ``KeyboardInterrupt`` that carries the signal number, so the existing clean-up
 signal, and ``exit_code`` maps it to the shell's ``128 + signal`` convention (130, 143, 129).
 
 Signals after the first are ignored while the clean-up runs (a second Ctrl-C must not cut it
-short and leave a half-written file). As ffmpeg does, more than ``HARD_EXIT_AFTER`` signals end
-the process at once, after removing the temporary files ``atomic_output`` registered here.
+short and leave a half-written file). As in ffmpeg, a clean-up that hangs can still be cut
+short: more than ``HARD_EXIT_AFTER`` further signals end the process at once, after removing
+the temporary files ``atomic_output`` registered here.
 
 Native loops that call back into Python (the Ceres solver evaluating Python cost functions)
 must not see an exception unwind through them: inside ``deferred()`` the handler only records
@@ -48,7 +49,7 @@ __all__ = ["Interrupted", "STOP_SIGNALS", "HARD_EXIT_AFTER", "handle_signals", "
 #: The signals that stop a command: Ctrl-C, ``kill`` / service stop, hang-up.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, n))
-#: Signals tolerated while the clean-up of the first one runs; one more ends the process at once.
+#: Further signals ignored while the first one's clean-up runs; one more ends the process.
 HARD_EXIT_AFTER = 3
 
 
