@@ -21,6 +21,7 @@ if sys.argv[1:2] == ["stabilize"]:
 import click  # noqa: E402
 
 from sensors.errors import SteadyrigError  # noqa: E402
+from sensors.interrupt import describe, exit_code, handle_signals  # noqa: E402
 from sensors.readers import FORMATS  # noqa: E402
 from sensors.types import LENS_MODELS, CameraModel  # noqa: E402
 from stabilize.params import (  # noqa: E402
@@ -38,6 +39,10 @@ class _Group(click.Group):
     """A click group that reports expected failures as one line and exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        with handle_signals():  # SIGTERM and SIGHUP stop a command as Ctrl-C does
+            return self._invoke_reporting(ctx)
+
+    def _invoke_reporting(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except SteadyrigError as exc:
@@ -52,9 +57,9 @@ class _Group(click.Group):
                 click.echo("Error: no space left on device; nothing was written", err=True)
                 sys.exit(2)
             raise
-        except KeyboardInterrupt:
-            click.echo("Interrupted; no partial output was left behind.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or a stop signal (sensors.interrupt)
+            click.echo(describe(exc), err=True)
+            sys.exit(exit_code(exc))
         finally:
             # The interpreter's last collection walks every object numba, scipy and OpenCV
             # created (0.3 s after a transcode here); the process ends now, so skip it.
@@ -345,7 +350,8 @@ def _stabilize_params(opts: dict) -> StabilizeParams:
               help="Output samples; auto: 10 bits for 10-bit+ input with hevc or prores, else 8 "
                    "(10-bit H.264 plays on few devices).")
 @click.option("--strict", is_flag=True,
-              help="Refuse a log that covers only part of the clip (else pass the rest through).")
+              help="Refuse a log that covers only part of the clip (else pass the rest through) "
+                   "and a damaged video (else skip what cannot be decoded).")
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
+from .interrupt import track_temporary, untrack_temporary
 
 __all__ = ["atomic_output", "check_not_input"]
 
@@ -40,8 +41,9 @@ def _umask() -> int:
 def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    On any exception (including KeyboardInterrupt) the temporary file is removed, so a failed or
-    interrupted run never leaves a half-written file at the destination.
+    On any exception (including KeyboardInterrupt, and the stop signals ``sensors.interrupt``
+    turns into one) the temporary file is removed, so a failed or interrupted run never leaves a
+    half-written file at the destination.
 
     Parameters
     ----------
@@ -59,6 +61,7 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterato
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".part{sfx}", dir=folder)
     os.close(fd)
     tmp_path = Path(tmp)
+    track_temporary(tmp_path)  # removed even if repeated stop signals end the process at once
     try:
         yield tmp_path
         # mkstemp creates the file 0600; give the result the permissions a plain open() would.
@@ -69,3 +72,5 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterato
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+    finally:
+        untrack_temporary(tmp_path)

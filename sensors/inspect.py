@@ -3,9 +3,9 @@
 Keys: ``path, kind ('log' | 'video'), format, camera, duration_s, gyro_rate_hz, samples, gaps,
 readout_ms, readout_direction, exposure_ms, accel, same_clock_as_video, imu_orientation, ois,
 frames, in_camera_stabilization, in_camera_stabilization_setting, lens_mode, lens_mode_name,
-orientation_quaternions, telemetry_reader, video, coverage, telemetry_error, warnings``. Values
-are None when unknown: ``in_camera_stabilization`` is true/false when the camera says whether it
-stabilized the image (GoPro ``EISE``/``EISA``), null when it does not say;
+orientation_quaternions, telemetry_reader, video, coverage, telemetry_error, damage, warnings``.
+Values are None when unknown: ``in_camera_stabilization`` is true/false when the camera says
+whether it stabilized the image (GoPro ``EISE``/``EISA``), null when it does not say;
 ``in_camera_stabilization_setting`` is its raw setting (e.g. ``HS EIS``); ``lens_mode`` the
 camera's field-of-view code (GoPro ``VFOV``, e.g. ``W``) and ``lens_mode_name`` its name;
 ``orientation_quaternions`` the counts of per-frame camera/image orientation quaternions (GoPro
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_output
+from .damage import damage_note, scan_video
 from .errors import InputError
 from .readers import FORMATS, detect_format, read_log
 from .readers.telemetry import VIDEO_EXTENSIONS
@@ -125,13 +126,18 @@ def inspect_path(path: str | os.PathLike, format: str | None = None) -> tuple[di
     if format is not None and format not in FORMATS:
         raise InputError(f"unknown log format {format!r}; valid: " + ", ".join(FORMATS), str(p))
     report: dict = {"path": str(p), "kind": "log", "video": None, "coverage": None,
-                    "telemetry_error": None, "warnings": []}
+                    "damage": None, "telemetry_error": None, "warnings": []}
     log = None
     fmt = format or detect_format(p)
     if fmt == "telemetry" and _is_video(p):
         video = probe_video(p)
         report["kind"] = "video"
         report["video"] = video.as_dict()
+        damage = scan_video(p, video)  # a demux + decode pass (sensors.damage)
+        report["damage"] = damage.as_list()
+        if damage.damaged:
+            report["warnings"].append(damage_note(damage.ranges(), damage.n_rejected,
+                                                  damage.read_error))
         try:
             log = read_log(p, "telemetry")
         except InputError as exc:
@@ -190,6 +196,10 @@ def format_report(r: dict) -> str:
             f"                rotation {v['rotation_deg']} deg, audio "
             f"{'yes' if v['has_audio'] else 'no'}",
         ]
+        if r.get("damage") is not None:  # the stretches decoding found damaged
+            lines.append("damage:         " + (", ".join(
+                f"{d['start_s']:.2f}-{d['end_s']:.2f} s ({d['frames']} frames, {d['kind']})"
+                for d in r["damage"]) or "none found by a full decode"))
     if r.get("samples") is None:
         lines.append(f"gyro:           none ({r.get('telemetry_error') or 'no telemetry'})")
     else:

@@ -5,6 +5,11 @@ packets
 sorted by PTS, so no frame is decoded for them. The rotation players apply comes from the
 stream's ``rotate`` tag or, in current FFmpeg, the display-matrix side data that PyAV exposes as
 ``VideoFrame.rotation`` on the first decoded frame (counter-clockwise degrees).
+
+A damaged file is described as far as it can be read: an MP4 without its index (``moov``) is
+refused with a message saying so; one cut short, or with a read error, is the frames before
+the end (``VideoInfo.meta``). Damage inside the media data shows only when decoding
+(``sensors.damage``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["VideoInfo", "Coverage", "probe_video", "check_coverage"]
+__all__ = ["VideoInfo", "Coverage", "probe_video", "check_coverage", "mp4_index_missing"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +51,10 @@ class VideoInfo:
     color_range : int
         The stream's colour range as FFmpeg numbers it: 0 unspecified, 1 limited (MPEG),
         2 full (JPEG).
+    meta : dict
+        ``dropped_duplicate_pts``; ``declared_frames`` when an MP4/MOV frame table lists more
+        frames than the file holds (cut short); ``read_error`` when reading stopped at an error
+        (the frames before it are the clip, as ffmpeg takes them).
     """
 
     path: str
@@ -99,6 +108,42 @@ def _rotation(stream, container) -> int:
     return 0
 
 
+def mp4_index_missing(path: str | os.PathLike) -> bool:
+    """True for an MP4/MOV file with media data but no index (``moov`` box): a recording cut
+    off before the camera finalised it, which no player can read as it stands."""
+    p = Path(path)
+    seen: set[bytes] = set()
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            pos = 0
+            while pos + 8 <= size and len(seen) < 64:
+                f.seek(pos)
+                head = f.read(16)
+                n, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if n == 1 and len(head) >= 16:
+                    n = int.from_bytes(head[8:16], "big")
+                elif n == 0:
+                    n = size - pos
+                if n < 8 or not kind.isalnum() and kind != b"free":
+                    break
+                seen.add(kind)
+                pos += n
+    except OSError:
+        return False
+    return bool(seen & {b"ftyp", b"mdat"}) and not seen & {b"moov", b"moof"}
+
+
+def _declared(stream, container, n_frames: int) -> dict:
+    """``{"declared_frames": N}`` when an MP4/MOV frame table lists more frames than the file
+    holds (a file cut short); nothing otherwise (other containers state no reliable count)."""
+    declared = int(getattr(stream, "frames", 0) or 0)
+    fmt = str(getattr(container.format, "name", "") or "")
+    if declared > n_frames and ("mp4" in fmt or "mov" in fmt):
+        return {"declared_frames": declared}
+    return {}
+
+
 def probe_video(path: str | os.PathLike) -> VideoInfo:
     """Read a video's facts from its container without decoding it (one frame for rotation).
 
@@ -118,6 +163,10 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     try:
         container = av.open(sp)
     except Exception as exc:
+        if mp4_index_missing(p):
+            raise InputError("the MP4 index (moov box) is missing, as when a recording is cut "
+                             "off before the camera finalises it; the video cannot be read "
+                             "without it", sp) from None
         msg = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
         raise InputError(f"not a readable video ({msg})", sp) from None
     with container:
@@ -127,11 +176,17 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         tb = stream.time_base
         if tb is None:
             raise InputError("video stream has no time base", sp)
+        pts: list[int] = []
+        read_error = None
         try:
-            pts = [pk.pts for pk in container.demux(stream) if pk.pts is not None]
+            for pk in container.demux(stream):
+                if pk.pts is not None:
+                    pts.append(pk.pts)
         except Exception as exc:
-            msg = " ".join(str(exc).split()) or type(exc).__name__
-            raise InputError(f"video stream is corrupt ({msg})", sp) from None
+            # as ffmpeg does, a read error ends the input: the frames before it are the clip
+            read_error = " ".join(str(exc).split()) or type(exc).__name__
+            if not pts:
+                raise InputError(f"video stream is corrupt ({read_error})", sp) from None
         if not pts:
             raise InputError("video stream holds no frames", sp)
         pts_arr = np.unique(np.asarray(pts, dtype=np.int64))
@@ -161,7 +216,9 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             codec=str(cc.name or ""),
             pix_fmt=str(getattr(fmt, "name", "") or ""),
             fps_fraction=fps_fraction,
-            meta={"dropped_duplicate_pts": len(pts) - int(pts_arr.size)},
+            meta={"dropped_duplicate_pts": len(pts) - int(pts_arr.size),
+                  **_declared(stream, container, int(t.size)),
+                  **({"read_error": read_error} if read_error else {})},
             color_range=int(getattr(cc, "color_range", 0) or 0),
         )
     return info

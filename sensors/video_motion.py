@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .camera import unproject
+from .damage import DecodeDamage
 from .errors import InputError, SolveError
 from .progress import ProgressCallback, report
 from .rolling_shutter import row_fraction
@@ -67,6 +68,8 @@ class FlowSamples:
     frames_decoded : int
         Frames the decoder produced to get these samples (including frames decoded only to
         reach a window's start after a seek); 0 when the frames did not come from a video.
+    damage : tuple of sensors.damage.DamageRange
+        Stretches the decoder could not decode (skipped; ``flow_samples_from_video`` only).
     """
 
     frame_t_s: np.ndarray
@@ -81,6 +84,7 @@ class FlowSamples:
     px0: np.ndarray | None = None
     px1: np.ndarray | None = None
     frames_decoded: int = 0
+    damage: tuple = ()
 
     @property
     def n_pairs(self) -> int:
@@ -295,6 +299,8 @@ def flow_samples_from_video(
     errors: list[BaseException] = []
     stop = threading.Event()
     tb = stream.time_base
+    # packets the decoder rejects are skipped and recorded, as ffmpeg does (sensors.damage)
+    damage = DecodeDamage(str(path), tb, float(stream.average_rate or 0))
 
     decoded = [0]
     if windows_s is not None:
@@ -317,7 +323,7 @@ def flow_samples_from_video(
     def produce() -> None:
         try:
             if windows_s is None:
-                for frame in container.decode(stream):
+                for frame in damage.frames(container, stream):
                     if stop.is_set():
                         break
                     decoded[0] += 1
@@ -344,7 +350,7 @@ def flow_samples_from_video(
                     if it is None or kb is None or kb > last_t:
                         container.seek(max(0, int(np.floor(a / tb))), backward=True,
                                        any_frame=False, stream=stream)
-                        it = iter(container.decode(stream))
+                        it = iter(damage.frames(container, stream))
                         pending = None
                     started = False
                     while True:
@@ -389,7 +395,8 @@ def flow_samples_from_video(
                                                readout_direction=readout_direction,
                                                progress=progress, source=str(path),
                                                total_frames=_expected_frames(stream, windows_s))
-            samples = replace(samples, frames_decoded=int(decoded[0]))
+            samples = replace(samples, frames_decoded=int(decoded[0]),
+                              damage=tuple(damage.ranges()))
         except InputError:
             if errors:
                 raise errors[0] from None

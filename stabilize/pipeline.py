@@ -206,7 +206,9 @@ def stabilize_video(
         Called after each encoded frame with ``sensors.progress.Progress("stabilize", done,
         total)``.
     strict : bool
-        Refuse a log that covers only part of the clip (else those frames pass through).
+        Refuse a log that leaves frames uncovered (else their motion comes from the video), and
+        a damaged video (else undecodable frames are stood in for by their neighbours and named
+        in the notes and the sidecar's ``damage``; ``sensors.damage``).
 
     Returns
     -------
@@ -239,7 +241,8 @@ def stabilize_video(
     clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms)
     notes = clip.notes
     # The decoder and the encoder start now, beside the analysis and the plan.
-    with atomic_output(out_path) as tmp, Transcoder(video, clip.info, tmp, params) as transcoder:
+    with atomic_output(out_path) as tmp, Transcoder(video, clip.info, tmp, params,
+                                                          strict) as transcoder:
         for n in transcoder.notes:
             note(notes, _log, n)
         plan = plan_clip(clip, params, strict)
@@ -249,6 +252,8 @@ def stabilize_video(
             preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
         written = transcoder.run(motion, ctx, frames, progress, preview)
     all_notes = tuple(notes) + plan.notes
+    if transcoder.damage.damaged:  # named in the notes and the sidecar (sensors.damage)
+        all_notes += (transcoder.damage.note(),)
 
     sc_path = None
     if sidecar is not None:
@@ -257,6 +262,7 @@ def stabilize_video(
                            {"input": str(video), "output": str(out_path)},
                            sources=plan.sources, bias_source=plan.bias_source)
         rec["notes"] = list(all_notes)
+        rec["damage"] = transcoder.damage.as_list()
         write_sidecar(sc_path, rec)
     if debug_dir is not None:
         from .debug import plot_paths, write_side_by_side

@@ -18,6 +18,7 @@ import av
 import cv2
 import numpy as np
 
+from sensors.damage import DecodeDamage
 from sensors.errors import InputError
 from sensors.progress import ProgressCallback, report
 from sensors.video import VideoInfo
@@ -113,6 +114,7 @@ class _Picture:
     pts: int | None
     time_base: Fraction | None
     pooled: bool = False
+    shows: int | None = None  # a stand-in for a lost frame: the index of the frame it shows
 
 
 class _Stop(Exception):
@@ -152,8 +154,10 @@ class Transcoder:
     ``with`` block) stops the threads and closes both files, also when the caller fails first.
     """
 
-    def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams):
+    def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams,
+                 strict: bool = False):
         self.video, self.info, self.params = video, info, params
+        self.damage = DecodeDamage.for_video(info, strict=strict)  # damaged input (or refuse)
         full = info.pix_fmt.startswith("yuvj") or info.color_range == 2
         self.samples, self.notes = sample_format(info.pix_fmt, full, params.codec,
                                                  params.bit_depth)
@@ -214,14 +218,16 @@ class Transcoder:
 
     def _decode(self) -> None:
         streams = [self.vin] + ([self.ain] if self.ain is not None else [])
-        for packet in self.src.demux(*streams):
-            if packet.stream is self.vin:
-                for fr in packet.decode():
-                    # converted here, so the queue holds frames of the warp's size (a 10-bit
-                    # input written at 8 bits: half the bytes) and the decoder's buffer is free
-                    _put(self.decoded, ("v", self._picture(fr)), self.stop)
-            elif packet.dts is not None:
-                _put(self.decoded, ("a", packet), self.stop)
+        # packets the decoder rejects are skipped, lost frames stood in for (sensors.damage)
+        for obj, pts, shows in self.damage.read(self.src, self.vin, streams):
+            if isinstance(obj, av.VideoFrame):
+                # converted here, so the queue holds frames of the warp's size (a 10-bit
+                # input written at 8 bits: half the bytes) and the decoder's buffer is free
+                pic = self._picture(obj)
+                pic.pts, pic.shows = pts, shows
+                _put(self.decoded, ("v", pic), self.stop)
+            elif obj.dts is not None:
+                _put(self.decoded, ("a", obj), self.stop)
         _put(self.decoded, _END, self.stop)
 
     def _picture(self, fr: av.VideoFrame) -> _Picture:
@@ -273,7 +279,9 @@ class Transcoder:
                 nf = av.VideoFrame(info.width, info.height, sm.pix_fmt)
                 planes = writable_planes(nf, sm.dtype)
             if i0 <= index < i1:
-                vmap = warper.vertex_map(motion.frame(index), ctx.virtual_quat[index - i0],
+                # a stand-in is warped from the camera that took its picture
+                real = obj.shows if obj.shows is not None and i0 <= obj.shows < i1 else index
+                vmap = warper.vertex_map(motion.frame(real), ctx.virtual_quat[index - i0],
                                          float(ctx.zoom[index - i0]))
                 yo, uo, vo = warper.warp_yuv(y, u, v, vmap, out=planes,
                                              black=(sm.black_luma, sm.neutral_chroma))

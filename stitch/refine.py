@@ -38,6 +38,7 @@ import pyceres
 from sensors.equirect import dirs_to_equirect, equirect_to_dirs
 from sensors.errors import InputError, SolveError
 
+from .ceres_solve import solve
 from .flow import PairMatches
 
 __all__ = ["RefineInfo", "REFINE_MODELS", "refine_rotations", "rotation_matrix",
@@ -287,7 +288,7 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
     iters = 0
     for _ in range(5):
         summary = pyceres.SolverSummary()
-        pyceres.solve(opts, problem, summary)
+        solve(opts, problem, summary)  # stops between iterations on a stop signal
         iters += summary.num_successful_steps + summary.num_unsuccessful_steps
         if summary.termination_type == pyceres.TerminationType.FAILURE:
             raise SolveError(f"rig rotation refinement failed: {summary.message}", rig.source)

@@ -47,6 +47,7 @@ import pyceres
 
 from sensors.errors import InputError, SolveError
 
+from .ceres_solve import solve
 from .flow import PairMatches
 from .params import StitchParams
 from .spline import axis_basis, basis_matrix
@@ -445,7 +446,7 @@ def _solve_once(layers, matches, params: StitchParams, smooth: float):
         last = rounds == _IRLS_ROUNDS
         opts.max_num_iterations = params.max_iterations if last else 1
         summary = pyceres.SolverSummary()
-        pyceres.solve(opts, problem, summary)
+        solve(opts, problem, summary)  # stops between iterations on a stop signal
         iters += summary.num_successful_steps + summary.num_unsuccessful_steps
         ceres_s += summary.total_time_in_seconds
         if first_cost is None:

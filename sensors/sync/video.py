@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..damage import damage_note
 from ..errors import InputError, SolveError
 from ..progress import ProgressCallback, get_logger
 from ..types import CameraModel, GyroLog
@@ -113,6 +114,10 @@ def sync_video_to_gyro(
     except SolveError as exc:
         raise SolveError(f"{video_path}: {exc}") from None
     notes = res.notes
+    if samples.damage:  # undecodable stretches were skipped (sensors.damage)
+        msg = "sync: " + damage_note(samples.damage)
+        _log.info(msg)
+        notes = notes + (msg,)
     if dec_wins:
         msg = ("video analysed in " + str(len(dec_wins)) + " windows chosen from the gyro: "
                + ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in dec_wins))
