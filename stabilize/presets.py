@@ -37,7 +37,7 @@ from sensors.jobs.options import typed_options
 from .params import StabilizeParams
 
 __all__ = ["PRESET_ALIASES", "option_names", "params_from", "load_preset", "save_preset",
-           "preset_dict"]
+           "preset_dict", "preset_params"]
 
 #: Spellings of ``StabilizeParams`` fields in presets and manifests (``preset`` is the file).
 PRESET_ALIASES = {"encoder_preset": "preset"}
@@ -110,3 +110,10 @@ def save_preset(params: StabilizeParams, path: str | os.PathLike) -> Path:
     with atomic_output(p) as tmp:
         tmp.write_text(json.dumps(preset_dict(params), indent=2) + "\n")
     return p
+
+
+def preset_params(path: str | os.PathLike, overrides: Mapping,
+                  base: StabilizeParams | None = None) -> StabilizeParams:
+    """``base`` with the preset file's parameters, then ``overrides`` (given options) applied."""
+    from_file = params_from(load_preset(path), base or StabilizeParams(), str(path))
+    return params_from(overrides, from_file, "command line")

@@ -56,7 +56,7 @@ def _fits(kind: str, value) -> tuple[bool, object]:
     m = re.fullmatch(r"tuple\[(.*)\]", kind)
     if m:
         parts = [p.strip() for p in m.group(1).split(",")]
-        if not isinstance(value, list):
+        if not isinstance(value, list | tuple):
             return False, None
         if len(parts) == 2 and parts[1] == "...":
             checked = [_fits(parts[0], v) for v in value]
