@@ -6,13 +6,6 @@ manifest reader (``sensors.jobs.manifest``) hands each line to the kind whose ``
 carries, and the runner (``sensors.jobs.runner``) calls ``job.run()`` on a worker. A job is any
 frozen, picklable object with the attributes of :class:`Job`.
 
-Examples
---------
->>> from sensors.jobs.kinds import kind_for
->>> kind_for({"id": "x"}, {})
-Traceback (most recent call last):
-...
-sensors.errors.InputError: a job needs one of the keys: (no job kinds registered)
 """
 
 from __future__ import annotations
