@@ -18,8 +18,6 @@ from .manifest import BatchJob
 
 __all__ = ["run_job"]
 
-_peak_rss_mb = peak_rss_mb  # the name the bench docs refer to
-
 
 def _seam_summary(report: dict) -> dict:
     """The small part of a stitch report that belongs in a result line."""
