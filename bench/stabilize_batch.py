@@ -10,8 +10,10 @@ Generates ``--jobs`` clips (``sensors.synthetic.generate_clip``, a .gcsv beside 
 * ``segments``: the long clip stabilized in one run (``stabilize_video``, one encoder thread,
   and the default threads) against :func:`stabilize.segments.stabilize_segmented` in
   ``--segments`` parts on 2 workers: frame count, timestamps, the largest mean absolute luma
-  difference to the single run at the frames either side of each join, the frame-to-frame
-  change at each join in both outputs, and wall times;
+  difference to the single run at the frames either side of each join (and elsewhere), the
+  frame-to-frame luma change at each join in both outputs, how much the frame-to-frame image
+  motion (phase correlation) differs from the single run's at each join and at worst, and wall
+  times (the local run's includes starting its cluster);
 * ``remote``: both again on a ``dask scheduler`` + ``dask worker --nworkers 2 --nthreads 1``
   started on localhost.
 
@@ -39,6 +41,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import av  # noqa: E402
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import stabilize.batch  # noqa: E402, F401  (registers the stabilize job kind)
@@ -80,7 +83,17 @@ def _compare(single: Path, seg: Path, joins: list[int]) -> dict:
     pa, ya = _luma(single)
     pb, yb = _luma(seg)
     near = [k for j in joins for k in (j - 1, j)]
+
+    def shift(y0, y1) -> np.ndarray:
+        (dx, dy), _ = cv2.phaseCorrelate(y0.astype(np.float32), y1.astype(np.float32))
+        return np.array([dx, dy])
+
+    # frame-to-frame image motion (phase correlation): a visible join would move the picture
+    motion_diff = [float(np.linalg.norm(shift(yb[k - 1], yb[k]) - shift(ya[k - 1], ya[k])))
+                   for k in range(1, len(ya))]
     return {
+        "motion_diff_at_joins_px": [round(motion_diff[j - 1], 4) for j in joins],
+        "motion_diff_max_any_frame_px": round(max(motion_diff), 4),
         "frames": [len(pa), len(pb)], "timestamps_equal": pa == pb,
         "max_mean_abs_diff_at_joins": round(max(float(np.abs(ya[k] - yb[k]).mean())
                                                 for k in near), 3),

@@ -21,6 +21,7 @@ import heapq
 import os
 import time
 import uuid
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -83,19 +84,33 @@ def encode_segment(video: str, plan: ClipPlan, info, params: StabilizeParams,
     return {"frames": written, "wall_s": round(time.perf_counter() - t0, 3)}
 
 
-def _packets(container, stream, key: int):
-    """``(time_s, key, order, packet)`` of a stream's packets in file order (for merging)."""
+def _packets(container, stream, key: int, first_t: Fraction | None = None):
+    """``(time_s, key, order, packet)`` of a stream's packets in file order (for merging).
+
+    With ``first_t`` (the exact time of the segment's first frame, seconds) every timestamp is
+    shifted so that the first packet, the segment's IDR picture, shows at ``first_t``: an MP4
+    stores the start of a stream that begins late as an edit in the movie's millisecond time
+    scale, which reads back rounded.
+    """
+    delta = None
     for order, pkt in enumerate(container.demux(stream)):
         if pkt.dts is None and pkt.pts is None:
             continue  # the demuxer's flush packet
+        if first_t is not None:
+            if delta is None:
+                delta = round((first_t - pkt.pts * pkt.time_base) / pkt.time_base)
+            pkt.pts += delta
+            if pkt.dts is not None:
+                pkt.dts += delta
         t = pkt.dts if pkt.dts is not None else pkt.pts
         yield float(t * pkt.time_base), key, order, pkt
 
 
 def join_segments(segment_paths: list[Path], source: str | os.PathLike,
-                  out_path: str | os.PathLike) -> int:
+                  out_path: str | os.PathLike, first_pts: list[int]) -> int:
     """Concatenate segment files' video packets and ``source``'s audio into ``out_path`` (no
-    re-encoding); returns the number of video packets written.
+    re-encoding); returns the number of video packets written. ``first_pts`` is the source's
+    timestamp (its video time base) of each segment's first frame.
 
     Raises
     ------
@@ -123,8 +138,9 @@ def join_segments(segment_paths: list[Path], source: str | os.PathLike,
             if hasattr(vout, "set_display_rotation"):
                 vout.set_display_rotation(int(rotation))
             vout.metadata["rotate"] = rotation
+        starts = [Fraction(p) * vin.time_base for p in first_pts]
         video = (item for k, s in enumerate(segs)
-                 for item in _packets(s, s.streams.video[0], 2 * k))
+                 for item in _packets(s, s.streams.video[0], 2 * k, starts[k]))
         audio = _packets(src, ain, -1) if ain is not None else iter(())
         n = 0
         last_dts = None
@@ -256,7 +272,9 @@ def stabilize_segmented(
                 client.cancel(list(futures), force=True)
                 raise
         with atomic_output(out_path) as tmp:
-            written = join_segments(seg_paths, video, tmp)
+            tb = clip.info.time_base
+            written = join_segments(seg_paths, video, tmp,
+                                    [round(clip.info.frame_t_s[s] / tb) for s, _ in ranges])
     finally:
         for p in seg_paths:
             with contextlib.suppress(FileNotFoundError):

@@ -149,3 +149,15 @@ def test_an_output_the_batch_did_not_write_is_replaced_only_with_overwrite(clips
     s = run_batch(m)
     assert s.n_failed == 1 and "output exists" in s.records[0]["error"]
     assert (tmp_path / "a.mp4").read_bytes() == b"someone else's file"
+
+
+def test_a_job_with_segments_splits_its_clip_across_the_batchs_workers(clips, tmp_path):
+    m = _manifest(tmp_path, [{"id": "s", "video": str(clips / "gcsv.mp4"), "offset_ms": 0.0,
+                              "segments": 2, "output": "s.mp4"}])
+    s = run_batch(m, workers=2)
+    assert s.n_done == 1, s.records
+    rec = s.records[0]
+    assert rec["segments"] == 2 and rec["stabilize"]["n_frames"] == 45
+    assert any("2 segments joined at frames 22" in n for n in rec["stabilize"]["notes"])
+    assert len(_frames(tmp_path / "s.mp4")) == 45
+    assert not [p.name for p in tmp_path.iterdir() if ".part" in p.name]

@@ -73,12 +73,16 @@ def test_three_segments_join_into_the_single_runs_frames_and_timestamps(clip, tm
 
 
 def test_lossless_segments_are_the_single_runs_frames_exactly(clip, tmp_path):
+    # Four segments: joins at 0.733 s and 2.267 s, off the millisecond grid an MP4's edit
+    # list keeps, so the join must restore the exact timestamps.
     params = StabilizeParams(crf=0, encoder_threads=1)
     stabilize_video(clip.video, tmp_path / "single.mp4", offset_ms=0.0, params=params)
-    res = stabilize_segmented(clip.video, tmp_path / "seg.mp4", segments=3, workers=2,
+    res = stabilize_segmented(clip.video, tmp_path / "seg.mp4", segments=4, workers=2,
                               offset_ms=0.0, params=params)
-    assert any("3 segments joined at frames 30, 60" in n for n in res.notes)
+    assert any("4 segments joined at frames 22, 45, 68" in n for n in res.notes)
     a, _, _ = _decode(tmp_path / "single.mp4")
-    b, _, _ = _decode(tmp_path / "seg.mp4")
+    b, keys, _ = _decode(tmp_path / "seg.mp4")
+    assert [p for p, _ in b] == [p for p, _ in a]
+    assert {b[j][0] for j in (0, 22, 45, 68)} <= set(keys)
     assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b, strict=True))
     assert not [p.name for p in tmp_path.iterdir() if ".part" in p.name]  # segments removed
