@@ -37,7 +37,11 @@ def connect(scheduler: str | None, workers: int | None, connect_timeout_s: float
         The scheduler cannot be reached within ``connect_timeout_s``, or both a scheduler and
         a worker count are given.
     """
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("running on a Dask cluster needs Dask distributed: "
+                         "pip install steadyrig[batch]") from None
 
     if scheduler is not None:
         if workers is not None:
