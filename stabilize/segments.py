@@ -52,7 +52,7 @@ def segment_ranges(n_frames: int, n_segments: int) -> list[tuple[int, int]]:
     Examples
     --------
     >>> segment_ranges(10, 3)
-    [(0, 4), (4, 7), (7, 10)]
+    [(0, 3), (3, 7), (7, 10)]
     """
     if n_segments < 1:
         raise InputError(f"segments must be >= 1, got {n_segments}")

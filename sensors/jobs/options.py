@@ -108,7 +108,8 @@ def typed_options(params_class, options: Mapping, where: str,
             raise InputError(f"{where}: unknown key {key!r}; valid keys: " + ", ".join(shown))
         name = accepted[key]
         kind = fields[name].type
-        kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+        kind = kind if isinstance(kind, str) else kind.__name__ if isinstance(kind, type) \
+            else str(kind)
         ok, checked = _fits(kind, value)
         if not ok:
             raise InputError(f"{where}: {key} must be of type {kind}, got {json.dumps(value)}")
