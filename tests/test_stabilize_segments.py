@@ -86,3 +86,13 @@ def test_lossless_segments_are_the_single_runs_frames_exactly(clip, tmp_path):
     assert {b[j][0] for j in (0, 22, 45, 68)} <= set(keys)
     assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b, strict=True))
     assert not [p.name for p in tmp_path.iterdir() if ".part" in p.name]  # segments removed
+
+
+def test_an_interrupt_leaves_neither_the_output_nor_a_segment_file(clip, tmp_path):
+    def interrupt(progress):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stabilize_segmented(clip.video, tmp_path / "seg.mp4", segments=3, workers=2,
+                            offset_ms=0.0, progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
