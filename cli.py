@@ -4,13 +4,23 @@ Every command turns the library's own errors into one line ``Error: ...`` and ex
 no traceback (docs/architecture.md "Bad input"). Choices and defaults come from the library's
 registries and parameter dataclasses, so a new filter, codec or mode is offered without an edit
 here.
+
+Scripting conventions, on every command: an existing output is an error unless ``-y`` /
+``--overwrite`` is given (as ffmpeg's ``-n``); ``-q`` prints errors only, ``-v`` logs the
+library's ``steadyrig.*`` messages as they happen (``-vv`` with debug messages), each message
+printed once; ``--progress json`` prints each ``sensors.progress.Progress`` record as a JSON line
+on stderr (``bar``, the default, draws a bar; ``none`` prints nothing); ``--json -`` writes the
+JSON report to standard output, the human lines then going to stderr.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import logging
 import os
 import sys
+from contextlib import contextmanager
 
 if sys.argv[1:2] == ["stabilize"]:
     # The stabilizer makes no BLAS calls worth a thread, and OpenBLAS's idle workers (one per
@@ -67,10 +77,166 @@ class _Group(click.Group):
             gc.freeze()
 
 
+class _Command(click.Command):
+    """A command that sets up logging from its scripting options before it runs."""
+
+    def invoke(self, ctx: click.Context):
+        _setup_logging(_meta(ctx, "verbose", 0), _meta(ctx, "quiet", False))
+        return super().invoke(ctx)
+
+
+_Group.command_class = _Command
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="steadyrig")
 def main() -> None:
     """steadyrig: gyro-fused video stabilization and rosette panorama seam repair."""
+
+
+# --- scripting conventions (shared by every command) ---
+
+def _meta(ctx: click.Context | None, key: str, default=None):
+    ctx = ctx or click.get_current_context(silent=True)
+    return default if ctx is None else ctx.meta.get(f"steadyrig.{key}", default)
+
+
+def _store(key: str):
+    """An option callback keeping a given value in ``ctx.meta`` (shared with invoked commands,
+    so the demo's choices reach the commands it runs)."""
+
+    def callback(ctx: click.Context, _param, value):
+        if value:
+            ctx.meta[f"steadyrig.{key}"] = value
+
+    return callback
+
+
+def _script_options(f):
+    """-y/--overwrite, -q/--quiet, -v/--verbose and --progress on a command."""
+    for opt in reversed((
+        click.option("-y", "--overwrite", is_flag=True, expose_value=False,
+                     callback=_store("overwrite"),
+                     help="Replace existing outputs (else an existing output is an error)."),
+        click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_store("quiet"),
+                     help="Print errors only."),
+        click.option("-v", "--verbose", count=True, expose_value=False,
+                     callback=_store("verbose"),
+                     help="Log the library's messages as they happen (-vv: debug too)."),
+        click.option("--progress", "progress_mode", type=click.Choice(["bar", "json", "none"]),
+                     expose_value=False, callback=_store("progress"),
+                     help="bar (default), json (one Progress record per line on stderr, for "
+                          "programs that wrap steadyrig) or none."),
+    )):
+        f = opt(f)
+    return f
+
+
+class _Once(logging.Handler):
+    """Prints ``steadyrig.*`` log records on stderr and remembers them, so a note the command
+    reports afterwards is not printed a second time."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        self.seen.add(msg)
+        kind = {logging.INFO: "note", logging.DEBUG: f"debug ({record.name})"}.get(
+            record.levelno, record.levelname.lower())
+        click.echo(f"{kind}: {msg}", err=True)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    """One handler on the ``steadyrig`` logger: errors only (-q), warnings (default), notes
+    (-v) or debug (-vv)."""
+    logger = logging.getLogger("steadyrig")
+    for h in [h for h in logger.handlers if isinstance(h, _Once)]:
+        logger.removeHandler(h)
+    handler = _Once()
+    level = (logging.ERROR if quiet else logging.WARNING if not verbose
+             else logging.INFO if verbose == 1 else logging.DEBUG)
+    handler.setLevel(level)
+    logger.addHandler(handler)
+    # Only ever lowered: a program (or test) that set a level of its own keeps hearing.
+    if level < logging.WARNING and logger.getEffectiveLevel() > level:
+        logger.setLevel(level)
+
+
+def _logged() -> set[str]:
+    for h in logging.getLogger("steadyrig").handlers:
+        if isinstance(h, _Once):
+            return h.seen
+    return set()
+
+
+def _say(message: str = "", err: bool = False) -> None:
+    """A human line: on stdout (stderr once stdout carries JSON), nothing with -q."""
+    if _meta(None, "quiet", False):
+        return
+    click.echo(message, err=err or _meta(None, "stdout_json", False))
+
+
+def _notes(notes, prefix: str = "note") -> None:
+    """Report a job's notes, except those the log already printed."""
+    seen = _logged()
+    for n in notes:
+        if n not in seen:
+            _say(f"{prefix}: {n}", err=prefix != "note")
+
+
+def _check_outputs(*paths) -> None:
+    """Refuse to replace an existing output unless -y/--overwrite was given."""
+    from sensors.errors import InputError
+
+    if _meta(None, "overwrite", False):
+        return
+    for p in paths:
+        if p is not None and p != "-" and os.path.lexists(p):
+            raise InputError("output exists; pass -y/--overwrite to replace it", str(p))
+
+
+def _json_out(path: str | None, record: dict) -> None:
+    """Write ``record`` as JSON to ``path`` (atomically), or to stdout for ``-``."""
+    if path is None:
+        return
+    text = json.dumps(record, indent=2) + "\n"
+    if path == "-":
+        click.echo(text, nl=False)
+        return
+    from sensors.atomic import atomic_output
+
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+
+
+def _claim_stdout(path: str | None) -> None:
+    if path == "-":
+        click.get_current_context().meta["steadyrig.stdout_json"] = True
+
+
+@contextmanager
+def _progress(label: str):
+    """A ``sensors.progress`` callback: a bar, JSON lines or nothing (``--progress``, -q)."""
+    mode = "none" if _meta(None, "quiet", False) else _meta(None, "progress", "bar")
+    bars: list = []
+
+    def callback(p) -> None:
+        if mode == "json":
+            click.echo(json.dumps({"stage": p.stage, "done": p.done, "total": p.total,
+                                   "fraction": p.fraction, "message": p.message}), err=True)
+        elif mode == "bar":
+            if not bars:
+                bars.append(click.progressbar(length=p.total or 1, label=label, file=sys.stderr))
+                bars[0].__enter__()
+            bars[0].update(max(0, p.done - bars[0].pos))
+
+    try:
+        yield callback
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
 
 
 class _Names(click.Choice):
@@ -101,41 +267,35 @@ _STAB = _defaults(StabilizeParams)
 _STITCH = _defaults(StitchParams)
 
 
-def progress(iterable=None, length=None, label=""):
-    """A progress bar on stderr (silent when stderr is not a terminal and CI is set)."""
-    return click.progressbar(iterable, length=length, label=label, file=sys.stderr)
-
-
 # --- inspect / samples (sensors) ---
 
 @main.command("inspect")
 @click.argument("file", type=click.Path(path_type=str))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=str),
-              help="Write the report as JSON to this file.")
+              help="Write the report as JSON to this file (- for standard output).")
 @click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=str),
               help="Write a PNG of the gyro rates over time.")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)),
               help="Force a log format instead of detecting it.")
+@_script_options
 def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str | None) -> None:
     """Show what a sensor log, a phone-layout folder or a video holds."""
-    import json
-
-    from sensors.atomic import atomic_output, check_not_input
+    from sensors.atomic import check_not_input
     from sensors.errors import InputError
     from sensors.inspect import format_report, inspect_path, plot_gyro
 
     for out in (json_out, plot_out):
-        if out:
+        if out and out != "-":
             check_not_input(out, file)
+    _check_outputs(json_out, plot_out)
+    _claim_stdout(json_out)
     report, log = inspect_path(file, fmt)
-    click.echo(format_report(report))
+    _say(format_report(report))
     if plot_out:
         if log is None:
             raise InputError("no gyro samples to plot", file)
         plot_gyro(log, plot_out)
-    if json_out:
-        with atomic_output(json_out) as tmp:
-            tmp.write_text(json.dumps(report, indent=2) + "\n")
+    _json_out(json_out, report)
 
 
 # samples
@@ -159,6 +319,7 @@ def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str 
 @click.option("--focus-breathing", is_flag=True, help="Simulate focal-length breathing.")
 @click.option("--motion-blur", is_flag=True, help="Average sub-exposure renders.")
 @click.option("--no-audio", is_flag=True, help="Leave out the quiet tone track.")
+@_script_options
 def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset_ms, lens, ois,
                 focus_breathing, motion_blur, no_audio):
     """Write generated ground-truth samples to OUT_DIR.
@@ -174,21 +335,26 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
     if bad or not names:
         raise InputError(f"unknown kind(s) {', '.join(bad) or '(none)'}; valid: "
                          + ", ".join(KINDS))
+    from pathlib import Path
+
+    from sensors.progress import report
+
     height = int(round(width * 9 / 16 / 2)) * 2
     width = width // 2 * 2
     n_frames = int(duration_s * fps + 1e-9)
-    with progress(length=n_frames * len(names), label="rendering samples") as bar:
+    _check_outputs(*(Path(out_dir) / f"{k}_s{seed}.mp4" for k in names))
+    with _progress("rendering samples") as bar:
         for i, kind in enumerate(names):
-            def tick(p, _base=i * n_frames):
-                bar.update(_base + p.done - bar.pos)
+            def tick(p, _base=i * n_frames, _kind=kind):
+                report(bar, "render", _base + p.done, n_frames * len(names), _kind)
 
             clip = generate_clip(
                 out_dir, kind=kind, seed=seed, width=width, height=height, fps=fps,
                 duration_s=duration_s, readout_s=readout_ms / 1000.0, lens=lens, ois=ois,
                 focus_breathing=focus_breathing, motion_blur=motion_blur,
                 log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick)
-            click.echo(f"\n{clip.video}  ({clip.n_frames} frames, {width}x{height})", err=True)
-    click.echo(f"wrote {len(names)} sample(s) to {out_dir}")
+            _say(f"\n{clip.video}  ({clip.n_frames} frames, {width}x{height})", err=True)
+    _say(f"wrote {len(names)} sample(s) to {out_dir}")
 
 
 # --- sync ---
@@ -208,9 +374,11 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 @click.option("--axes", help="Fix the IMU axis mapping, e.g. +x+y+z (else all 48 are tried).")
 @click.option("--csv-gyro-unit", type=click.Choice(["rad/s", "deg/s"]),
               help="Rate unit of plain-CSV logs (else inferred by the CSV reader).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the result (- for standard output).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="PNG of the rates before and after alignment.")
+@_script_options
 def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, axes,
              csv_gyro_unit, json_path, plot_path):
     """Find the time offset (t_video = t_log - offset), drift and IMU axes of a motion log."""
@@ -227,8 +395,10 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
 
     inputs = [p for p in (video, gyro_path, reference_path, lens_path) if p]
     for out in (json_path, plot_path):
-        if out:
+        if out and out != "-":
             check_not_input(out, *inputs)
+    _check_outputs(json_path, plot_path)
+    _claim_stdout(json_path)
     if (video is None) == (reference_path is None):
         raise InputError("give either a VIDEO or --reference LOG (not both, not neither)")
     log = read(gyro_path)
@@ -246,37 +416,40 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
         readout_s = known_readout_s(readout_ms, log, cam)  # None: estimated with the offset
         from sensors.video import probe_video
 
-        info = probe_video(video)
+        probe_video(video)  # an unreadable video is reported before the flow starts
         direction = log.readout_direction
         if direction not in ("top_to_bottom", "bottom_to_top"):
             raise InputError(f"sync supports row-wise readout only, not {direction}", gyro_path)
-        with progress(length=max(1, info.n_frames), label="sync: decoding + flow") as bar:
+        with _progress("sync: decoding + flow") as bar:
             res = sync_video_to_gyro(video, log.gyro, camera=cam, readout_s=readout_s,
                                      search_s=search_s, axes=axes,
-                                     readout_direction=direction,
-                                     progress=lambda p: bar.update(1))
-            # A long clip is analysed in windows only: the frames skipped count as done.
-            bar.update(max(0, bar.length - bar.pos))
+                                     readout_direction=direction, progress=bar)
         what = f"{video} <- {gyro_path} (t_video = t_log - offset)"
-    click.echo(what)
-    click.echo(f"offset:     {res.offset_s * 1e3:.3f} ms")
-    click.echo(f"drift:      {res.drift_ppm:.2f} ppm")
+    _say(what)
+    _say(f"offset:     {res.offset_s * 1e3:.3f} ms")
+    _say(f"drift:      {res.drift_ppm:.2f} ppm")
     ru = f" (runner-up {res.axes_runner_up}, score {res.axes_runner_up_score:.3f})" \
         if res.axes_runner_up else ""
-    click.echo(f"axes:       {res.axes} (score {res.axes_score:.3f}){ru}")
-    click.echo(f"confidence: {res.confidence:.3f}")
-    click.echo(f"residual:   {res.residual_rad_s:.4f} rad/s RMS; windows: "
-               + ", ".join(f"{o * 1e3:.3f}" for o in res.window_offset_s) + " ms")
-    for note in res.notes:
-        click.echo(f"note: {note}")
-    if json_path:
+    _say(f"axes:       {res.axes} (score {res.axes_score:.3f}){ru}")
+    _say(f"confidence: {res.confidence:.3f}")
+    _say(f"residual:   {res.residual_rad_s:.4f} rad/s RMS; windows: "
+         + ", ".join(f"{o * 1e3:.3f}" for o in res.window_offset_s) + " ms")
+    _notes(res.notes)
+    if json_path == "-":
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            write_sync_json(res, Path(tmp) / "sync.json")
+            click.echo((Path(tmp) / "sync.json").read_text(), nl=False)
+    elif json_path:
         write_sync_json(res, json_path)
-        click.echo(f"wrote {json_path}")
+        _say(f"wrote {json_path}")
     if plot_path:
         from sensors.sync.plot import plot_sync
 
         plot_sync(res, plot_path, title=what)
-        click.echo(f"wrote {plot_path}")
+        _say(f"wrote {plot_path}")
 
 
 
@@ -287,17 +460,42 @@ def _filter_names() -> list[str]:
     return chain_choices()
 
 
-def _stabilize_params(opts: dict) -> StabilizeParams:
-    """The job's settings from the stabilize command's parsed options (``Context.params``)."""
-    from stabilize.filters import compose_chain
+#: StabilizeParams field (preset spelling) -> the stabilize options that set it.
+_STAB_OPTIONS = {
+    "filters": ("smoothing", "extra_filters", "horizon_lock", "blur_mask"),
+    "window_s": ("window_s",), "strength": ("strength",), "zoom": ("zoom_mode",),
+    "max_zoom": ("max_zoom",), "interpolation": ("interpolation",), "codec": ("codec",),
+    "crf": ("crf",), "encoder_preset": ("encoder_preset",), "rc_lookahead": ("rc_lookahead",),
+    "bit_depth": ("bit_depth",),
+}
 
+
+def _stabilize_params(ctx: click.Context) -> StabilizeParams:
+    """The job's settings from the stabilize command's options: with ``--preset``, the preset
+    file's parameters, overridden by the options given on the command line."""
+    from click.core import ParameterSource
+
+    from stabilize.filters import compose_chain
+    from stabilize.presets import params_from, preset_params
+
+    opts = ctx.params
     chain = compose_chain(opts["smoothing"], opts["extra_filters"],
                           horizon_lock=opts["horizon_lock"], blur_mask=opts["blur_mask"])
-    return StabilizeParams(filters=chain, window_s=opts["window_s"], strength=opts["strength"],
-                           zoom=opts["zoom_mode"], max_zoom=opts["max_zoom"],
-                           interpolation=opts["interpolation"], codec=opts["codec"],
-                           crf=opts["crf"], preset=opts["preset"],
-                           rc_lookahead=opts["rc_lookahead"], bit_depth=opts["bit_depth"])
+    values = {"filters": chain, "window_s": opts["window_s"], "strength": opts["strength"],
+              "zoom": opts["zoom_mode"], "max_zoom": opts["max_zoom"],
+              "interpolation": opts["interpolation"], "codec": opts["codec"],
+              "crf": opts["crf"], "encoder_preset": opts["encoder_preset"],
+              "rc_lookahead": opts["rc_lookahead"], "bit_depth": opts["bit_depth"]}
+    if opts["preset_path"] is None:
+        return params_from(values, StabilizeParams(), "command line")
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT,
+                                                      ParameterSource.DEFAULT_MAP)
+
+    explicit = {k: v for k, v in values.items() if any(given(n) for n in _STAB_OPTIONS[k])}
+    base = StabilizeParams(filters=compose_chain(DEFAULT_SMOOTHING, ()))
+    return preset_params(opts["preset_path"], explicit, base)
 
 
 @main.command("stabilize")
@@ -341,7 +539,8 @@ def _stabilize_params(opts: dict) -> StabilizeParams:
 @click.option("--codec", type=click.Choice(CODECS), default=_STAB["codec"],
               show_default=True)
 @click.option("--crf", type=int, default=_STAB["crf"], show_default=True)
-@click.option("--preset", default=_STAB["preset"], show_default=True)
+@click.option("--encoder-preset", default=_STAB["preset"], show_default=True,
+              help="x264/x265 preset (ultrafast .. placebo).")
 @click.option("--rc-lookahead", type=click.IntRange(0, 250),
               help="Encoder rate-control lookahead, frames (default: the preset's, capped "
                    "above 1080p to bound the encoder's memory: 15 frames at 4K).")
@@ -350,12 +549,30 @@ def _stabilize_params(opts: dict) -> StabilizeParams:
               help="Output samples; auto: 10 bits for 10-bit+ input with hevc or prores, else 8 "
                    "(10-bit H.264 plays on few devices).")
 @click.option("--strict", is_flag=True,
-              help="Refuse a log that covers only part of the clip (else pass the rest through) "
-                   "and a damaged video (else skip what cannot be decoded).")
+              help="Refuse a log that leaves frames uncovered (else their motion comes from the "
+                   "video) and a damaged video (else skip what cannot be decoded).")
+@click.option("--preset", "preset_path", type=click.Path(dir_okay=False),
+              help="JSON file of stabilize parameters (options given here override it).")
+@click.option("--save-preset", "save_preset_path", type=click.Path(dir_okay=False),
+              help="Write this run's stabilize parameters as a JSON preset.")
+@click.option("--segments", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Split the clip into this many time segments, warped and encoded on Dask "
+                   "workers and joined without re-encoding.")
+@click.option("--scheduler", metavar="ADDR",
+              help="Dask scheduler for --segments, e.g. tcp://127.0.0.1:8786 (default: an "
+                   "embedded local cluster).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes of the embedded cluster for --segments (default: one "
+                   "per core).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write a JSON summary (frames, stabilized range, offset, zoom range, notes) "
+                   "here (- for standard output).")
+@_script_options
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
-                  strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,
-                  bit_depth, strict):
+                  strength, zoom_mode, max_zoom, interpolation, codec, crf, encoder_preset,
+                  rc_lookahead, bit_depth, strict, preset_path, save_preset_path, segments,
+                  scheduler, workers, json_path):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
@@ -364,11 +581,18 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
     from pathlib import Path
 
     from stabilize.pipeline import stabilize_video
+    from stabilize.presets import save_preset
+    from stabilize.sidecar import result_summary
 
-    params = _stabilize_params(click.get_current_context().params)
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes the embedded cluster; it cannot be combined "
+                               "with --scheduler (start the workers with `dask worker`)")
+    if segments == 1 and (scheduler is not None or workers is not None):
+        raise click.UsageError("--scheduler and --workers go with --segments N (N > 1)")
+    params = _stabilize_params(click.get_current_context())
     if out_path is None:
         v = Path(video)
-        out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if codec == "prores"
+        out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if params.codec == "prores"
                                                               else ".mp4")))
     if lens_path and not Path(lens_path).is_file():
         from sensors.lens_db.lookup import resolve_lens
@@ -376,35 +600,39 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
 
         info = probe_video(video)  # a database profile name: scaled to the clip here
         lens_path, lens_what = resolve_lens(lens_path, info.width, info.height)
-        click.echo(lens_what)
-    bars = []  # the bar appears with the first encoded frame (after checks and sync)
+        _say(lens_what)
+    _check_outputs(out_path, sidecar_path, save_preset_path, json_path)
+    _claim_stdout(json_path)
+    if save_preset_path:
+        save_preset(params, save_preset_path)
+        _say(f"wrote preset {save_preset_path}")
+    kwargs = dict(gyro=gyro_path, lens=lens_path, readout_ms=readout_ms, offset_ms=offset_ms,
+                  params=params, sidecar=sidecar_path, strict=strict)
+    with _progress("stabilize") as tick:  # a Progress record per encoded frame (or segment)
+        if segments > 1:
+            if debug_dir:
+                raise click.UsageError("--debug-dir needs a single run (without --segments)")
+            from stabilize.segments import stabilize_segmented
 
-    def tick(p):  # a sensors.progress.Progress record per encoded frame
-        if not bars:
-            bars.append(progress(length=p.total, label="stabilize"))
-            bars[0].__enter__()
-        bars[0].update(1)
-
-    try:
-        res = stabilize_video(video, out_path, gyro=gyro_path, lens=lens_path,
-                              readout_ms=readout_ms, offset_ms=offset_ms, params=params,
-                              sidecar=sidecar_path, debug_dir=debug_dir, progress=tick,
-                              strict=strict)
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
+            res = stabilize_segmented(video, out_path, segments=segments, scheduler=scheduler,
+                                      workers=workers, progress=tick, **kwargs)
+        else:
+            res = stabilize_video(video, out_path, debug_dir=debug_dir, progress=tick, **kwargs)
     src = res.motion_source
     counts = ", ".join(f"{k} {int((src == k).sum())}" for k in ("gyro", "video", "none")
                        if src is not None and (src == k).any())
-    click.echo(f"wrote {res.output}: {res.n_frames} frames; camera motion from {counts}")
-    click.echo(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
-               f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")
-    for note in res.notes:
-        click.echo(f"note: {note}")
+    _say(f"wrote {res.output}: {res.n_frames} frames; camera motion from {counts}")
+    _say(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
+         f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")
+    _notes(res.notes)
     if res.sidecar is not None:
-        click.echo(f"wrote {res.sidecar}")
+        _say(f"wrote {res.sidecar}")
     if debug_dir:
-        click.echo(f"wrote debug files to {debug_dir}")
+        _say(f"wrote debug files to {debug_dir}")
+    _json_out(json_path, {"input": str(video), "output": str(res.output),
+                          "sidecar": None if res.sidecar is None else str(res.sidecar),
+                          "segments": segments, **result_summary(res),
+                          "elapsed_s": round(res.elapsed_s, 3)})
 
 
 
@@ -433,36 +661,37 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
               help="Write numbered intermediate pictures here.")
 @click.option("--pto", "pto_path", type=click.Path(dir_okay=False),
               help="Also write a Hugin project (.pto) of the rig and images.")
+@_script_options
 def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair, no_refine,
                exposure, bands, debug_dir, pto_path):
     """Stitch a rosette: RIG file (Surround360 camera_rig.json or COLMAP rig_config.json) and
     IMAGE... in rig order (or one folder with files named by camera id)."""
-    from stitch.pipeline import STAGES, stitch_panorama
+    from stitch.pipeline import stitch_panorama
 
     params = StitchParams(width_px=width_px, repair=not no_repair, refine=not no_refine,
                           exposure=exposure, blend_bands=bands)
-    with progress(length=len(STAGES), label="stitch") as bar:
+    _check_outputs(output, report_path, pto_path)
+    with _progress("stitch") as bar:
         result = stitch_panorama(rig, images, output, params, report=report_path,
                                  layers_dir=layers_dir, debug_dir=debug_dir,
-                                 progress=lambda stage: bar.update(1), pto=pto_path)
+                                 progress=bar, pto=pto_path)
     rep = result.report
-    click.echo(f"Wrote {result.output} ({rep['width_px']}x{rep['height_px']}, "
+    _say(f"Wrote {result.output} ({rep['width_px']}x{rep['height_px']}, "
                f"{len(rep['cameras'])} cameras, {len(rep['overlaps'])} overlaps, "
                f"coverage {100 * rep['coverage_fraction']:.1f}%)")
     seams = rep.get("seams")
     if isinstance(seams, dict) and seams.get("text"):
-        click.echo(seams["text"])
+        _say(seams["text"])
     elif rep.get("warps"):
         worst = min(w["min_jacobian_det"] for w in rep["warps"])
         biggest = max(w["max_displacement_px"] for w in rep["warps"])
-        click.echo(f"Warps: max displacement {biggest:.2f} px, min Jacobian det {worst:.3f}")
-    click.echo("Timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in rep["timings_s"].items()))
-    for w in rep["warnings"]:
-        click.echo(f"Warning: {w}", err=True)
+        _say(f"Warps: max displacement {biggest:.2f} px, min Jacobian det {worst:.3f}")
+    _say("Timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in rep["timings_s"].items()))
+    _notes(rep["warnings"], prefix="Warning")
     if report_path:
-        click.echo(f"Report: {report_path}")
+        _say(f"Report: {report_path}")
     if result.layer_paths:
-        click.echo(f"Layers: {len(result.layer_paths)} files in {layers_dir}")
+        _say(f"Layers: {len(result.layer_paths)} files in {layers_dir}")
 
 
 
@@ -497,30 +726,45 @@ def _batch_options(pairs: tuple[str, ...]) -> dict:
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=str),
               help="Folder for relative (JSONL) or all (capture folders) outputs.")
 @click.option("--set", "options", multiple=True, metavar="KEY=VALUE",
-              help="Stitch option for every job unless its line sets it, e.g. "
-                   "--set width_px=4096 --set refine=false (repeatable).")
-def batch_cmd(manifest, results, scheduler, workers, out_dir, options) -> None:
-    """Stitch every job of MANIFEST (JSONL, or a folder of capture folders) on Dask.
+              help="Setting for every job that has it unless its line sets it, e.g. "
+                   "--set width_px=4096 --set refine=false (stitch) or --set crf=20 "
+                   "(stabilize) (repeatable).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the run's summary and result lines as JSON (- for standard output).")
+@_script_options
+def batch_cmd(manifest, results, scheduler, workers, out_dir, options, json_path) -> None:
+    """Run every job of MANIFEST on Dask: stitch jobs (lines with "rig") and stabilize jobs
+    (lines with "video"), from a JSONL file or a folder of capture folders and clips.
 
     Finished jobs with unchanged settings are skipped, so a rerun resumes. Exit code 1 when a
     job failed, 2 when the manifest as a whole is unusable.
     """
-    from stitch.batch import load_manifest, run_batch
+    import stabilize.batch  # noqa: F401  (registers the stabilize job kind)
+    import stitch.batch.manifest  # noqa: F401  (registers the stitch job kind)
+    from sensors.jobs.manifest import load_manifest
+    from sensors.jobs.runner import run_batch
 
     if scheduler is not None and workers is not None:
         raise click.UsageError("--workers sizes the embedded cluster; it cannot be combined "
                                "with --scheduler (start the workers with `dask worker`)")
+    _check_outputs(json_path)
+    _claim_stdout(json_path)
     man = load_manifest(manifest, out_dir=out_dir, defaults=_batch_options(options))
-    with progress(length=len(man), label="batch") as bar:
+    with _progress("batch") as bar:
         summary = run_batch(man, results=results, scheduler=scheduler, workers=workers,
-                            progress=lambda p: bar.update(1))
-    for rec in summary.records:
-        if rec["status"] == "failed":
-            name = f" {rec['id']}" if rec["id"] is not None else ""
-            click.echo(f"failed{name}: {rec['error']}", err=True)
-    click.echo(f"batch: {summary.n_done} done, {summary.n_failed} failed, "
-               f"{summary.n_skipped} skipped in {summary.wall_s:.1f} s "
-               f"({summary.n_workers} workers); results: {summary.results_path}")
+                            progress=bar, overwrite=_meta(None, "overwrite", False))
+    if _meta(None, "verbose", 0) == 0:  # with -v the log has shown every job as it ended
+        for rec in summary.records:
+            if rec["status"] == "failed":
+                name = f" {rec['id']}" if rec["id"] is not None else ""
+                _say(f"failed{name}: {rec['error']}", err=True)
+    _say(f"batch: {summary.n_done} done, {summary.n_failed} failed, "
+         f"{summary.n_skipped} skipped in {summary.wall_s:.1f} s "
+         f"({summary.n_workers} workers); results: {summary.results_path}")
+    _json_out(json_path, {"results": str(summary.results_path), "done": summary.n_done,
+                          "failed": summary.n_failed, "skipped": summary.n_skipped,
+                          "wall_s": summary.wall_s, "workers": summary.n_workers,
+                          "records": list(summary.records)})
     if not summary.ok:
         sys.exit(1)
 
@@ -536,6 +780,7 @@ def _samples_root():
 
 @main.command("demo")
 @click.argument("out_dir", type=click.Path(file_okay=False), default="out/demo")
+@_script_options
 @click.pass_context
 def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     """Run the main jobs on the bundled samples, writing everything to OUT_DIR.
@@ -558,6 +803,8 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     if not karma.is_file():
         raise InputError("bundled sample missing; run from a full checkout", str(karma))
     out.mkdir(parents=True, exist_ok=True)
+    # The demo rewrites its own outputs on every run: -y for the commands it runs.
+    ctx.meta["steadyrig.overwrite"] = True
 
     click.secho("== 1. inspect a real GoPro clip with embedded gyro", bold=True)
     ctx.invoke(inspect_cmd, file=str(karma), json_out=str(out / "karma.inspect.json"),

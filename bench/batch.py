@@ -11,7 +11,7 @@ Every run writes into its own output folder, so nothing is skipped. Figures: job
 the jobs phase (wall time minus cluster start) and over the whole run, scaling efficiency
 ``(jpm_2 / jpm_1) / 2``, the Dask-1 cost relative to the serial loop, and the peak resident set
 of each worker process (``VmHWM`` read in the worker after each job; see
-``stitch.batch.job._peak_rss_mb`` for why not ``ru_maxrss``). The machine's 1-minute load average
+``sensors.jobs.usage.peak_rss_mb`` for why not ``ru_maxrss``). The machine's 1-minute load average
 is recorded with every run: on a shared machine it decides the scaling figure. Median over
 ``--repeats``. Writes ``bench/results/batch.json`` (``batch_rotation_only.json`` with
 ``--no-repair --no-refine``).

@@ -119,7 +119,7 @@ def _commands(tool: str, case: dict, dst: Path, work: Path, crf: int, preset: st
     if tool == "deshake":
         return ffmpeg_deshake(src, dst, crf, preset, x264)
     cmd = [str(STEADYRIG), "stabilize", str(src), "-o", str(dst), "--crf", str(crf),
-           "--preset", preset, "--sidecar", str(dst.with_suffix(".json"))]
+           "--encoder-preset", preset, "--sidecar", str(dst.with_suffix(".json")), "-y"]
     if case.get("gyro") is not None:
         cmd += ["--gyro", str(case["gyro"])]
     if case.get("lens") is not None:

@@ -89,7 +89,7 @@ def run_methods(video: Path, work: Path, steadyrig_args: list[str], repeat: int)
         "steadyrig": (work / "steadyrig.mp4", [[
             str(ROOT / ".venv/bin/steadyrig"), "stabilize", str(video), "-o",
             str(work / "steadyrig.mp4"), "--sidecar", str(work / "steadyrig.json"),
-            "--crf", str(CRF), "--preset", PRESET, *steadyrig_args]]),
+            "--crf", str(CRF), "--encoder-preset", PRESET, "-y", *steadyrig_args]]),
         "vidstab": (work / "vidstab.mp4", [
             ffmpeg("-i", str(video), "-vf",
                    f"vidstabdetect=shakiness=8:result={work / 'transforms.trf'}", "-f", "null",

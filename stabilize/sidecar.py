@@ -13,7 +13,7 @@ from .filters import FilterContext
 from .motion import MotionTrack
 from .params import StabilizeParams
 
-__all__ = ["sidecar_dict", "write_sidecar"]
+__all__ = ["sidecar_dict", "write_sidecar", "result_summary"]
 
 
 def _jsonable(v):
@@ -78,3 +78,19 @@ def write_sidecar(path: str | os.PathLike, record: dict) -> None:
     """Write the sidecar JSON atomically."""
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(record, indent=1))
+
+
+def result_summary(res) -> dict:
+    """The sidecar's figures of a run (a ``StabilizeResult``) in a few numbers: frames, the
+    stabilized range, offset, readout, zoom range and notes (a batch result line, ``--json``)."""
+    i0, i1 = res.stabilized_frames
+    zoom = res.zoom
+    return {"n_frames": int(res.n_frames), "stabilized_frames": [int(i0), int(i1)],
+            "offset_ms": round(float(res.offset_s) * 1e3, 3),
+            "readout_ms": round(float(res.readout_s) * 1e3, 3),
+            "zoom_range": ([round(float(zoom.min()), 4), round(float(zoom.max()), 4)]
+                           if zoom.size else None),
+            "lens_assumed": bool(res.camera.meta.get("assumed")),
+            "motion_sources": (None if res.motion_source is None else {
+                k: int((res.motion_source == k).sum()) for k in ("gyro", "video", "none")}),
+            "notes": list(res.notes)}

@@ -3,6 +3,11 @@
 Memory is bounded by the queues, not by the clip length: frames stream through, and the
 virtual path the warp follows is a few numbers per frame (``pipeline.plan_path``). The decoder
 and the encoder open before the plan is made, so the first frames are ready when it is.
+
+A transcoder may also write one time segment of the clip (``segment=(s, e)``, video only, for
+``stabilize.segments``): it decodes from the keyframe at or before frame ``s``, drops the
+frames before it and stops after frame ``e - 1``; a fresh encoder starts the segment with an
+IDR picture, so segments encoded apart concatenate into one stream that decodes.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from .pixel_format import (
 )
 from .synthesis import MeshWarper
 
-__all__ = ["ENCODERS", "Transcoder"]
+__all__ = ["ENCODERS", "Transcoder", "copy_metadata", "OWN_TAGS"]
 
 ENCODERS = {"h264": "libx264", "hevc": "libx265", "prores": "prores_ks"}
 # Frames waiting between decode, warp and encode: enough to even out per-frame cost, few
@@ -85,22 +90,22 @@ def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_str
 
 
 # Tags the muxer writes itself (or that describe the input's encoding, not the content).
-_OWN_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder",
+OWN_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder",
                        "rotate", "duration", "vendor_id"})
 
 
-def _copy_metadata(src, out, streams) -> None:
+def copy_metadata(src, out, streams) -> None:
     """Carry the container's and the streams' tags over, as the ffmpeg CLI does by default:
     creation time (what photo libraries sort by), location, make/model, title, language and
     handler names."""
     for k, v in src.metadata.items():
-        if k.lower() not in _OWN_TAGS:
+        if k.lower() not in OWN_TAGS:
             out.metadata[k] = v
     for sin, sout in streams:
         if sin is None or sout is None:
             continue
         for k, v in sin.metadata.items():
-            if k.lower() not in _OWN_TAGS:
+            if k.lower() not in OWN_TAGS:
                 sout.metadata[k] = v
 
 
@@ -152,12 +157,15 @@ class Transcoder:
     filling its queue while the caller analyses the log (and the kernels finish loading), so the
     first frames are ready when the plan is. ``run`` then warps and encodes; ``close`` (or the
     ``with`` block) stops the threads and closes both files, also when the caller fails first.
+    With ``segment=(s, e)`` only frames ``s .. e - 1`` are written, without audio (see the
+    module docstring).
     """
 
     def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams,
-                 strict: bool = False):
+                 strict: bool = False, segment: tuple[int, int] | None = None):
         self.video, self.info, self.params = video, info, params
         self.damage = DecodeDamage.for_video(info, strict=strict)  # damaged input (or refuse)
+        self.segment = segment
         full = info.pix_fmt.startswith("yuvj") or info.color_range == 2
         self.samples, self.notes = sample_format(info.pix_fmt, full, params.codec,
                                                  params.bit_depth)
@@ -182,13 +190,16 @@ class Transcoder:
             self.vin.thread_type = "AUTO"
             if self.vin.codec_context.name in _SINGLE_THREAD_DECODERS:
                 self.vin.thread_count = 1
-            self.ain = self.src.streams.audio[0] if self.src.streams.audio else None
+            self.ain = (self.src.streams.audio[0] if self.src.streams.audio and segment is None
+                        else None)
             self.out = av.open(str(out_path), "w", format=None)
             self.vout = _add_video_stream(self.out, info, self.vin, params, self.samples)
             self.aout = (self.out.add_stream_from_template(self.ain) if self.ain is not None
                          else None)
-            _copy_metadata(self.src, self.out, ((self.vin, self.vout), (self.ain, self.aout)))
+            copy_metadata(self.src, self.out, ((self.vin, self.vout), (self.ain, self.aout)))
             self.vout.codec_context.open()
+            if segment is not None:
+                self._seek(segment[0])
         except BaseException:
             if self.out is not None:
                 self.out.close()
@@ -216,11 +227,36 @@ class Transcoder:
             self.errors.append(exc)
             self.stop.set()
 
+    def _seek(self, first: int) -> None:
+        """Position the input at the keyframe at or before frame ``first``."""
+        tb = self.vin.time_base
+        self._pts_range = (round(self.info.frame_t_s[first] / tb),
+                           round(self.info.frame_t_s[self.segment[1]] / tb)
+                           if self.segment[1] < self.info.n_frames else None)
+        if first > 0:
+            self.src.seek(self._pts_range[0], stream=self.vin, backward=True, any_frame=False)
+
+    def _in_segment(self, pts: int | None) -> bool | None:
+        """True to keep a decoded frame shown at ``pts``, False to drop it (before the segment),
+        None past the segment's end."""
+        if self.segment is None or pts is None:
+            return True
+        start, end = self._pts_range
+        if end is not None and pts >= end:
+            return None
+        return pts >= start
+
     def _decode(self) -> None:
         streams = [self.vin] + ([self.ain] if self.ain is not None else [])
         # packets the decoder rejects are skipped, lost frames stood in for (sensors.damage)
         for obj, pts, shows in self.damage.read(self.src, self.vin, streams):
             if isinstance(obj, av.VideoFrame):
+                keep = self._in_segment(pts)
+                if keep is None:
+                    _put(self.decoded, _END, self.stop)
+                    return
+                if not keep:
+                    continue
                 # converted here, so the queue holds frames of the warp's size (a 10-bit
                 # input written at 8 bits: half the bytes) and the decoder's buffer is free
                 pic = self._picture(obj)
@@ -309,6 +345,7 @@ class Transcoder:
         (before, after) pairs of those frames."""
         warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation)
         written = 0
+        total = len(motion) if self.segment is None else self.segment[1] - self.segment[0]
         # The warp has a thread of its own beside decode and the encoder's threads, which fill
         # the cores: OpenCV's pool on top only adds synchronisation (+25 % CPU per 1080p warp).
         cv_threads = cv2.getNumThreads()
@@ -340,7 +377,7 @@ class Transcoder:
                 if given is not frame or self.params.codec in ("h264", "hevc"):
                     self.spare.put((frame, planes))
                 written += 1
-                report(progress, "stabilize", written, len(motion))
+                report(progress, "stabilize", written, total)
             if not self.errors:
                 for pkt in self.vout.encode(None):
                     self.out.mux(pkt)

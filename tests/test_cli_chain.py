@@ -30,7 +30,7 @@ STITCH = cli.main.commands["stitch"]
 def _cli_params(args: list[str]) -> StabilizeParams:
     """What the stabilize command would run with: its own parsing and params building."""
     ctx = STABILIZE.make_context("stabilize", ["clip.mp4", *args])
-    return cli._stabilize_params(ctx.params)
+    return cli._stabilize_params(ctx)
 
 
 def _option(command: click.Command, name: str) -> click.Option:
@@ -139,12 +139,13 @@ def test_a_filter_module_imported_before_the_cli_appears_in_its_help(tmp_path):
 # option name -> params dataclass field, for every option that shows a default
 STABILIZE_DEFAULTS = {"window_s": "window_s", "strength": "strength", "zoom_mode": "zoom",
                       "max_zoom": "max_zoom", "interpolation": "interpolation", "codec": "codec",
-                      "crf": "crf", "preset": "preset", "bit_depth": "bit_depth"}
+                      "crf": "crf", "encoder_preset": "preset", "bit_depth": "bit_depth"}
 STITCH_DEFAULTS = {"width_px": "width_px", "exposure": "exposure", "bands": "blend_bands"}
 
 
 @pytest.mark.parametrize("command, params_class, mapping, own", [
-    (STABILIZE, StabilizeParams, STABILIZE_DEFAULTS, {"smoothing": DEFAULT_SMOOTHING}),
+    (STABILIZE, StabilizeParams, STABILIZE_DEFAULTS, {"smoothing": DEFAULT_SMOOTHING,
+                                                      "segments": 1}),
     (STITCH, StitchParams, STITCH_DEFAULTS, {}),
 ])
 def test_every_default_shown_is_the_library_default(command, params_class, mapping, own):

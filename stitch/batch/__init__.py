@@ -1,9 +1,10 @@
 """Many rosette stitches on Dask distributed: manifest -> jobs -> workers -> results JSONL.
 
-Modules, one stage each: ``manifest`` (read and validate a JSONL manifest or a folder of
-capture folders into jobs, with the settings hash that decides resume), ``results`` (result
-lines, the append-only results log, sidecars and resume), ``job`` (one job as a worker runs it),
-``runner`` (the cluster and the run) and ``generate`` (generated batches for tests and benches).
+The generic machinery (manifests of any job kind, the runner, results and resume) is
+``sensors.jobs``; this package is the ``stitch`` job kind. Modules: ``manifest`` (a stitch line
+or capture folder -> a job, with the settings hash that decides resume; registers the kind),
+``results`` (the generic results names), ``job`` (one job as a worker runs it), ``runner``
+(the run) and ``generate`` (generated batches for tests and benches).
 
 The names below load their modules on first access (``sensors._lazy``), so reading a manifest
 does not import Dask or the stitch pipeline.
@@ -35,6 +36,7 @@ _WHERE = {
     "finished_hash": "results",
     "read_results": "results",
     "sidecar_path": "results",
+    "STITCH_KIND": "manifest",
     "run_job": "job",
     "run_batch": "runner",
     "generate_batch": "generate",

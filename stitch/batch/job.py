@@ -7,34 +7,16 @@ skip the job even when the client that submitted it died before writing its resu
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import resource
 import socket
 import time
-from pathlib import Path
 
-from sensors.atomic import atomic_output
+from sensors.jobs.results import make_record, write_done_sidecar
+from sensors.jobs.usage import peak_rss_mb
 
 from .manifest import BatchJob
-from .results import make_record, now_utc, sidecar_path
 
 __all__ = ["run_job"]
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident set of this (worker) process, MB.
-
-    On Linux this is ``VmHWM`` of /proc/self/status: ``ru_maxrss`` is not usable for a spawned
-    worker because the kernel carries the parent's peak across fork + exec, so every worker
-    would report at least the RSS its launcher had when it started it.
-    """
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024.0, 1)  # kB
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
 def _seam_summary(report: dict) -> dict:
@@ -71,16 +53,12 @@ def run_job(job: BatchJob) -> dict:
     where = {"worker_host": socket.gethostname(), "worker_pid": os.getpid()}
     try:
         res = stitch_panorama(job.rig, list(job.images), job.output, params=job.params)
-        with atomic_output(sidecar_path(job.output)) as tmp:
-            Path(tmp).write_text(json.dumps({
-                "id": job.id, "settings_hash": job.settings_hash,
-                "params_checksum": job.params.checksum(), "finished_utc": now_utc(),
-            }) + "\n")
+        write_done_sidecar(job, job.params.checksum())
     except Exception as exc:  # a failed job never stops the batch: report it as a line
         return make_record(job, "failed", error=f"{type(exc).__name__}: {exc}",
                            wall_s=round(time.perf_counter() - t0, 3),
-                           peak_rss_mb=_peak_rss_mb(), **where)
+                           peak_rss_mb=peak_rss_mb(), **where)
     return make_record(job, "done", wall_s=round(time.perf_counter() - t0, 3),
                        timings_s=res.report.get("timings_s"), seam=_seam_summary(res.report),
-                       peak_rss_mb=_peak_rss_mb(), **where)
+                       peak_rss_mb=peak_rss_mb(), **where)
 

@@ -1,41 +1,42 @@
-"""Batch manifests: read and validate a JSONL file or a folder of capture folders into jobs.
+"""Stitch jobs of a batch manifest: the ``stitch`` job kind (``sensors.jobs.kinds``).
 
-Manifest (docs/architecture.md "stitch/", batch), either
-
-* a JSONL file, one job per line::
+A manifest line with ``"rig"`` is a stitch job (docs/architecture.md "stitch/", batch)::
 
       {"id": "site01", "rig": "site01/camera_rig.json", "images_dir": "site01",
        "output": "out/site01.jpg", "width_px": 3072, "stitch": {"refine": false}}
 
-  ``images`` (a list, rig order) may replace ``images_dir`` (files named by camera id). Any
-  :class:`~stitch.params.StitchParams` field may be given at the top level or inside a
-  ``"stitch"`` object (``width`` is accepted for ``width_px``). Relative paths resolve against
-  the manifest's folder; blank lines and lines starting with ``#`` are ignored; or
-* a folder of capture folders, each holding a rig file (``camera_rig.json`` or
-  ``rig_config.json``) and its images named by camera id; the panorama of ``<root>/<name>/`` is
-  ``<root>/<name>.jpg`` (or ``<out_dir>/<name>.jpg``).
+``images`` (a list, rig order) may replace ``images_dir`` (files named by camera id). Any
+:class:`~stitch.params.StitchParams` field may be given at the top level or inside a
+``"stitch"`` object (``width`` is accepted for ``width_px``). In a folder manifest, each capture
+folder (a rig file, ``camera_rig.json`` or ``rig_config.json``, and its images named by camera
+id) is a job; the panorama of ``<root>/<name>/`` is ``<root>/<name>.jpg`` (or
+``<out_dir>/<name>.jpg``).
 
-Every bad entry becomes an :class:`InvalidJob` (reported as a failed result line); it never
-stops the others. Each valid job carries its :func:`settings_hash`, which decides resume.
+The generic reading, validation and uniqueness checks are ``sensors.jobs.manifest``'s; this
+module validates a stitch line and gives each job its :func:`settings_hash`, which decides
+resume.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sensors.atomic import check_not_input
 from sensors.errors import InputError
+from sensors.jobs.kinds import JobKind, LineContext, register_kind
+from sensors.jobs.manifest import InvalidJob, Manifest
+from sensors.jobs.manifest import load_manifest as _load_any
+from sensors.jobs.options import digest, file_identity, typed_options
 
 from ..params import IMAGE_SUFFIXES, StitchParams
 
-__all__ = ["BatchJob", "InvalidJob", "Manifest", "RIG_FILE_NAMES", "load_manifest",
-           "params_from", "settings_hash"]
+__all__ = ["BatchJob", "InvalidJob", "Manifest", "RIG_FILE_NAMES", "STITCH_KIND",
+           "load_manifest", "params_from", "settings_hash"]
 
 #: Rig file names looked for in a capture folder, in order of preference.
 RIG_FILE_NAMES = ("camera_rig.json", "rig_config.json")
@@ -79,33 +80,17 @@ class BatchJob:
     params: StitchParams
     settings_hash: str
     line: int = 0
+    kind: str = "stitch"
 
+    def run(self) -> dict:
+        """Stitch on a worker and return the result line (``stitch.batch.job.run_job``)."""
+        from .job import run_job
 
-@dataclass(frozen=True)
-class InvalidJob:
-    """A manifest entry that could not become a job (reported as a failed result)."""
+        return run_job(self)
 
-    line: int
-    id: str | None
-    error: str
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A loaded manifest: the valid jobs and the entries rejected with their reason."""
-
-    path: Path
-    jobs: tuple[BatchJob, ...]
-    invalid: tuple[InvalidJob, ...]
-
-    def __len__(self) -> int:
-        return len(self.jobs) + len(self.invalid)
-
-
-
-def _file_identity(p: Path) -> list:
-    st = p.stat()
-    return [str(p), st.st_size, st.st_mtime_ns]
+    def outputs(self) -> tuple[Path, ...]:
+        """The files the job writes: the panorama (its sidecar goes beside it)."""
+        return (self.output,)
 
 
 def settings_hash(params: StitchParams, rig: Path, images: Sequence[Path], output: Path) -> str:
@@ -123,36 +108,13 @@ def settings_hash(params: StitchParams, rig: Path, images: Sequence[Path], outpu
     for p in (rig, *images):
         if not p.is_file():
             raise InputError("file does not exist" if not p.exists() else "not a file", str(p))
-        ident.append(_file_identity(p))
-    blob = json.dumps({"params": params.checksum(), "output": str(output), "inputs": ident},
-                      sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _check_type(name: str, value, where: str):
-    """Check a manifest value against the StitchParams field's type (no silent coercion)."""
-    kind = _PARAM_FIELDS[name].type
-    kind = kind if isinstance(kind, str) else kind.__name__
-    ok = {
-        "bool": isinstance(value, bool),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, int | float) and not isinstance(value, bool),
-        "str": isinstance(value, str),
-    }.get(kind, True)
-    if not ok:
-        raise InputError(f"{where}: {name} must be of type {kind}, got {json.dumps(value)}")
-    return float(value) if kind == "float" else value
+        ident.append(file_identity(p))
+    return digest({"params": params.checksum(), "output": str(output), "inputs": ident})
 
 
 def params_from(options: dict, base: StitchParams, where: str) -> StitchParams:
-    changes = {}
-    for key, value in options.items():
-        name = _ALIASES.get(key, key)
-        if name not in _PARAM_FIELDS:
-            raise InputError(
-                f"{where}: unknown key {key!r}; valid keys: {', '.join(_JOB_KEYS)} and the "
-                f"stitch options {', '.join(_PARAM_FIELDS)}")
-        changes[name] = _check_type(name, value, where)
+    """``base`` with the stitch options of a manifest line (typed, validated) applied."""
+    changes = typed_options(StitchParams, options, where, aliases=_ALIASES, extra_keys=_JOB_KEYS)
     try:
         return base.with_(**changes) if changes else base
     except InputError as exc:
@@ -179,13 +141,10 @@ def _resolve_images(rig_path: Path, images: list[Path], where: str) -> tuple[Pat
         raise InputError(f"{where}: {exc}") from None
 
 
-def _job_from_entry(entry, line: int, base_dir: Path, out_dir: Path | None,
-                    defaults: StitchParams, where: str) -> BatchJob:
-    if not isinstance(entry, dict):
-        raise InputError(f"{where}: expected a JSON object, got {type(entry).__name__}")
-    job_id = entry.get("id")
-    if not isinstance(job_id, str) or not job_id.strip():
-        raise InputError(f"{where}: missing or empty 'id' (a string naming the job)")
+def _job_from_entry(entry: dict, ctx: LineContext) -> BatchJob:
+    line, base_dir, out_dir, defaults, where = (ctx.line, ctx.base_dir, ctx.out_dir,
+                                                ctx.defaults, ctx.where)
+    job_id = entry["id"]
     for key in ("rig", "output"):
         if key not in entry:
             raise InputError(f"{where}: missing {key!r}")
@@ -225,32 +184,10 @@ def _job_from_entry(entry, line: int, base_dir: Path, out_dir: Path | None,
     images = _resolve_images(rig, images, where)
     try:
         check_not_input(output, rig, *images)
-        digest = settings_hash(params, rig, images, output)
+        h = settings_hash(params, rig, images, output)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
-    return BatchJob(job_id, rig, images, output, params, digest, line)
-
-
-def _read_jsonl(path: Path) -> list[tuple[int, object]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError("manifest is not UTF-8 text (expected JSONL: one JSON job per line)",
-                         str(path)) from None
-    entries = []
-    for n, raw in enumerate(text.splitlines(), start=1):
-        s = raw.strip()
-        if not s or s.startswith("#"):
-            continue
-        try:
-            entries.append((n, json.loads(s)))
-        except json.JSONDecodeError as exc:
-            entries.append((n, exc))
-    if not entries:
-        raise InputError("manifest has no jobs", str(path))
-    if all(isinstance(e, json.JSONDecodeError) for _, e in entries):
-        raise InputError("manifest is not JSONL (no line parses as JSON)", str(path))
-    return entries
+    return BatchJob(job_id, rig, images, output, params, h, line)
 
 
 def _capture_entries(root: Path, out_dir: Path | None) -> list[tuple[int, object]]:
@@ -268,72 +205,28 @@ def _capture_entries(root: Path, out_dir: Path | None) -> list[tuple[int, object
         out = (out_dir or root) / f"{sub.name}.jpg"
         entries.append((0, {"id": sub.name, "rig": str(rig), "images_dir": str(sub),
                             "output": str(out)}))
-    if not entries:
-        raise InputError("folder holds no capture folders (sub-folders with "
-                         + " or ".join(RIG_FILE_NAMES) + " and images)", str(root))
     return entries
 
 
 def load_manifest(path: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                  defaults: StitchParams | dict | None = None) -> Manifest:
-    """Read and validate a batch manifest (JSONL file or folder of capture folders).
+                  defaults: StitchParams | Mapping | None = None) -> Manifest:
+    """Read and validate a batch manifest (JSONL file or folder); see
+    :func:`sensors.jobs.manifest.load_manifest`, which this calls once the stitch kind is
+    registered. ``defaults`` may also be a whole :class:`~stitch.params.StitchParams`."""
+    if isinstance(defaults, StitchParams):
+        defaults = dataclasses.asdict(defaults)
+    return _load_any(path, out_dir, defaults)
 
-    Parameters
-    ----------
-    path : path
-        The JSONL manifest, or a folder of capture folders.
-    out_dir : path, optional
-        Folder for outputs given as relative paths (JSONL) or for every output (folder).
-    defaults : StitchParams or dict, optional
-        Stitch settings every job starts from (a dict is validated like a manifest line).
 
-    Returns
-    -------
-    Manifest
-        Valid jobs and the rejected entries (each with a one-line reason naming its line).
+def _make_defaults(options: dict, where: str) -> StitchParams:
+    return params_from(options, StitchParams(), where)
 
-    Raises
-    ------
-    InputError
-        The manifest as a whole is unusable: missing, empty, not JSONL, no capture folders.
-    """
-    mpath = Path(path).expanduser().resolve()
-    if not mpath.exists():
-        raise InputError("manifest does not exist", str(path))
-    odir = None if out_dir is None else Path(out_dir).expanduser().resolve()
-    if isinstance(defaults, dict):
-        defaults = params_from(defaults, StitchParams(), "batch defaults (--set)")
-    defaults = StitchParams() if defaults is None else defaults
-    if mpath.is_dir():
-        entries, base_dir = _capture_entries(mpath, odir), mpath
-    else:
-        entries, base_dir = _read_jsonl(mpath), mpath.parent
-    jobs: list[BatchJob] = []
-    invalid: list[InvalidJob] = []
-    seen_ids: dict[str, int] = {}
-    seen_out: dict[Path, str] = {}
-    for n, entry in entries:
-        where = f"{mpath.name} line {n}" if n else f"{mpath.name}"
-        raw_id = entry.get("id") if isinstance(entry, dict) else None
-        job_id = raw_id if isinstance(raw_id, str) else None
-        if n == 0 and job_id:
-            where = f"{mpath.name}/{job_id}"
-        try:
-            if isinstance(entry, Exception):
-                msg = (f"not valid JSON ({entry.msg}, column {entry.colno})"
-                       if isinstance(entry, json.JSONDecodeError) else entry.reason)
-                raise InputError(f"{where}: {msg}")
-            if job_id in seen_ids:
-                raise InputError(f"{where}: duplicate id {job_id!r} (first on line "
-                                 f"{seen_ids[job_id]})")
-            if job_id is not None:
-                seen_ids[job_id] = n
-            job = _job_from_entry(entry, n, base_dir, odir, defaults, where)
-            if job.output in seen_out:
-                raise InputError(f"{where}: output {job.output} is also the output of job "
-                                 f"{seen_out[job.output]!r}")
-            seen_out[job.output] = job.id
-            jobs.append(job)
-        except InputError as exc:
-            invalid.append(InvalidJob(n, job_id, str(exc)))
-    return Manifest(mpath, tuple(jobs), tuple(invalid))
+
+#: The ``stitch`` job kind: manifest lines with ``"rig"`` (or images), capture folders.
+STITCH_KIND = register_kind(JobKind(
+    name="stitch", markers=("rig", "images", "images_dir"), parse=_job_from_entry,
+    option_names=lambda: [*_PARAM_FIELDS, *_ALIASES], make_defaults=_make_defaults,
+    scan_folder=_capture_entries,
+    folder_hint="capture folders (sub-folders with " + " or ".join(RIG_FILE_NAMES)
+                + " and images)",
+    warm_module="stitch.pipeline"))
