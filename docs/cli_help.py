@@ -1,8 +1,8 @@
 """Refresh the option lists of docs/cli.md from the commands' own ``--help``.
 
-Every fenced ``text`` block of docs/cli.md that starts with ``Usage: steadyrig [CMD]`` is replaced
-by the current ``steadyrig [CMD] --help`` output at 80 columns; the prose around them is left
-alone. ``tests/test_docs.py`` checks that the file is current.
+Every fenced ``text`` block of docs/cli.md that starts with ``Usage: steadyrig [CMD [SUBCMD]]`` is
+replaced by the current ``steadyrig [CMD [SUBCMD]] --help`` output at 80 columns; the prose around
+them is left alone. ``tests/test_docs.py`` checks that the file is current.
 
     .venv/bin/python docs/cli_help.py           # rewrite docs/cli.md
     .venv/bin/python docs/cli_help.py --check   # exit 1 when it is out of date
@@ -15,16 +15,18 @@ import sys
 from pathlib import Path
 
 CLI_MD = Path(__file__).resolve().parent / "cli.md"
-_BLOCK = re.compile(r"```text\n(Usage: steadyrig(?: (?P<cmd>[a-z]+))? .*?)\n```", re.DOTALL)
+_BLOCK = re.compile(r"```text\n(Usage: steadyrig(?: (?P<cmd>[a-z]+(?: [a-z]+)?))? .*?)\n```",
+                    re.DOTALL)
 
 
 def help_text(command: str | None) -> str:
-    """``steadyrig [command] --help`` as printed at 80 columns."""
+    """``steadyrig [command] --help`` as printed at 80 columns (``command`` may be a group and
+    one of its commands, ``"lens search"``)."""
     from click.testing import CliRunner
 
     from cli import main
 
-    args = ([command] if command else []) + ["--help"]
+    args = (command.split() if command else []) + ["--help"]
     result = CliRunner().invoke(main, args, env={"COLUMNS": "80"}, prog_name="steadyrig")
     if result.exit_code != 0:
         raise RuntimeError(f"steadyrig {' '.join(args)} failed: {result.output}")
