@@ -188,7 +188,7 @@ def deferred() -> Iterator[None]:
     For native loops that call Python code (a Ceres solve with Python cost functions or
     callbacks): an exception raised there would have to unwind through C++. Inside the block a
     signal is only recorded, ``requested()`` turns true for the loop to stop at its next check
-    (``stitch.solver_abort.abort_on_signal`` stops Ceres between iterations), and on leaving the
+    (``stitch.ceres_solve`` stops Ceres between iterations), and on leaving the
     block the signal takes its usual course: :class:`Interrupted` under ``handle_signals``,
     ``KeyboardInterrupt`` for Ctrl-C otherwise, the default action for the others.
     """
