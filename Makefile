@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,batch,telemetry]'
 	# bytecode for the editable sources, as pip writes for installed packages: start-up reads
 	# it even where PYTHONDONTWRITEBYTECODE is set
-	$(PY) -m compileall -q sensors stabilize stitch cli.py
+	$(PY) -m compileall -q sensors stabilize stitch cli_commands cli.py
 	touch $(STAMP)
 
 # Ahead-of-time builds of the stabilizer's numba kernels (sensors.aot): `steadyrig stabilize`

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
+from cli_commands.stabilize import _stabilize_params
 from sensors.readers import FORMATS
 from sensors.types import LENS_MODELS, CameraModel
 from stabilize.filters import FILTERS, Filter, chain_choices, compose_chain, register_filter
@@ -30,7 +31,7 @@ STITCH = cli.main.commands["stitch"]
 def _cli_params(args: list[str]) -> StabilizeParams:
     """What the stabilize command would run with: its own parsing and params building."""
     ctx = STABILIZE.make_context("stabilize", ["clip.mp4", *args])
-    return cli._stabilize_params(ctx)
+    return _stabilize_params(ctx)
 
 
 def _option(command: click.Command, name: str) -> click.Option:

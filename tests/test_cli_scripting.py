@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 import cli
 from cli import main
+from cli_commands.stabilize import _stabilize_params
 from sensors.synthetic import generate_clip
 from stabilize.params import StabilizeParams
 from stabilize.presets import load_preset
@@ -22,7 +23,7 @@ def clip(tmp_path_factory):
 
 
 def _params(args):
-    return cli._stabilize_params(STABILIZE.make_context("stabilize", ["clip.mp4", *args]))
+    return _stabilize_params(STABILIZE.make_context("stabilize", ["clip.mp4", *args]))
 
 
 def test_an_existing_output_is_an_error_without_overwrite(clip, tmp_path):

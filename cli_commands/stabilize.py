@@ -1,0 +1,208 @@
+"""``stabilize``: a clip and its motion log in, a stabilized clip out."""
+
+from __future__ import annotations
+
+import click
+
+from stabilize.params import (
+    BIT_DEPTHS,
+    CODECS,
+    DEFAULT_SMOOTHING,
+    INTERPOLATIONS,
+    ZOOM_MODES,
+    StabilizeParams,
+)
+
+from ._common import (
+    _STAB,
+    _check_outputs,
+    _claim_stdout,
+    _Command,
+    _json_out,
+    _Names,
+    _notes,
+    _progress,
+    _say,
+    _script_options,
+)
+
+
+def _filter_names() -> list[str]:
+    from stabilize.filters import chain_choices
+
+    return chain_choices()
+
+
+#: StabilizeParams field (preset spelling) -> the stabilize options that set it.
+_STAB_OPTIONS = {
+    "filters": ("smoothing", "extra_filters", "horizon_lock", "blur_mask"),
+    "window_s": ("window_s",), "strength": ("strength",), "zoom": ("zoom_mode",),
+    "max_zoom": ("max_zoom",), "interpolation": ("interpolation",), "codec": ("codec",),
+    "crf": ("crf",), "encoder_preset": ("encoder_preset",), "rc_lookahead": ("rc_lookahead",),
+    "bit_depth": ("bit_depth",),
+}
+
+
+def _stabilize_params(ctx: click.Context) -> StabilizeParams:
+    """The job's settings from the stabilize command's options: with ``--preset``, the preset
+    file's parameters, overridden by the options given on the command line."""
+    from click.core import ParameterSource
+
+    from stabilize.filters import compose_chain
+    from stabilize.presets import params_from, preset_params
+
+    opts = ctx.params
+    chain = compose_chain(opts["smoothing"], opts["extra_filters"],
+                          horizon_lock=opts["horizon_lock"], blur_mask=opts["blur_mask"])
+    values = {"filters": chain, "window_s": opts["window_s"], "strength": opts["strength"],
+              "zoom": opts["zoom_mode"], "max_zoom": opts["max_zoom"],
+              "interpolation": opts["interpolation"], "codec": opts["codec"],
+              "crf": opts["crf"], "encoder_preset": opts["encoder_preset"],
+              "rc_lookahead": opts["rc_lookahead"], "bit_depth": opts["bit_depth"]}
+    if opts["preset_path"] is None:
+        return params_from(values, StabilizeParams(), "command line")
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT,
+                                                      ParameterSource.DEFAULT_MAP)
+
+    explicit = {k: v for k, v in values.items() if any(given(n) for n in _STAB_OPTIONS[k])}
+    base = StabilizeParams(filters=compose_chain(DEFAULT_SMOOTHING, ()))
+    return preset_params(opts["preset_path"], explicit, base)
+
+
+@click.command("stabilize", cls=_Command)
+@click.argument("video", type=click.Path(dir_okay=False))
+@click.option("--gyro", "gyro_path", type=click.Path(),
+              help="Motion log (else a same-stem .gcsv beside the video, else embedded telemetry).")
+@click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
+              help="Gyroflow lens profile JSON or a bundled profile's name (`steadyrig lens "
+                   "search`); else <stem>.lens.json beside the video, else a 90 degree "
+                   "pinhole is assumed and reported.")
+@click.option("--readout-ms", type=float,
+              help="Rolling-shutter readout (else log/profile/default).")
+@click.option("--offset-ms", type=float,
+              help="Sync offset, t_video = t_log - offset (else 0 for embedded telemetry, "
+                   "auto sync for a separate log).")
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False),
+              help="Output video (default <video>.stabilized.mp4, .mov for prores).")
+@click.option("--sidecar", "sidecar_path", type=click.Path(dir_okay=False),
+              help="JSON with per-frame real/virtual orientation, zoom, offset and camera.")
+@click.option("--debug-dir", type=click.Path(file_okay=False),
+              help="Write a path plot and side-by-side preview frames here.")
+@click.option("--smoothing", type=_Names(_filter_names), default=DEFAULT_SMOOTHING,
+              show_default=True,
+              help="First filter of the chain: intent (learned operator intent, per-axis "
+                   "policies), gaussian (one sigma, --window-s), fixed, none, ...")
+@click.option("--filter", "extra_filters", multiple=True, type=_Names(_filter_names),
+              help="Further filter-chain entries, in order (repeatable).")
+@click.option("--horizon-lock", is_flag=True,
+              help="Remove roll against gravity (accelerometer when the log has one).")
+@click.option("--blur-mask", is_flag=True,
+              help="Blend real motion back along each frame's motion blur.")
+@click.option("--window-s", type=float, default=_STAB["window_s"], show_default=True,
+              help="Gaussian smoothing sigma, seconds.")
+@click.option("--strength", type=float, default=_STAB["strength"], show_default=True,
+              help="0..1: share of the smoothing applied.")
+@click.option("--zoom", "zoom_mode", type=click.Choice(ZOOM_MODES),
+              default=_STAB["zoom"], show_default=True, help="Zoom that hides undefined borders.")
+@click.option("--max-zoom", type=float, default=_STAB["max_zoom"], show_default=True)
+@click.option("--interpolation", type=click.Choice(INTERPOLATIONS),
+              default=_STAB["interpolation"], show_default=True)
+@click.option("--codec", type=click.Choice(CODECS), default=_STAB["codec"],
+              show_default=True)
+@click.option("--crf", type=int, default=_STAB["crf"], show_default=True)
+@click.option("--encoder-preset", default=_STAB["preset"], show_default=True,
+              help="x264/x265 preset (ultrafast .. placebo).")
+@click.option("--rc-lookahead", type=click.IntRange(0, 250),
+              help="Encoder rate-control lookahead, frames (default: the preset's, capped "
+                   "above 1080p to bound the encoder's memory: 15 frames at 4K).")
+@click.option("--bit-depth", type=click.Choice(BIT_DEPTHS), default=_STAB["bit_depth"],
+              show_default=True,
+              help="Output samples; auto: 10 bits for 10-bit+ input with hevc or prores, else 8 "
+                   "(10-bit H.264 plays on few devices).")
+@click.option("--strict", is_flag=True,
+              help="Refuse a log that leaves frames uncovered (else their motion comes from the "
+                   "video) and a damaged video (else skip what cannot be decoded).")
+@click.option("--preset", "preset_path", type=click.Path(dir_okay=False),
+              help="JSON file of stabilize parameters (options given here override it).")
+@click.option("--save-preset", "save_preset_path", type=click.Path(dir_okay=False),
+              help="Write this run's stabilize parameters as a JSON preset.")
+@click.option("--segments", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Split the clip into this many time segments, warped and encoded on Dask "
+                   "workers and joined without re-encoding.")
+@click.option("--scheduler", metavar="ADDR",
+              help="Dask scheduler for --segments, e.g. tcp://127.0.0.1:8786 (default: an "
+                   "embedded local cluster).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Worker processes of the embedded cluster for --segments (default: one "
+                   "per core).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write a JSON summary (frames, stabilized range, offset, zoom range, notes) "
+                   "here (- for standard output).")
+@_script_options
+def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
+                  debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
+                  strength, zoom_mode, max_zoom, interpolation, codec, crf, encoder_preset,
+                  rc_lookahead, bit_depth, strict, preset_path, save_preset_path, segments,
+                  scheduler, workers, json_path):
+    """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
+    from stabilize.warmup import warm_up_kernels
+
+    warm_up_kernels()  # kernels load (built ahead of time, or numba) while the inputs are read
+
+    from pathlib import Path
+
+    from stabilize.pipeline import stabilize_video
+    from stabilize.presets import save_preset
+    from stabilize.sidecar import result_summary
+
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes the embedded cluster; it cannot be combined "
+                               "with --scheduler (start the workers with `dask worker`)")
+    if segments == 1 and (scheduler is not None or workers is not None):
+        raise click.UsageError("--scheduler and --workers go with --segments N (N > 1)")
+    params = _stabilize_params(click.get_current_context())
+    if out_path is None:
+        v = Path(video)
+        out_path = str(v.with_name(v.stem + ".stabilized" + (".mov" if params.codec == "prores"
+                                                              else ".mp4")))
+    if lens_path and not Path(lens_path).is_file():
+        from sensors.lens_db.lookup import resolve_lens
+        from sensors.video import probe_video
+
+        info = probe_video(video)  # a database profile name: scaled to the clip here
+        lens_path, lens_what = resolve_lens(lens_path, info.width, info.height)
+        _say(lens_what)
+    _check_outputs(out_path, sidecar_path, save_preset_path, json_path)
+    _claim_stdout(json_path)
+    if save_preset_path:
+        save_preset(params, save_preset_path)
+        _say(f"wrote preset {save_preset_path}")
+    kwargs = dict(gyro=gyro_path, lens=lens_path, readout_ms=readout_ms, offset_ms=offset_ms,
+                  params=params, sidecar=sidecar_path, strict=strict)
+    with _progress("stabilize") as tick:  # a Progress record per encoded frame (or segment)
+        if segments > 1:
+            if debug_dir:
+                raise click.UsageError("--debug-dir needs a single run (without --segments)")
+            from stabilize.segments import stabilize_segmented
+
+            res = stabilize_segmented(video, out_path, segments=segments, scheduler=scheduler,
+                                      workers=workers, progress=tick, **kwargs)
+        else:
+            res = stabilize_video(video, out_path, debug_dir=debug_dir, progress=tick, **kwargs)
+    src = res.motion_source
+    counts = ", ".join(f"{k} {int((src == k).sum())}" for k in ("gyro", "video", "none")
+                       if src is not None and (src == k).any())
+    _say(f"wrote {res.output}: {res.n_frames} frames; camera motion from {counts}")
+    _say(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
+         f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")
+    _notes(res.notes)
+    if res.sidecar is not None:
+        _say(f"wrote {res.sidecar}")
+    if debug_dir:
+        _say(f"wrote debug files to {debug_dir}")
+    _json_out(json_path, {"input": str(video), "output": str(res.output),
+                          "sidecar": None if res.sidecar is None else str(res.sidecar),
+                          "segments": segments, **result_summary(res),
+                          "elapsed_s": round(res.elapsed_s, 3)})
