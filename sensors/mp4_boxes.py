@@ -162,7 +162,7 @@ def _shift_chunk_offsets(moov: Box, delta: int) -> None:
     for box in moov.find_all(b"stco") + moov.find_all(b"co64"):
         p = box.payload
         (n,) = struct.unpack_from(">I", p, 4)
-        fmt = ">%dI" % n if box.type == b"stco" else ">%dQ" % n
+        fmt = f">{n}I" if box.type == b"stco" else f">{n}Q"
         vals = [v + delta for v in struct.unpack_from(fmt, p, 8)]
         if box.type == b"stco" and vals and max(vals) >= 1 << 32:
             raise InputError("chunk offsets outgrow 32 bits; cannot move the media data")

@@ -18,13 +18,17 @@ def _source_uv(uo, vo, M, width, height, v_guess, iterations):
     """Source equirect point (continuous u in [0, W), v in [0, H]) of the continuous output
     point ``(uo, vo)``; each source row has its own rotation ``M[row]`` (rows at pixel centres,
     linear between them) and the row is found by fixed-point iteration from ``v_guess``."""
-    two_pi = 2.0 * math.pi
-    yaw = (uo / width - 0.5) * two_pi
+    yaw = (uo / width - 0.5) * 2.0 * math.pi
     pitch = (0.5 - vo / height) * math.pi
     cp = math.cos(pitch)
-    dx = cp * math.sin(yaw)
-    dy = -math.sin(pitch)
-    dz = cp * math.cos(yaw)
+    return _source_uv_dir(cp * math.sin(yaw), -math.sin(pitch), cp * math.cos(yaw), M, width,
+                          height, v_guess, iterations)
+
+
+@njit(cache=True, nogil=True)
+def _source_uv_dir(dx, dy, dz, M, width, height, v_guess, iterations):
+    """``_source_uv`` of the output direction ``(dx, dy, dz)``."""
+    two_pi = 2.0 * math.pi
     n_rows = M.shape[0]
     v = v_guess
     u = 0.0
@@ -70,16 +74,32 @@ def _sphere_vertices(us, vs, M, width, height, iterations, out):
 
 
 @njit(cache=True, nogil=True)
-def _sphere_refine(bad, sub, us, vs, M, width, height, iterations, vert):
+def _bilinear(corners, i, j, a, b):
+    w00 = (1.0 - a) * (1.0 - b)
+    w01 = (1.0 - a) * b
+    w10 = a * (1.0 - b)
+    w11 = a * b
+    u = (w00 * corners[i, j, 0, 0] + w01 * corners[i, j, 1, 0] + w10 * corners[i, j, 2, 0]
+         + w11 * corners[i, j, 3, 0])
+    v = (w00 * corners[i, j, 0, 1] + w01 * corners[i, j, 1, 1] + w10 * corners[i, j, 2, 1]
+         + w11 * corners[i, j, 3, 1])
+    return u, v
+
+
+@njit(cache=True, nogil=True)
+def _sphere_refine(bad, corners, sub, us, vs, M, width, height, iterations, vert):
     """Exact source points of the fine grid (``sub`` fine cells per coarse cell and axis; fine
-    nodes ``us``, ``vs``) at the corners of every fine cell inside a ``bad`` coarse cell."""
+    nodes ``us``, ``vs``) at the corners of every fine cell inside a ``bad`` coarse cell, each
+    starting from the source row its coarse cell interpolates (``corners``)."""
     for i in range(bad.shape[0]):
         for j in range(bad.shape[1]):
             if not bad[i, j]:
                 continue
             for fi in range(i * sub, (i + 1) * sub + 1):
+                a = (fi - i * sub) / sub
                 for fj in range(j * sub, (j + 1) * sub + 1):
-                    u, v = _source_uv(us[fj], vs[fi], M, width, height, vs[fi], iterations)
+                    _, vg = _bilinear(corners, i, j, a, (fj - j * sub) / sub)
+                    u, v = _source_uv(us[fj], vs[fi], M, width, height, vg, iterations)
                     vert[fi, fj, 0] = u
                     vert[fi, fj, 1] = v
 
@@ -121,52 +141,61 @@ def _sphere_cells(vert, us, vs, M, width, height, iterations, tol, active, corne
                 de -= width
             while de < -half:
                 de += width
-            # an error along u is an arc of cos(latitude) as long (floored, as poles near)
-            arc = max(math.sin(math.pi * min(max(ve / height, 0.0), 1.0)), 0.25)
+            # an error along u is an arc of cos(latitude) as long (floored near the poles)
+            arc = max(math.sin(math.pi * min(max(ve / height, 0.0), 1.0)), 0.05)
             exact[i, j] = (spread > 0.125 * width or abs(de) * arc > tol or abs(ve - vc) > tol)
 
 
-@njit(cache=True, nogil=True)
-def _bilinear(corners, i, j, a, b):
-    w00 = (1.0 - a) * (1.0 - b)
-    w01 = (1.0 - a) * b
-    w10 = a * (1.0 - b)
-    w11 = a * b
-    u = (w00 * corners[i, j, 0, 0] + w01 * corners[i, j, 1, 0] + w10 * corners[i, j, 2, 0]
-         + w11 * corners[i, j, 3, 0])
-    v = (w00 * corners[i, j, 0, 1] + w01 * corners[i, j, 1, 1] + w10 * corners[i, j, 2, 1]
-         + w11 * corners[i, j, 3, 1])
-    return u, v
-
-
-@njit(cache=True, nogil=True)
-def _sphere_maps(corners, bad, fcorners, fexact, jx, bx, fjx, fbx, iy, ay, fiy, fay, qu, qv, M,
-                 width, height, iterations, scale_x, scale_y, pad, mx, my):
-    """Remap maps of one plane. Each query point (continuous luma coordinates ``qu``, ``qv``;
-    coarse cell ``iy``/``jx`` with weights ``ay``/``bx``, fine cell ``fiy``/``fjx`` with
-    ``fay``/``fbx``) is interpolated in its coarse cell, or where that cell is ``bad`` in its
-    fine cell, or where that one is ``fexact`` too, mapped exactly. The result is in the
-    plane's pixels: ``u * scale_x - 0.5`` wrapped into the plane width, ``v * scale_y - 0.5 +
-    pad`` (rows of padding above the plane)."""
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _sphere_maps(corners, bad, fcorners, fexact, seg, bx, fjx, fbx, iy, ay, fiy, fay, col_dir,
+                 row_dir, M, width, height, iterations, scale_x, scale_y, pad, mx, my):
+    """Remap maps of one plane. Query columns ``seg[j] <= x < seg[j + 1]`` lie in coarse cell
+    column ``j`` (weight ``bx``; fine cell ``fjx`` and weight ``fbx``), query rows in coarse
+    cell row ``iy`` (weight ``ay``; fine ``fiy``, ``fay``). A point is interpolated in its
+    coarse cell, or where that is ``bad`` in its fine cell, or where that is ``fexact`` too,
+    mapped exactly from its output direction (``cos(pitch) * (sin(yaw), cos(yaw))``, with
+    ``col_dir`` (x, 2) the (sin, cos) of each column's yaw and ``row_dir`` (y, 2) of each row's
+    pitch). The result is in the plane's pixels: ``u * scale_x - 0.5`` wrapped into the plane
+    width, ``v * scale_y - 0.5 + pad`` (rows of padding above the plane)."""
     plane_w = width * scale_x
     for y in range(iy.shape[0]):
         i = iy[y]
         a = ay[y]
         fi = fiy[y]
         fa = fay[y]
-        for x in range(jx.shape[0]):
-            j = jx[x]
+        for j in range(seg.shape[0] - 1):
+            x0 = np.uint64(seg[j])
+            n = np.uint64(seg[j + 1]) - x0
             if not bad[i, j]:
-                u, v = _bilinear(corners, i, j, a, bx[x])
-            else:
+                # linear along the row inside the cell: the inner loop vectorises
+                uL = ((1.0 - a) * corners[i, j, 0, 0] + a * corners[i, j, 2, 0]) * scale_x - 0.5
+                uR = ((1.0 - a) * corners[i, j, 1, 0] + a * corners[i, j, 3, 0]) * scale_x - 0.5
+                vL = ((1.0 - a) * corners[i, j, 0, 1] + a * corners[i, j, 2, 1]) * scale_y \
+                    - 0.5 + pad
+                vR = ((1.0 - a) * corners[i, j, 1, 1] + a * corners[i, j, 3, 1]) * scale_y \
+                    - 0.5 + pad
+                du = uR - uL
+                dv = vR - vL
+                for t in range(n):
+                    x = x0 + t
+                    px = uL + du * bx[x]
+                    px = px - plane_w if px >= plane_w - 0.5 else px
+                    px = px + plane_w if px < -0.5 else px
+                    mx[y, x] = px
+                    my[y, x] = vL + dv * bx[x]
+                continue
+            for t in range(n):
+                x = x0 + t
                 fj = fjx[x]
                 u, v = _bilinear(fcorners, fi, fj, fa, fbx[x])
                 if fexact[fi, fj]:
-                    u, v = _source_uv(qu[x], qv[y], M, width, height, v, iterations)
-            px = u * scale_x - 0.5
-            if px >= plane_w - 0.5:
-                px -= plane_w
-            elif px < -0.5:
-                px += plane_w
-            mx[y, x] = px
-            my[y, x] = v * scale_y - 0.5 + pad
+                    cp = row_dir[y, 1]
+                    u, v = _source_uv_dir(cp * col_dir[x, 0], -row_dir[y, 0], cp * col_dir[x, 1],
+                                          M, width, height, v, iterations)
+                px = u * scale_x - 0.5
+                if px >= plane_w - 0.5:
+                    px -= plane_w
+                elif px < -0.5:
+                    px += plane_w
+                mx[y, x] = px
+                my[y, x] = v * scale_y - 0.5 + pad

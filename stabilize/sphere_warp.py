@@ -54,12 +54,14 @@ __all__ = [
 #: Output grid spacing of the exact map, pixels.
 DEFAULT_STEP_PX = 16
 #: Largest bilinear error (at a cell's centre, px of arc) a cell may have before it is refined.
-DEFAULT_TOL_PX = 0.05
-_ITERATIONS = 3
-# Fixed-point iterations from a guess of the source row: the coarse grid starts from the output
-# row (tens of rows off after a rotation), the fine grid and single pixels from an interpolated
-# row (a fraction of a row off); a row moves the rotation by readout * rate / H (~1e-5 rad).
-_FINE_ITERATIONS = 1
+DEFAULT_TOL_PX = 0.1
+# Fixed-point iterations on the source row. One row of error moves a point by about
+# readout * rate * H / pi / H px (0.006 px at 1 rad/s, 20 ms), so each iteration shrinks the
+# error ~150-fold: the grids start from the output row (tens of rows off after a rotation),
+# single pixels from their fine cell's interpolated row (a fraction of a row off).
+_ITERATIONS = 2
+# cell centres, fine vertices and single pixels start from an interpolated row
+_FINE_ITERATIONS = 0
 #: Fine cells per coarse cell and axis where the coarse cell is not accurate enough.
 REFINE = 4
 # Rows of padding above and below a plane: bicubic and Lanczos taps reach 3 rows past the map.
@@ -236,7 +238,14 @@ class SphereWarper:
             iy, ay = self._cells(qv, self.vs)
             fjx, fbx = self._cells(qu, self.fus)
             fiy, fay = self._cells(qv, self.fvs)
-            self._geom[kind] = (qu, qv, jx, bx, iy, ay, sx, sy, fjx, fbx, fiy, fay)
+            yaw = (qu / w - 0.5) * 2 * np.pi
+            pitch = (0.5 - qv / h) * np.pi
+            col_dir = np.ascontiguousarray(np.stack([np.sin(yaw), np.cos(yaw)], axis=1))
+            row_dir = np.ascontiguousarray(np.stack([np.sin(pitch), np.cos(pitch)], axis=1))
+            # query columns of each coarse cell column: seg[j] <= x < seg[j + 1]
+            seg = np.searchsorted(jx, np.arange(self.us.size), side="left").astype(np.int64)
+            self._geom[kind] = (qu, qv, jx, bx, iy, ay, sx, sy, fjx, fbx, fiy, fay, col_dir,
+                                row_dir, seg)
         return self._geom[kind]
 
     @staticmethod
@@ -283,10 +292,10 @@ class SphereWarper:
         sphere_kernel("sphere_vertices")(self.us, self.vs, M, W, H, _ITERATIONS, vert)
         corners = np.zeros((ny - 1, nx - 1, 4, 2))
         bad = np.zeros((ny - 1, nx - 1), np.bool_)
-        sphere_kernel("sphere_cells")(vert, self.us, self.vs, M, W, H, _ITERATIONS, self.tol_px,
-                                      np.ones_like(bad), corners, bad)
+        sphere_kernel("sphere_cells")(vert, self.us, self.vs, M, W, H, _FINE_ITERATIONS,
+                                      self.tol_px, np.ones_like(bad), corners, bad)
         fvert = np.zeros((self.fvs.size, self.fus.size, 2))
-        sphere_kernel("sphere_refine")(bad, REFINE, self.fus, self.fvs, M, W, H,
+        sphere_kernel("sphere_refine")(bad, corners, REFINE, self.fus, self.fvs, M, W, H,
                                        _FINE_ITERATIONS, fvert)
         fbad = np.ascontiguousarray(np.repeat(np.repeat(bad, REFINE, 0), REFINE, 1))
         fcorners = np.zeros(fbad.shape + (4, 2))
@@ -308,7 +317,7 @@ class SphereWarper:
         ue, ve = source_points_reference(cu[None, :], cv[:, None], M, self.size, v_guess=vc,
                                          iterations=iterations)
         de = np.mod(ue - uc + w / 2, w) - w / 2
-        arc = np.maximum(np.sin(np.pi * np.clip(ve / self.size[1], 0.0, 1.0)), 0.25)
+        arc = np.maximum(np.sin(np.pi * np.clip(ve / self.size[1], 0.0, 1.0)), 0.05)
         exact = ((spread > 0.125 * w) | (np.abs(de) * arc > self.tol_px)
                  | (np.abs(ve - vc) > self.tol_px))
         c[~active] = 0.0
@@ -322,15 +331,35 @@ class SphereWarper:
         corners, bad = self._cells_reference(vert, self.us, self.vs, M,
                                              np.ones(gu.shape[0] - 1, bool)[:, None]
                                              | np.zeros(gu.shape[1] - 1, bool)[None, :],
-                                             _ITERATIONS)
+                                             _FINE_ITERATIONS)
         fbad = np.repeat(np.repeat(bad, REFINE, 0), REFINE, 1)
         need = np.zeros((self.fvs.size, self.fus.size), bool)
         for di in (0, 1):
             for dj in (0, 1):
                 need[di:need.shape[0] - 1 + di, dj:need.shape[1] - 1 + dj] |= fbad
         fu, fv = np.meshgrid(self.fus, self.fvs)
+        # each fine vertex starts from the row a bad coarse cell holding it interpolates: the
+        # last such cell in row-major order, whose write the kernel keeps
+        fi, fj = np.nonzero(need)
+        ci = np.zeros(fi.size, np.intp)
+        cj = np.zeros(fj.size, np.intp)
+        for di in (1, 0):
+            for dj in (1, 0):
+                ii = np.minimum(fi // REFINE, bad.shape[0] - 1) - di * (fi % REFINE == 0)
+                jj = np.minimum(fj // REFINE, bad.shape[1] - 1) - dj * (fj % REFINE == 0)
+                ii = np.where(fi == self.fvs.size - 1, bad.shape[0] - 1, ii)
+                jj = np.where(fj == self.fus.size - 1, bad.shape[1] - 1, jj)
+                ok = (ii >= 0) & (jj >= 0)
+                ok[ok] &= bad[ii[ok], jj[ok]]
+                ci = np.where(ok, ii, ci)
+                cj = np.where(ok, jj, cj)
+        a = (fi - ci * REFINE) / REFINE
+        b = (fj - cj * REFINE) / REFINE
+        c = corners[ci, cj]
+        guess = ((1 - a) * (1 - b) * c[:, 0, 1] + (1 - a) * b * c[:, 1, 1]
+                 + a * (1 - b) * c[:, 2, 1] + a * b * c[:, 3, 1])
         fvert = np.zeros(fu.shape + (2,))
-        su, sv = source_points_reference(fu[need], fv[need], M, self.size,
+        su, sv = source_points_reference(fu[need], fv[need], M, self.size, v_guess=guess,
                                          iterations=_FINE_ITERATIONS)
         fvert[need] = np.stack([su, sv], axis=-1)
         fcorners, fexact = self._cells_reference(fvert, self.fus, self.fvs, M, fbad,
@@ -342,11 +371,11 @@ class SphereWarper:
                    rows: slice, pad: int) -> tuple[np.ndarray, np.ndarray]:
         from .warmup import sphere_kernel
 
-        qu, qv, jx, bx, iy, ay, sx, sy, fjx, fbx, fiy, fay = self._plane(kind)
+        _, _, jx, bx, iy, ay, sx, sy, fjx, fbx, fiy, fay, cd, rd, seg = self._plane(kind)
         w, h = self.size
-        sphere_kernel("sphere_maps")(sm.corners, sm.bad, sm.fine_corners, sm.fine_exact, jx, bx,
-                                     fjx, fbx, iy[rows], ay[rows], fiy[rows], fay[rows], qu,
-                                     qv[rows], sm.M, float(w), float(h), _FINE_ITERATIONS, sx,
+        sphere_kernel("sphere_maps")(sm.corners, sm.bad, sm.fine_corners, sm.fine_exact, seg, bx,
+                                     fjx, fbx, iy[rows], ay[rows], fiy[rows], fay[rows], cd,
+                                     rd[rows], sm.M, float(w), float(h), _FINE_ITERATIONS, sx,
                                      sy, float(pad), mx, my)
         return mx, my
 
@@ -364,7 +393,7 @@ class SphereWarper:
                              ) -> tuple[np.ndarray, np.ndarray]:
         """Numpy reference of ``dense_maps`` (float64)."""
         kind = self._kind(chroma)
-        qu, qv, jx, bx, iy, ay, sx, sy, fjx, fbx, fiy, fay = self._plane(kind)
+        qu, qv, jx, bx, iy, ay, sx, sy, fjx, fbx, fiy, fay = self._plane(kind)[:12]
         w, h = self.size
 
         def bilinear(corners, ii, jj, a, b):

@@ -306,10 +306,12 @@ def generate_clip(
         "gyro_rate_hz": gyro_rate_hz, "gyro_jitter_s": gyro_jitter_s, "gcsv_orientation": axes,
         "noise_rad_s_sqrt_hz": noise_rad_s, "bias_rad_s": list(map(float, bias_rad_s)),
         "lens_model": cam.model, "K": cam.K.tolist(), "dist": cam.dist.tolist(),
-        "hfov_deg": None if sphere else hfov_deg, "projection": projection, "ois": bool(ois), "focus_breathing": bool(focus_breathing),
+        "hfov_deg": None if sphere else hfov_deg, "projection": projection, "ois": bool(ois),
+        "focus_breathing": bool(focus_breathing),
         "motion_blur": bool(motion_blur),
         "clocks": "t_video = t_log - offset_s; frame time = centre of exposure of middle row",
-        "files": {"video": video.name, "gcsv": gcsv.name, "lens": None if lens_path is None else lens_path.name,
+        "files": {"video": video.name, "gcsv": gcsv.name,
+                  "lens": None if lens_path is None else lens_path.name,
                   "phone": None if phone_dir is None else phone_dir.name},
     }
     npz, js = write_truth(out / f"{name}.truth.npz", arrays, summary)
