@@ -92,6 +92,16 @@ def _defaults(params_class) -> dict:
     return {f.name: f.default for f in dataclasses.fields(params_class)}
 
 
+def _projection_names() -> list[str]:
+    from sensors.spherical import PROJECTIONS
+
+    return list(PROJECTIONS)
+
+
+def _projection_choices() -> list[str]:
+    return ["auto", *_projection_names()]
+
+
 _STAB = _defaults(StabilizeParams)
 _STITCH = _defaults(StitchParams)
 
@@ -154,8 +164,11 @@ def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str 
 @click.option("--focus-breathing", is_flag=True, help="Simulate focal-length breathing.")
 @click.option("--motion-blur", is_flag=True, help="Average sub-exposure renders.")
 @click.option("--no-audio", is_flag=True, help="Leave out the quiet tone track.")
+@click.option("--projection", type=_Names(_projection_names), default="flat", show_default=True,
+              help="flat (the lens above) or equirect: a 360 camera's panorama, W = 2H, with "
+                   "spherical metadata and no lens profile.")
 def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset_ms, lens, ois,
-                focus_breathing, motion_blur, no_audio):
+                focus_breathing, motion_blur, no_audio, projection):
     """Write generated ground-truth samples to OUT_DIR.
 
     Per kind: <kind>_s<seed>.mp4, .gcsv, .lens.json, .truth.npz/.json (and a _phone folder with
@@ -169,8 +182,12 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
     if bad or not names:
         raise InputError(f"unknown kind(s) {', '.join(bad) or '(none)'}; valid: "
                          + ", ".join(KINDS))
-    height = int(round(width * 9 / 16 / 2)) * 2
-    width = width // 2 * 2
+    if projection == "equirect":
+        width = width // 4 * 4
+        height = width // 2
+    else:
+        height = int(round(width * 9 / 16 / 2)) * 2
+        width = width // 2 * 2
     n_frames = int(duration_s * fps + 1e-9)
     with progress(length=n_frames * len(names), label="rendering samples") as bar:
         for i, kind in enumerate(names):
@@ -181,7 +198,8 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
                 out_dir, kind=kind, seed=seed, width=width, height=height, fps=fps,
                 duration_s=duration_s, readout_s=readout_ms / 1000.0, lens=lens, ois=ois,
                 focus_breathing=focus_breathing, motion_blur=motion_blur,
-                log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick)
+                log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick,
+                projection=projection)
             click.echo(f"\n{clip.video}  ({clip.n_frames} frames, {width}x{height})", err=True)
     click.echo(f"wrote {len(names)} sample(s) to {out_dir}")
 
@@ -343,10 +361,18 @@ def _stabilize_params(opts: dict) -> StabilizeParams:
                    "(10-bit H.264 plays on few devices).")
 @click.option("--strict", is_flag=True,
               help="Refuse a log that covers only part of the clip (else pass the rest through).")
+@click.option("--projection", type=_Names(_projection_choices), default="auto",
+              show_default=True,
+              help="auto: equirect when the clip has spherical metadata or is a 2:1 frame from a "
+                   "360 camera, else flat. An equirect clip is stabilized by rotating the sphere "
+                   "(no crop, no zoom) and keeps its spherical metadata.")
+@click.option("--no-level", is_flag=True,
+              help="Equirect: do not keep gravity down (on by default when the log has an "
+                   "accelerometer).")
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,
-                  bit_depth, strict):
+                  bit_depth, strict, projection, no_level):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
@@ -373,12 +399,14 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         res = stabilize_video(video, out_path, gyro=gyro_path, lens=lens_path,
                               readout_ms=readout_ms, offset_ms=offset_ms, params=params,
                               sidecar=sidecar_path, debug_dir=debug_dir, progress=tick,
-                              strict=strict)
+                              strict=strict, projection=projection, level_sphere=not no_level)
     finally:
         if bars:
             bars[0].__exit__(None, None, None)
     i0, i1 = res.stabilized_frames
-    click.echo(f"wrote {res.output}: {res.n_frames} frames, stabilized {i0}..{i1 - 1}")
+    click.echo(f"wrote {res.output}: {res.n_frames} frames, stabilized {i0}..{i1 - 1}"
+               + (" (equirect: sphere rotated, spherical metadata written)"
+                  if res.projection == "equirect" else ""))
     click.echo(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
                f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")
     for note in res.notes:
