@@ -51,7 +51,8 @@ __all__ = [
     "REFINE",
 ]
 
-#: Output grid spacing of the exact map, pixels.
+#: Output grid spacing of the exact map, pixels, at a 1280 px wide frame; the grid keeps its
+#: angular spacing (4.5 degrees) at other widths, at least 4 px.
 DEFAULT_STEP_PX = 16
 #: Largest bilinear error (at a cell's centre, px of arc) a cell may have before it is refined.
 DEFAULT_TOL_PX = 0.1
@@ -173,8 +174,9 @@ class SphereWarper:
     ----------
     size : (int, int)
         Frame width and height (W = 2H is usual but not required).
-    step_px : float
-        Spacing of the exact grid, output pixels.
+    step_px : float, optional
+        Spacing of the exact grid, output pixels (default ``DEFAULT_STEP_PX`` scaled to the
+        width).
     interpolation : str
         ``bilinear``, ``bicubic`` or ``lanczos``.
     tol_px : float
@@ -193,7 +195,7 @@ class SphereWarper:
     True
     """
 
-    def __init__(self, size: tuple[int, int], step_px: float = DEFAULT_STEP_PX,
+    def __init__(self, size: tuple[int, int], step_px: float | None = None,
                  interpolation: str = "bilinear", tol_px: float = DEFAULT_TOL_PX):
         if interpolation not in INTERPOLATION_FLAGS:
             raise InputError(f"unknown interpolation {interpolation!r}; valid: "
@@ -201,6 +203,8 @@ class SphereWarper:
         w, h = int(size[0]), int(size[1])
         if w < 8 or h < 4:
             raise InputError(f"equirect frame too small: {w}x{h}")
+        if step_px is None:
+            step_px = max(4.0, DEFAULT_STEP_PX * w / 1280.0)
         if not step_px >= 1:
             raise InputError(f"grid step must be >= 1 px, got {step_px}")
         self.size = (w, h)
