@@ -144,7 +144,8 @@ STITCH_DEFAULTS = {"width_px": "width_px", "exposure": "exposure", "bands": "ble
 
 
 @pytest.mark.parametrize("command, params_class, mapping, own", [
-    (STABILIZE, StabilizeParams, STABILIZE_DEFAULTS, {"smoothing": DEFAULT_SMOOTHING}),
+    (STABILIZE, StabilizeParams, STABILIZE_DEFAULTS, {"smoothing": DEFAULT_SMOOTHING,
+                                                      "projection": "auto"}),
     (STITCH, StitchParams, STITCH_DEFAULTS, {}),
 ])
 def test_every_default_shown_is_the_library_default(command, params_class, mapping, own):
