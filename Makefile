@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Ahead-of-time builds of the stabilizer's numba kernels (sensors.aot): `steadyrig stabilize`
 # then starts without importing numba. Without a C compiler the JIT kernels serve instead.
-$(AOT): $(STAMP) sensors/_kernels.py stabilize/_kernels.py sensors/aot.py stabilize/warmup.py
+$(AOT): $(STAMP) sensors/_kernels.py stabilize/_kernels.py stabilize/_sphere_kernels.py sensors/aot.py stabilize/warmup.py
 	$(PY) -m stabilize.warmup --build || echo "note: kernels not built ahead of time; numba JIT kernels are used"
 	touch $(AOT)
 

@@ -190,6 +190,16 @@ def _defaults(params_class) -> dict:
     return {f.name: f.default for f in dataclasses.fields(params_class)}
 
 
+def _projection_names() -> list[str]:
+    from sensors.spherical import PROJECTIONS
+
+    return list(PROJECTIONS)
+
+
+def _projection_choices() -> list[str]:
+    return ["auto", *_projection_names()]
+
+
 _STAB = _defaults(StabilizeParams)
 _STITCH = _defaults(StitchParams)
 

@@ -13,8 +13,10 @@ from ._common import (
     _Command,
     _defaults,
     _json_out,
+    _Names,
     _notes,
     _progress,
+    _projection_names,
     _say,
     _script_options,
 )
@@ -70,9 +72,12 @@ def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str 
 @click.option("--focus-breathing", is_flag=True, help="Simulate focal-length breathing.")
 @click.option("--motion-blur", is_flag=True, help="Average sub-exposure renders.")
 @click.option("--no-audio", is_flag=True, help="Leave out the quiet tone track.")
+@click.option("--projection", type=_Names(_projection_names), default="flat", show_default=True,
+              help="flat (the lens above) or equirect: a 360 camera's panorama, W = 2H, with "
+                   "spherical metadata and no lens profile.")
 @_script_options
 def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset_ms, lens, ois,
-                focus_breathing, motion_blur, no_audio):
+                focus_breathing, motion_blur, no_audio, projection):
     """Write generated ground-truth samples to OUT_DIR.
 
     Per kind: <kind>_s<seed>.mp4, .gcsv, .lens.json, .truth.npz/.json (and a _phone folder with
@@ -90,8 +95,12 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 
     from sensors.progress import report
 
-    height = int(round(width * 9 / 16 / 2)) * 2
-    width = width // 2 * 2
+    if projection == "equirect":
+        width = width // 4 * 4
+        height = width // 2
+    else:
+        height = int(round(width * 9 / 16 / 2)) * 2
+        width = width // 2 * 2
     n_frames = int(duration_s * fps + 1e-9)
     _check_outputs(*(Path(out_dir) / f"{k}_s{seed}.mp4" for k in names))
     with _progress("rendering samples") as bar:
@@ -103,7 +112,8 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
                 out_dir, kind=kind, seed=seed, width=width, height=height, fps=fps,
                 duration_s=duration_s, readout_s=readout_ms / 1000.0, lens=lens, ois=ois,
                 focus_breathing=focus_breathing, motion_blur=motion_blur,
-                log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick)
+                log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick,
+                projection=projection)
             _say(f"\n{clip.video}  ({clip.n_frames} frames, {width}x{height})", err=True)
     _say(f"wrote {len(names)} sample(s) to {out_dir}")
 

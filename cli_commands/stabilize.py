@@ -22,6 +22,7 @@ from ._common import (
     _Names,
     _notes,
     _progress,
+    _projection_choices,
     _say,
     _script_options,
 )
@@ -140,12 +141,20 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write a JSON summary (frames, stabilized range, offset, zoom range, notes) "
                    "here (- for standard output).")
+@click.option("--projection", type=_Names(_projection_choices), default="auto",
+              show_default=True,
+              help="auto: equirect when the clip has spherical metadata or is a 2:1 frame from a "
+                   "360 camera, else flat. An equirect clip is stabilized by rotating the sphere "
+                   "(no crop, no zoom) and keeps its spherical metadata.")
+@click.option("--no-level", is_flag=True,
+              help="Equirect: do not keep gravity down (on by default when the log has an "
+                   "accelerometer).")
 @_script_options
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, encoder_preset,
                   rc_lookahead, bit_depth, strict, preset_path, save_preset_path, segments,
-                  scheduler, workers, json_path):
+                  scheduler, workers, json_path, projection, no_level):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
@@ -185,16 +194,21 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         if segments > 1:
             if debug_dir:
                 raise click.UsageError("--debug-dir needs a single run (without --segments)")
+            if projection == "equirect":
+                raise click.UsageError("--segments stabilizes flat clips only")
             from stabilize.segments import stabilize_segmented
 
             res = stabilize_segmented(video, out_path, segments=segments, scheduler=scheduler,
                                       workers=workers, progress=tick, **kwargs)
         else:
-            res = stabilize_video(video, out_path, debug_dir=debug_dir, progress=tick, **kwargs)
+            res = stabilize_video(video, out_path, debug_dir=debug_dir, progress=tick,
+                                  projection=projection, level_sphere=not no_level, **kwargs)
     src = res.motion_source
     counts = ", ".join(f"{k} {int((src == k).sum())}" for k in ("gyro", "video", "none")
                        if src is not None and (src == k).any())
-    _say(f"wrote {res.output}: {res.n_frames} frames; camera motion from {counts}")
+    sphere = (" (equirect: sphere rotated, spherical metadata written)"
+              if getattr(res, "projection", "flat") == "equirect" else "")
+    _say(f"wrote {res.output}: {res.n_frames} frames; camera motion from {counts}{sphere}")
     _say(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
          f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")
     _notes(res.notes)

@@ -11,8 +11,10 @@ import cv2
 import numpy as np
 
 from .errors import InputError
+from .types import CameraModel
 
-__all__ = ["dirs_to_equirect", "equirect_to_dirs", "sample_equirect", "INTERPOLATIONS"]
+__all__ = ["dirs_to_equirect", "equirect_to_dirs", "sample_equirect", "equirect_camera",
+           "INTERPOLATIONS"]
 
 INTERPOLATIONS = {
     "nearest": cv2.INTER_NEAREST,
@@ -20,6 +22,20 @@ INTERPOLATIONS = {
     "bicubic": cv2.INTER_CUBIC,
     "lanczos": cv2.INTER_LANCZOS4,
 }
+
+
+def equirect_camera(size: tuple[int, int]) -> CameraModel:
+    """The ``CameraModel`` an equirectangular clip's motion is analysed with: its size (rows for
+    the rolling shutter) and a focal length of ``W / 2pi`` px per radian, the panorama's scale
+    at the equator (what pixel figures are measured in); ``meta['projection']`` says
+    ``equirect``, so nothing takes it for a pinhole lens."""
+    w, h = int(size[0]), int(size[1])
+    if w < 2 or h < 2:
+        raise InputError(f"equirect frame size must be positive, got {w}x{h}")
+    f = w / (2 * np.pi)
+    K = np.array([[f, 0.0, (w - 1) / 2.0], [0.0, f, (h - 1) / 2.0], [0.0, 0.0, 1.0]])
+    return CameraModel(K, np.zeros(5), "opencv_standard", (w, h),
+                       meta={"projection": "equirect", "name": "equirectangular"})
 
 
 def dirs_to_equirect(dirs: np.ndarray, width: int) -> np.ndarray:

@@ -44,6 +44,7 @@ __all__ = [
     "ClipInputs",
     "find_gyro_log",
     "resolve_camera",
+    "resolve_projection",
     "resolve_readout",
     "resolve_offset",
     "capture_times",
@@ -232,22 +233,55 @@ class ClipInputs:
     offset_s: float
     frame_t_s: np.ndarray
     notes: list[str]
+    projection: str = "flat"
+
+
+def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[int, int],
+                       log: SensorLog, notes: list[str] | None = None) -> str:
+    """The clip's projection: ``flat`` or ``equirect`` as given, or for ``auto`` what
+    ``sensors.spherical.detect_projection`` finds (an equirect finding is noted)."""
+    from sensors.spherical import check_projection, detect_projection
+
+    if check_projection(projection) != "auto":
+        return projection
+    found, why = detect_projection(video, size, log.camera)
+    if found != "flat":
+        _note(notes, f"projection {found}: {why}")
+    return found
 
 
 def resolve_inputs(video: str | os.PathLike,
                    gyro: str | os.PathLike | SensorLog | None = None,
                    lens: str | os.PathLike | CameraModel | None = None,
                    readout_ms: float | None = None,
-                   offset_ms: float | None = None) -> ClipInputs:
-    """Probe ``video`` and find its log, lens, readout, offset and capture times, as
-    ``stabilize_video`` does (``find_gyro_log``, ``resolve_camera``, ``resolve_readout``,
-    ``resolve_offset``, ``capture_times``)."""
+                   offset_ms: float | None = None,
+                   projection: str = "flat") -> ClipInputs:
+    """Probe ``video`` and find its log, projection, lens, readout, offset and capture times,
+    as ``stabilize_video`` does (``find_gyro_log``, ``resolve_projection``, ``resolve_camera``,
+    ``resolve_readout``, ``resolve_offset``, ``capture_times``).
+
+    An equirect clip has no lens (``sensors.equirect.equirect_camera`` stands for it) and its
+    sync offset must be known: given, or 0 for embedded telemetry, or from the log's frame
+    stamps (auto sync matches a flat camera's flow)."""
     video = Path(video)
     info = probe_video(video)
     notes: list[str] = []
     log = gyro if isinstance(gyro, SensorLog) else find_gyro_log(video, gyro)
-    cam = resolve_camera(lens, video, (info.width, info.height), notes)
+    size = (info.width, info.height)
+    projection = resolve_projection(projection, video, size, log, notes)
+    if projection == "equirect":
+        from sensors.equirect import equirect_camera
+
+        if lens is not None:
+            _note(notes, "equirect: the lens profile given is not used")
+        if (offset_ms is None and not log.same_clock_as_video
+                and (log.frames is None or len(log.frames) != info.frame_t_s.size)):
+            raise InputError("the sync offset of an equirect clip cannot be found from its "
+                             "video yet: pass --offset-ms", str(video))
+        cam = equirect_camera(size)
+    else:
+        cam = resolve_camera(lens, video, size, notes)
     readout_s = resolve_readout(readout_ms, log, cam, notes)
     offset_s, log = resolve_offset(offset_ms, video, info.frame_t_s, log, cam, readout_s, notes)
     frame_t_s = capture_times(log, info, offset_s, notes)
-    return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes)
+    return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes, projection)

@@ -29,6 +29,7 @@ from .motion import MotionTrack
 from .motion_sources import analyze_clip_motion
 from .params import StabilizeParams
 from .sidecar import sidecar_dict, write_sidecar
+from .sphere_plan import plan_sphere_path
 from .transcode import ENCODERS, Transcoder
 from .warmup import warm_up_kernels
 
@@ -77,6 +78,9 @@ class StabilizeResult:
         Wall time of the whole call.
     motion_source : (F,) str
         What moved the camera per frame: ``gyro``, ``video`` or ``none``.
+    projection : str
+        ``flat``, or ``equirect``: the sphere was rotated (``stabilize.sphere_warp``) and the
+        output carries spherical video metadata.
     """
 
     output: Path
@@ -93,6 +97,7 @@ class StabilizeResult:
     notes: tuple
     elapsed_s: float
     motion_source: np.ndarray | None = None
+    projection: str = "flat"
 
 
 def plan_path(motion: MotionTrack, params: StabilizeParams, fps: float,
@@ -144,23 +149,31 @@ class ClipPlan:
         return tuple(self.motion.notes) + tuple(self.path.notes)
 
 
-def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False) -> ClipPlan:
+def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *,
+              level_sphere: bool = True) -> ClipPlan:
     """Analyse the real motion of ``clip`` and plan its virtual camera, as ``stabilize_video``
     does before the first frame is warped.
 
     The motion comes from the gyro and, where the log has none, from the video
-    (``motion_sources.analyze_clip_motion``); frames with no source at all are drawn
+    (``motion_sources.analyze_clip_motion``; flat clips); frames with no source at all are drawn
     uncorrected with the path eased into them. With ``strict`` a log that leaves frames
     uncovered raises ``CoverageError``. The motion's and the chain's notes are logged and kept
-    in the plan (``ClipPlan.notes``).
+    in the plan (``ClipPlan.notes``). An equirect clip's path is a rotation of the sphere
+    (``sphere_plan.plan_sphere_path``; ``level_sphere``: gravity kept down where the log has an
+    accelerometer).
     """
-    cm = analyze_clip_motion(clip, params.row_bands, strict)
+    cm = analyze_clip_motion(clip, params.row_bands, strict,
+                             use_video=clip.projection == "flat")
     motion = cm.motion
     frames = (0, len(motion))
     exposure = clip.log.exposure_s
     if exposure is not None and exposure.size != len(motion):
         exposure = None
-    path = plan_path(motion, params, clip.info.fps, frames, exposure, cm.passthrough)
+    if clip.projection == "equirect":
+        path = plan_sphere_path(motion, params, clip.info.fps, frames, exposure,
+                                level=level_sphere)
+    else:
+        path = plan_path(motion, params, clip.info.fps, frames, exposure, cm.passthrough)
     for n in path.notes:
         _log.info(n)
     return ClipPlan(motion, frames, path, cm.sources, cm.bias_source)
@@ -179,6 +192,8 @@ def stabilize_video(
     debug_dir: str | os.PathLike | None = None,
     progress: ProgressCallback | None = None,
     strict: bool = False,
+    projection: str = "auto",
+    level_sphere: bool = True,
 ) -> StabilizeResult:
     """Stabilize ``input`` with its gyro log and write ``output`` (audio copied).
 
@@ -209,6 +224,13 @@ def stabilize_video(
         Refuse a log that leaves frames uncovered (else their motion comes from the video), and
         a damaged video (else undecodable frames are stood in for by their neighbours and named
         in the notes and the sidecar's ``damage``; ``sensors.damage``).
+    projection : str
+        ``auto`` (spherical metadata, or a 2:1 frame from a 360 camera, mean ``equirect``;
+        ``inputs.resolve_projection``), ``flat`` or ``equirect``. An equirect clip is
+        stabilized by rotating the sphere (no crop, no zoom, no border; ``sphere_warp``) and
+        written with spherical video metadata (V1 and V2), so players show it as 360.
+    level_sphere : bool
+        Equirect only: keep gravity down where the log has an accelerometer.
 
     Returns
     -------
@@ -238,19 +260,33 @@ def stabilize_video(
                                        if isinstance(p, (str, os.PathLike))))
     if sidecar is not None:
         check_not_input(sidecar, video, out_path)
-    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms)
+    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection)
     notes = clip.notes
+    sphere = clip.projection == "equirect"
     # The decoder and the encoder start now, beside the analysis and the plan.
-    with atomic_output(out_path) as tmp, Transcoder(video, clip.info, tmp, params,
-                                                          strict) as transcoder:
-        for n in transcoder.notes:
-            note(notes, _log, n)
-        plan = plan_clip(clip, params, strict)
-        motion, frames, ctx = plan.motion, plan.frames, plan.path
-        preview = None
-        if debug_dir is not None:
-            preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
-        written = transcoder.run(motion, ctx, frames, progress, preview)
+    with atomic_output(out_path) as tmp:
+        with Transcoder(video, clip.info, tmp, params, strict) as transcoder:
+            for n in transcoder.notes:
+                note(notes, _log, n)
+            plan = plan_clip(clip, params, strict, level_sphere=level_sphere)
+            motion, frames, ctx = plan.motion, plan.frames, plan.path
+            preview = None
+            if debug_dir is not None:
+                preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
+            warper = None
+            if sphere:
+                from .sphere_warp import SphereWarper
+
+                warper = SphereWarper(clip.camera.size, interpolation=params.interpolation)
+            written = transcoder.run(motion, ctx, frames, progress, preview, warper)
+        if sphere and out_path.suffix.lower() in (".mp4", ".mov", ".m4v"):
+            # the muxer writes none: added to the finished file before it is renamed
+            from sensors.spherical import write_spherical
+
+            write_spherical(tmp)
+        elif sphere:
+            note(notes, _log, f"spherical metadata is written into MP4/MOV only, not "
+                 f"{out_path.suffix}: players may not show {out_path.name} as 360")
     all_notes = tuple(notes) + plan.notes
     if transcoder.damage.damaged:  # named in the notes and the sidecar (sensors.damage)
         all_notes += (transcoder.damage.note(),)
@@ -259,7 +295,8 @@ def stabilize_video(
     if sidecar is not None:
         sc_path = Path(sidecar)
         rec = sidecar_dict(motion, ctx, params, frames,
-                           {"input": str(video), "output": str(out_path)},
+                           {"input": str(video), "output": str(out_path),
+                            "projection": clip.projection},
                            sources=plan.sources, bias_source=plan.bias_source)
         rec["notes"] = list(all_notes)
         rec["damage"] = transcoder.damage.as_list()
@@ -277,4 +314,4 @@ def stabilize_video(
     return StabilizeResult(out_path, sc_path, written, frames, clip.offset_s, clip.readout_s,
                            clip.camera, ctx.real_quat, ctx.virtual_quat, ctx.zoom,
                            dict(ctx.extras), all_notes, time.perf_counter() - t_start,
-                           plan.sources)
+                           plan.sources, clip.projection)

@@ -284,7 +284,7 @@ class Transcoder:
             dither_to_8bit(src, dst, bits, tiles)
         return _Picture(planes, fr.pts, fr.time_base, pooled=True)
 
-    def _warp(self, warper: MeshWarper, motion: MotionTrack, ctx: FilterContext,
+    def _warp(self, warper, motion: MotionTrack, ctx: FilterContext,
               frames: tuple[int, int], preview: dict[int, tuple] | None) -> None:
         info, i0, i1 = self.info, frames[0], frames[1]
         sm = self.samples
@@ -338,12 +338,15 @@ class Transcoder:
 
     def run(self, motion: MotionTrack, ctx: FilterContext, frames: tuple[int, int],
             progress: ProgressCallback | None,
-            preview: dict[int, tuple] | None) -> int:
+            preview: dict[int, tuple] | None, warper=None) -> int:
         """Warp frames ``[i0, i1)`` (``frames``) along ``ctx``'s path, pass the others through,
         encode every frame and report each (``Progress("stabilize", done, total)``); returns
         the number of frames written. ``preview`` (frame index -> None) receives BGR
-        (before, after) pairs of those frames."""
-        warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation)
+        (before, after) pairs of those frames. ``warper`` (default a ``MeshWarper`` of the
+        clip's lens) has ``vertex_map(frame_motion, virtual_quat, zoom)`` and ``warp_yuv``,
+        e.g. ``stabilize.sphere_warp.SphereWarper`` for an equirect clip."""
+        if warper is None:
+            warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation)
         written = 0
         total = len(motion) if self.segment is None else self.segment[1] - self.segment[0]
         # The warp has a thread of its own beside decode and the encoder's threads, which fill

@@ -2,8 +2,9 @@
 background.
 
 ``steadyrig stabilize`` calls three numba kernels: gyro integration (``sensors._kernels``),
-vertex mapping and map densification (``stabilize._kernels``). When their ahead-of-time modules
-are built and current (``sensors.aot``; `make` builds them, as does ``python -m
+vertex mapping and map densification (``stabilize._kernels``); equirectangular clips call the
+sphere warp's instead of the last two (``stabilize._sphere_kernels``). When their ahead-of-time
+modules are built and current (``sensors.aot``; `make` builds them, as does ``python -m
 stabilize.warmup --build``) they load in milliseconds and numba is never imported. Otherwise
 importing numba and loading the first cached kernel costs about 0.6 s of one core, and
 ``warm_up_kernels`` starts that loading first so it overlaps the caller's probing of the video,
@@ -18,7 +19,8 @@ import threading
 
 from sensors.aot import SENSORS, AotModule, Export, kernel
 
-__all__ = ["STABILIZE", "SPECS", "stabilizer_kernel", "warm_up_kernels", "warmup_calls"]
+__all__ = ["STABILIZE", "SPHERE", "SPECS", "stabilizer_kernel", "sphere_kernel",
+           "warm_up_kernels", "warmup_calls"]
 
 #: The stabilizer's own kernels (types as ``synthesis`` calls them).
 STABILIZE = AotModule("stabilize._aot_stabilize", (
@@ -28,8 +30,23 @@ STABILIZE = AotModule("stabilize._aot_stabilize", (
            "void(f4[:, :, ::1], i8[::1], f4[::1], i8[::1], f4[::1], f4, f4, f4, f4, "
            "f4[:, ::1], f4[:, ::1])"),
 ))
+#: The sphere warp's kernels (equirectangular clips; types as ``sphere_warp`` calls them).
+SPHERE = AotModule("stabilize._aot_sphere", (
+    Export("sphere_vertices", "stabilize._sphere_kernels", "_sphere_vertices",
+           "void(f8[::1], f8[::1], f8[:, :, ::1], f8, f8, i8, f8[:, :, ::1])"),
+    Export("sphere_refine", "stabilize._sphere_kernels", "_sphere_refine",
+           "void(b1[:, ::1], f8[:, :, :, ::1], i8, f8[::1], f8[::1], f8[:, :, ::1], f8, f8, i8, "
+           "f8[:, :, ::1])"),
+    Export("sphere_cells", "stabilize._sphere_kernels", "_sphere_cells",
+           "void(f8[:, :, ::1], f8[::1], f8[::1], f8[:, :, ::1], f8, f8, i8, f8, b1[:, ::1], "
+           "f8[:, :, :, ::1], b1[:, ::1])"),
+    Export("sphere_maps", "stabilize._sphere_kernels", "_sphere_maps",
+           "void(f8[:, :, :, ::1], b1[:, ::1], f8[:, :, :, ::1], b1[:, ::1], i8[::1], f8[::1], "
+           "i8[::1], f8[::1], i8[::1], f8[::1], i8[::1], f8[::1], f8[:, ::1], f8[:, ::1], "
+           "f8[:, :, ::1], f8, f8, i8, f8, f8, f8, f4[:, ::1], f4[:, ::1])"),
+))
 #: Every AOT module `steadyrig stabilize` uses.
-SPECS = (SENSORS, STABILIZE)
+SPECS = (SENSORS, STABILIZE, SPHERE)
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -38,6 +55,11 @@ _thread: threading.Thread | None = None
 def stabilizer_kernel(name: str):
     """Export ``name`` of ``STABILIZE``: the AOT build when current, else the numba kernel."""
     return kernel(STABILIZE, name)
+
+
+def sphere_kernel(name: str):
+    """Export ``name`` of ``SPHERE``: the AOT build when current, else the numba kernel."""
+    return kernel(SPHERE, name)
 
 
 def warm_up_kernels() -> threading.Thread:
@@ -58,6 +80,7 @@ def warmup_calls() -> list[tuple[AotModule, str, tuple]]:
     import numpy as np
 
     m = np.empty((1, 2), np.float32)
+    rot = np.tile(np.eye(3), (2, 1, 1))
     return [
         (SENSORS, "integrate_gyro",
          (np.zeros(2), np.zeros((2, 3)), np.array([0.0, 0.0, 0.0, 1.0]))),
@@ -68,6 +91,20 @@ def warmup_calls() -> list[tuple[AotModule, str, tuple]]:
          (np.zeros((2, 2, 2), np.float32), np.array([0, 2], np.int64), np.zeros(2, np.float32),
           np.zeros(1, np.intp), np.zeros(1, np.float32), np.float32(1.0), np.float32(0.0),
           np.float32(1.0), np.float32(0.0), m, np.empty_like(m))),
+        (SPHERE, "sphere_vertices",
+         (np.zeros(2), np.zeros(2), rot, 2.0, 2.0, 1, np.empty((2, 2, 2)))),
+        (SPHERE, "sphere_refine",
+         (np.zeros((1, 1), np.bool_), np.zeros((1, 1, 4, 2)), 1, np.array([0.0, 2.0]),
+          np.array([0.0, 2.0]), rot, 2.0, 2.0, 1, np.zeros((2, 2, 2)))),
+        (SPHERE, "sphere_cells",
+         (np.zeros((2, 2, 2)), np.array([0.0, 2.0]), np.array([0.0, 2.0]), rot, 2.0, 2.0, 1,
+          0.01, np.ones((1, 1), np.bool_), np.empty((1, 1, 4, 2)), np.empty((1, 1), np.bool_))),
+        (SPHERE, "sphere_maps",
+         (np.zeros((1, 1, 4, 2)), np.zeros((1, 1), np.bool_), np.zeros((1, 1, 4, 2)),
+          np.zeros((1, 1), np.bool_), np.zeros(1, np.int64), np.zeros(1), np.zeros(1, np.int64),
+          np.zeros(1), np.zeros(1, np.int64), np.zeros(1), np.zeros(1, np.int64), np.zeros(1),
+          np.zeros((1, 2)), np.zeros((1, 2)), rot, 2.0, 2.0, 1, 1.0, 1.0, 0.0, m,
+          np.empty_like(m))),
     ]
 
 

@@ -146,7 +146,7 @@ STITCH_DEFAULTS = {"width_px": "width_px", "exposure": "exposure", "bands": "ble
 
 @pytest.mark.parametrize("command, params_class, mapping, own", [
     (STABILIZE, StabilizeParams, STABILIZE_DEFAULTS, {"smoothing": DEFAULT_SMOOTHING,
-                                                      "segments": 1}),
+                                                      "segments": 1, "projection": "auto"}),
     (STITCH, StitchParams, STITCH_DEFAULTS, {}),
 ])
 def test_every_default_shown_is_the_library_default(command, params_class, mapping, own):

@@ -10,13 +10,17 @@ import pytest
 
 import sensors._kernels
 import stabilize._kernels
+import stabilize._sphere_kernels
 from sensors.aot import _forget
 from sensors.synthetic import generate_clip
 from stabilize.pipeline import stabilize_video
 from stabilize.warmup import warm_up_kernels, warmup_calls
 
 _KERNELS = [(sensors._kernels, "_integrate_gyro"), (stabilize._kernels, "_map_vertices"),
-            (stabilize._kernels, "_densify")]
+            (stabilize._kernels, "_densify"), (stabilize._sphere_kernels, "_sphere_vertices"),
+            (stabilize._sphere_kernels, "_sphere_cells"),
+            (stabilize._sphere_kernels, "_sphere_refine"),
+            (stabilize._sphere_kernels, "_sphere_maps")]
 
 
 def _loaded_by(imports: str, heavy: tuple[str, ...]) -> list[str]:
@@ -70,6 +74,10 @@ def test_warm_up_loads_the_signatures_the_pipeline_calls(tmp_path, monkeypatch):
     clip = generate_clip(tmp_path, kind="walk", seed=4, width=160, height=96, duration_s=0.5,
                          readout_s=0.02, audio=False)
     stabilize_video(clip.video, tmp_path / "out.mp4", lens=clip.lens, offset_ms=0.0)
+    clip360 = generate_clip(tmp_path, kind="walk", seed=4, width=160, height=80,
+                            duration_s=0.5, readout_s=0.02, audio=False, projection="equirect",
+                            name="walk360")
+    stabilize_video(clip360.video, tmp_path / "out360.mp4", offset_ms=0.0)
     _forget()
     assert all(seen.values())
     assert seen == warmed

@@ -17,15 +17,23 @@ import av
 import numpy as np
 
 from ..atomic import atomic_output
+from ..equirect import equirect_camera
 from ..errors import InputError
 from ..lens_profile import write_lens_profile
 from ..progress import ProgressCallback
 from ..rolling_shutter import row_time_s
+from ..spherical import PROJECTIONS, write_spherical
 from ..types import CameraModel, FrameTiming, GyroLog, OisLog
 from ..writers import write_gcsv, write_phone_log, write_truth
 from .gyro import DEFAULT_BIAS_RAD_S, DEFAULT_NOISE_RAD_S, synthesize_gyro
 from .paths import KINDS, LABELS, camera_path_sequence
-from .render import load_panorama, render_clip, synthesize_focus, synthesize_ois
+from .render import (
+    load_panorama,
+    render_clip,
+    render_equirect_clip,
+    synthesize_focus,
+    synthesize_ois,
+)
 
 __all__ = ["GeneratedClip", "generate_clip", "default_camera"]
 
@@ -37,13 +45,14 @@ TRUTH_BANDS = 9
 class GeneratedClip:
     """Paths of a generated sample's files and its key truth values.
 
-    ``phone_dir`` is None when neither OIS nor focus breathing was simulated.
+    ``phone_dir`` is None when neither OIS nor focus breathing was simulated; ``lens`` is None
+    for an equirectangular clip (no lens: ``projection`` says how the frame maps to rays).
     """
 
     name: str
     video: Path
     gcsv: Path
-    lens: Path
+    lens: Path | None
     truth_npz: Path
     truth_json: Path
     phone_dir: Path | None
@@ -52,6 +61,7 @@ class GeneratedClip:
     offset_s: float
     readout_s: float
     n_frames: int
+    projection: str = "flat"
 
 
 def default_camera(width: int, height: int, hfov_deg: float = 80.0,
@@ -82,7 +92,7 @@ def _fps_fraction(fps: float) -> Fraction:
 
 
 def _encode(out_path: Path, frames, n_frames: int, size: tuple[int, int], fps: float,
-            audio: bool, crf: int) -> None:
+            audio: bool, crf: int, spherical: bool = False) -> None:
     rate = _fps_fraction(fps)
     with atomic_output(out_path) as tmp:
         with av.open(str(tmp), mode="w", format="mp4") as container:
@@ -119,6 +129,8 @@ def _encode(out_path: Path, frames, n_frames: int, size: tuple[int, int], fps: f
                         container.mux(pkt)
                 for pkt in astream.encode():
                     container.mux(pkt)
+        if spherical:  # players and sites show it as 360
+            write_spherical(tmp)
 
 
 def generate_clip(
@@ -149,6 +161,7 @@ def generate_clip(
     crf: int = 16,
     grid_step: int = 4,
     progress: ProgressCallback | None = None,
+    projection: str = "flat",
 ) -> GeneratedClip:
     """Render and write a complete ground-truth sample.
 
@@ -177,6 +190,13 @@ def generate_clip(
     progress : callable, optional
         Called with a ``sensors.progress.Progress`` record (stage ``"render"``) after each
         rendered frame.
+    projection : str
+        ``flat`` (the lens above) or ``equirect``: a 360 camera's equirectangular frame
+        (``width = 2 * height``; rows captured at their own times, the rolling-shutter model
+        of ``stabilize.sphere_warp``), written with spherical video metadata and without a lens
+        profile (no OIS, focus breathing or motion blur). The truth's ``K`` is then
+        ``sensors.equirect.equirect_camera``'s (focal ``W / 2pi``: px per radian at the
+        equator).
 
     Returns
     -------
@@ -191,10 +211,18 @@ def generate_clip(
         raise InputError(f"frame rate must be positive, got {fps}")
     if readout_s < 0 or readout_s >= 1.0 / fps:
         raise InputError(f"readout {readout_s} s must be >= 0 and shorter than a frame")
+    if projection not in PROJECTIONS:
+        raise InputError(f"unknown projection {projection!r}; valid: " + ", ".join(PROJECTIONS))
+    sphere = projection == "equirect"
+    if sphere and width != 2 * height:
+        raise InputError(f"an equirect clip is twice as wide as high, got {width}x{height}")
+    if sphere and (ois or focus_breathing or motion_blur):
+        raise InputError("OIS, focus breathing and motion blur are simulated for flat clips only")
     video_s = sum(d for _, d in parts)
     label = parts[0][0] if len(parts) == 1 else "sequence"
     name = name or f"{label}_s{seed}"
-    cam = default_camera(width, height, hfov_deg, lens)
+    cam = equirect_camera((width, height)) if sphere else default_camera(width, height, hfov_deg,
+                                                                         lens)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -210,11 +238,16 @@ def generate_clip(
         focus = synthesize_focus(base.t_s, seed + 1) if focus_breathing else None
         ois_log = OisLog(base.t_s, base.shift_px, focus)
 
-    frames = render_clip(path, cam, frame_t_path, readout_s, pano=load_panorama(),
-                         ois=ois_log, exposure_s=exposure_s, motion_blur=motion_blur,
-                         grid_step=grid_step, progress=progress)
+    if sphere:
+        frames = render_equirect_clip(path, (width, height), frame_t_path, readout_s,
+                                      pano=load_panorama(), grid_step=grid_step,
+                                      progress=progress)
+    else:
+        frames = render_clip(path, cam, frame_t_path, readout_s, pano=load_panorama(),
+                             ois=ois_log, exposure_s=exposure_s, motion_blur=motion_blur,
+                             grid_step=grid_step, progress=progress)
     video = out / f"{name}.mp4"
-    _encode(video, frames, n_frames, (width, height), fps, audio, crf)
+    _encode(video, frames, n_frames, (width, height), fps, audio, crf, spherical=sphere)
 
     clock = log_offset_s - still_lead_s  # t_log = t_path + clock
     gyro = synthesize_gyro(path, rate_hz=gyro_rate_hz, noise_rad_s=noise_rad_s,
@@ -226,7 +259,8 @@ def generate_clip(
     named = CameraModel(cam.K, cam.dist, cam.model, cam.size,
                         meta={"name": name, "camera_brand": "steadyrig",
                               "camera_model": "synthetic", "lens_model": cam.model})
-    lens_path = write_lens_profile(out / f"{name}.lens.json", named, readout_s)
+    lens_path = None if sphere else write_lens_profile(out / f"{name}.lens.json", named,
+                                                       readout_s)
 
     phone_dir = None
     if ois_log is not None:
@@ -272,12 +306,14 @@ def generate_clip(
         "gyro_rate_hz": gyro_rate_hz, "gyro_jitter_s": gyro_jitter_s, "gcsv_orientation": axes,
         "noise_rad_s_sqrt_hz": noise_rad_s, "bias_rad_s": list(map(float, bias_rad_s)),
         "lens_model": cam.model, "K": cam.K.tolist(), "dist": cam.dist.tolist(),
-        "hfov_deg": hfov_deg, "ois": bool(ois), "focus_breathing": bool(focus_breathing),
+        "hfov_deg": None if sphere else hfov_deg, "projection": projection, "ois": bool(ois),
+        "focus_breathing": bool(focus_breathing),
         "motion_blur": bool(motion_blur),
         "clocks": "t_video = t_log - offset_s; frame time = centre of exposure of middle row",
-        "files": {"video": video.name, "gcsv": gcsv.name, "lens": lens_path.name,
+        "files": {"video": video.name, "gcsv": gcsv.name,
+                  "lens": None if lens_path is None else lens_path.name,
                   "phone": None if phone_dir is None else phone_dir.name},
     }
     npz, js = write_truth(out / f"{name}.truth.npz", arrays, summary)
     return GeneratedClip(name, video, gcsv, lens_path, npz, js, phone_dir, label, seed,
-                         log_offset_s, readout_s, n_frames)
+                         log_offset_s, readout_s, n_frames, projection)

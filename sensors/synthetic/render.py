@@ -25,7 +25,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from ..camera import unproject
-from ..equirect import INTERPOLATIONS, dirs_to_equirect, remap_wrapped
+from ..equirect import INTERPOLATIONS, dirs_to_equirect, equirect_to_dirs, remap_wrapped
 from ..errors import InputError
 from ..progress import ProgressCallback, report
 from ..rolling_shutter import row_time_s
@@ -42,6 +42,8 @@ __all__ = [
     "panorama_for_focal",
     "render_frame",
     "render_clip",
+    "render_equirect_frame",
+    "render_equirect_clip",
     "synthesize_ois",
     "synthesize_focus",
 ]
@@ -327,3 +329,61 @@ def render_clip(
             acc = np.clip(acc / len(offsets) + 0.5, 0, 255).astype(np.uint8)
         report(progress, "render", k + 1, total)
         yield acc
+
+
+def render_equirect_frame(pano: np.ndarray, size: tuple[int, int], R_rows: np.ndarray, *,
+                          interpolation: str = "bilinear", grid_step: int = 4) -> np.ndarray:
+    """Render one rolling-shutter equirectangular frame (a 360 camera's output).
+
+    Output pixel ``(x, y)`` is the camera direction ``E^-1(x + 0.5, y + 0.5)`` (the panorama
+    mapping of docs/architecture.md, camera axes), seen at row ``y``'s orientation:
+    ``R_rows[y] @ d``, sampled from the (world) panorama. Directions are exact on a
+    ``grid_step`` grid and interpolated between (``equirect_maps``; the u seam never averaged).
+
+    Parameters
+    ----------
+    pano : (Hp, 2Hp[, C]) array
+        World panorama.
+    size : (w, h)
+        Output size (w = 2h usually).
+    R_rows : (3, 3) or (h, 3, 3) float
+        ``R_world_from_cam`` for the frame or for each row.
+    """
+    w, h = int(size[0]), int(size[1])
+    R = np.asarray(R_rows, dtype=np.float64)
+    if R.shape == (3, 3):
+        R = np.broadcast_to(R, (h, 3, 3))
+    if R.shape != (h, 3, 3):
+        raise InputError(f"row rotations must be (3, 3) or ({h}, 3, 3), got {R.shape}")
+    if interpolation not in INTERPOLATIONS:
+        raise InputError(f"unknown interpolation {interpolation!r}")
+    step = int(grid_step)
+    gx, gy = _grid(w, step), _grid(h, step)
+    uv = np.stack(np.broadcast_arrays(gx[None, :] + 0.5, gy[:, None] + 0.5), axis=-1)
+    rays = equirect_to_dirs(uv, w)
+    rows = np.clip(gy.astype(np.intp), 0, h - 1)
+    dirs = np.einsum("gij,gxj->gxi", R[rows], rays)
+    mapx, mapy = equirect_maps(dirs, step, (w, h), pano.shape[1])
+    return remap_wrapped(pano, mapx, mapy, INTERPOLATIONS[interpolation])
+
+
+def render_equirect_clip(path: TruePath, size: tuple[int, int], frame_t_s: np.ndarray,
+                         readout_s: float, *, pano: np.ndarray | None = None,
+                         interpolation: str = "bilinear", grid_step: int = 4,
+                         progress: ProgressCallback | None = None) -> Iterator[np.ndarray]:
+    """Yield rolling-shutter equirectangular frames (uint8 BGR) along a true path.
+
+    Rolling shutter, the simple model of ``stabilize.sphere_warp``: equirect row ``y`` is
+    captured at ``sensors.rolling_shutter.row_time_s`` of that row.
+    """
+    w, h = int(size[0]), int(size[1])
+    img = load_panorama() if pano is None else pano
+    img = panorama_for_focal(img, w / (2 * np.pi))
+    rows = np.arange(h)
+    total = len(frame_t_s)
+    for k, tf in enumerate(np.asarray(frame_t_s, dtype=np.float64)):
+        R = path.matrices_at(row_time_s(tf, rows, h, readout_s))
+        frame = render_equirect_frame(img, (w, h), R, interpolation=interpolation,
+                                      grid_step=grid_step)
+        report(progress, "render", k + 1, total)
+        yield frame
