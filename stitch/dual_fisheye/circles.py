@@ -33,6 +33,8 @@ _N_RAYS = 720
 _MIN_EDGE_POINTS = 24
 _RANSAC_TRIALS = 300
 _RANSAC_TOL_PX = 1.5
+_RIM_REACH_PX = 40.0
+_RIM_LEVEL = 0.9
 _ASPECT_TOLERANCE = 0.25
 
 
@@ -52,6 +54,9 @@ class ImageCircle:
         RMS distance of those points to the circle.
     clipped : bool
         Part of the disc runs past its half of the frame.
+    usable_radius_px : float
+        Radius inside which the disc is not darkened by the lens's rim (the ring mean stays
+        above 90% of the level just inside it); at most ``radius_px - 1``.
     """
 
     cx_px: float
@@ -60,6 +65,7 @@ class ImageCircle:
     n_edge_points: int
     rms_px: float
     clipped: bool
+    usable_radius_px: float = 0.0
 
     @property
     def centre(self) -> np.ndarray:
@@ -208,7 +214,36 @@ def _half_circle(grey: np.ndarray, box: tuple[int, int, int, int], lens: int,
                          f"(the bright area's edge is not a circle: radius {r:.0f} px, "
                          f"rms {rms:.1f} px)", source)
     clipped = cx - r < -0.5 or cy - r < -0.5 or cx + r > w - 0.5 or cy + r > h - 0.5
-    return ImageCircle(cx + x0, cy + y0, r, int(keep.sum()), rms, bool(clipped))
+    usable = _usable_radius(sub, cx, cy, r)
+    return ImageCircle(cx + x0, cy + y0, r, int(keep.sum()), rms, bool(clipped), usable)
+
+
+def _usable_radius(sub: np.ndarray, cx: float, cy: float, r: float) -> float:
+    """Where the disc's rim darkening starts: the ring means (1 px rings inside the edge)
+    fall below ``_RIM_LEVEL`` of the level ``_RIM_REACH_PX`` inside the edge."""
+    h, w = sub.shape
+    Y, X = np.mgrid[0:h, 0:w]
+    rho = np.hypot(X - cx, Y - cy)
+    reach = min(_RIM_REACH_PX, 0.3 * r)
+    sel = rho > r - reach
+    k = np.floor(r - rho[sel]).astype(np.intp)  # ring index: 0 at the edge
+    vals = sub[sel]
+    ok = k >= 0
+    sums = np.bincount(k[ok], weights=vals[ok], minlength=int(reach) + 1)
+    cnt = np.bincount(k[ok], minlength=int(reach) + 1)
+    means = np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)
+    n = int(reach)
+    inner = means[int(0.6 * n):n]
+    inner = inner[np.isfinite(inner)]
+    if inner.size == 0:
+        return r - 1.0
+    level = float(np.median(inner))
+    usable = r - 1.0
+    for i in range(n):  # from the edge inwards: the first ring bright enough
+        if np.isfinite(means[i]) and means[i] >= _RIM_LEVEL * level:
+            usable = r - max(float(i), 1.0)
+            break
+    return usable
 
 
 def find_circles(image: np.ndarray, layout: str | None = None, source: str | None = None

@@ -24,7 +24,7 @@ from sensors.types import CameraModel
 from ..rig import Rig, RigCamera
 
 __all__ = ["FisheyeLens", "R_BACK", "rays_to_pixels", "pixels_to_rays", "rig_from_lenses",
-           "rotation_matrix"]
+           "rotation_matrix", "theta_of"]
 
 #: Nominal orientation of the back lens: a half turn about the (downward) y axis.
 R_BACK = np.diag([-1.0, 1.0, -1.0])
@@ -51,10 +51,11 @@ class FisheyeLens:
 
     def theta_rad(self, radius_px: float | np.ndarray) -> np.ndarray:
         """Off-axis angle of image radius ``radius_px`` (Newton on the odd polynomial)."""
-        return _theta(np.asarray(radius_px, dtype=np.float64) / self.f_px, self.k1)
+        return theta_of(np.asarray(radius_px, dtype=np.float64) / self.f_px, self.k1)
 
 
-def _theta(theta_d: np.ndarray, k1) -> np.ndarray:
+def theta_of(theta_d: np.ndarray, k1) -> np.ndarray:
+    """Off-axis angle whose ``theta + k1 theta^3`` is ``theta_d`` (Newton)."""
     t = theta_d.copy()
     for _ in range(8):
         t = t - (t * (1.0 + k1 * t * t) - theta_d) / (1.0 + 3.0 * k1 * t * t)
@@ -86,7 +87,7 @@ def pixels_to_rays(px: np.ndarray, f_px, cx_px, cy_px, k1) -> np.ndarray:
     """Unit camera-frame rays (..., 3) of pixels (..., 2)."""
     dx, dy = px[..., 0] - cx_px, px[..., 1] - cy_px
     r = np.hypot(dx, dy)
-    th = _theta(r / f_px, k1)
+    th = theta_of(r / f_px, k1)
     s = np.where(r > 1e-12, np.sin(th) / np.where(r > 1e-12, r, 1.0), 1.0 / f_px)
     return np.stack([dx * s, dy * s, np.cos(th)], axis=-1)
 
