@@ -68,8 +68,9 @@ def _as_bgr(image: np.ndarray, source: str | None) -> np.ndarray:
 
 
 def stitch_dual_fisheye(image: np.ndarray, params: StitchParams | None = None, *,
-                        fov_deg: float | None = None, layout: str | None = None,
-                        make: str | None = None, model: str | None = None,
+                        fov_deg: float | None = None, auto_width: bool | None = None,
+                        layout: str | None = None, make: str | None = None,
+                        model: str | None = None,
                         progress: ProgressCallback | None = None,
                         debug_dir: str | os.PathLike | None = None,
                         source: str | None = None) -> StitchResult:
@@ -80,10 +81,13 @@ def stitch_dual_fisheye(image: np.ndarray, params: StitchParams | None = None, *
     image : (h, w, 3) uint8
         BGR frame, the lenses side by side (~2:1) or stacked (~1:2), front lens first.
     params : StitchParams, optional
-        Stitch settings; default: all defaults at :func:`auto_width_px`. ``refine`` is not
-        used (the ring calibration already solves the lenses' relative orientation).
+        Stitch settings (default: the defaults). ``refine`` is not used (the ring calibration
+        already solves the lenses' relative orientation).
     fov_deg : float, optional
         Starting full field of view of each lens (default: the camera's hint, else 190).
+    auto_width : bool, optional
+        Replace ``params.width_px`` by :func:`auto_width_px` (the frame's own resolution);
+        default: when no ``params`` are given.
     layout : {"side_by_side", "stacked"}, optional
         Default: from the aspect ratio.
     make, model : str, optional
@@ -132,7 +136,7 @@ def stitch_dual_fisheye(image: np.ndarray, params: StitchParams | None = None, *
         raise InputError(f"field of view must be in 150..260 degrees, got {start:g}", source)
     base = params or StitchParams()
     cal = calibrate(img, (circles[0], circles[1]), layout, start, base)
-    if params is None:
+    if auto_width or (auto_width is None and params is None):
         base = base.with_(width_px=auto_width_px(cal))
     calibrate_s = time.perf_counter() - t0
     h, w = img.shape[:2]
@@ -156,7 +160,7 @@ def stitch_dual_fisheye(image: np.ndarray, params: StitchParams | None = None, *
 
 def stitch_dual_fisheye_file(image: str | os.PathLike, output: str | os.PathLike,
                              params: StitchParams | None = None, *,
-                             fov_deg: float | None = None,
+                             fov_deg: float | None = None, auto_width: bool | None = None,
                              report: str | os.PathLike | None = None,
                              layers_dir: str | os.PathLike | None = None,
                              save_rig: str | os.PathLike | None = None,
@@ -171,7 +175,7 @@ def stitch_dual_fisheye_file(image: str | os.PathLike, output: str | os.PathLike
     output : path
         Panorama (``.jpg``, ``.png``, ``.tif``), equirectangular with GPano XMP, written
         atomically.
-    params, fov_deg, debug_dir, progress
+    params, fov_deg, auto_width, debug_dir, progress
         As for :func:`stitch_dual_fisheye`.
     report : path, optional
         JSON report (seams, calibration, timings).
@@ -223,7 +227,8 @@ def stitch_dual_fisheye_file(image: str | os.PathLike, output: str | os.PathLike
     if img is None:
         raise InputError("cannot read the image (not an image file, or damaged)", str(src))
     make, model = read_make_model(src)
-    res = stitch_dual_fisheye(img, params, fov_deg=fov_deg, make=make, model=model,
+    res = stitch_dual_fisheye(img, params, fov_deg=fov_deg, auto_width=auto_width,
+                              make=make, model=model,
                               progress=progress, debug_dir=debug_dir, source=str(src))
     summary = res.report
     summary["output"] = str(out_path)
