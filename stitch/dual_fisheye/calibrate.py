@@ -4,9 +4,9 @@ Unknowns: per lens the focal ``f`` (px per radian; with the disc radius it fixes
 view), the centre ``(cx, cy)`` and a radial term ``k1``, and the back lens's orientation
 relative to the front lens, ``R = R_start R(w)``. A pixel pair ``(x0, x1)``
 (:class:`~stitch.dual_fisheye.ring.PixelPairs`) becomes two unit rays, and the residual is
-their difference in the rig frame in strip pixels,
+their difference in the rig frame in frame pixels along the ring,
 
-    (ray0(x0) - R ray1(x1)) * n_cols / (2 pi)
+    (ray0(x0) - R ray1(x1)) * r90      (r90: the radius of rays 90 degrees off axis)
 
 All pairs lie near the great circle halfway between the axes, so some combinations are barely
 seen by them: moving both centres together while tilting the back lens, or trading focal for
@@ -20,8 +20,8 @@ Jacobian; the robust loss is Cauchy, per pair, by iteratively reweighted least s
 loss would act on the whole block).
 
 :func:`calibrate` runs the whole ring calibration: nominal start from the discs and a field of
-view, SIFT matches in the ring strips (coarse, any roll of the back lens), then two rounds of
-dense ring flow.
+view, the field of view whose ring strips agree best (a 1-D search), SIFT matches in the ring
+strips where it has enough texture (any roll of the back lens), then rounds of dense ring flow.
 """
 
 from __future__ import annotations
@@ -38,7 +38,15 @@ from sensors.errors import SolveError
 from ..params import StitchParams
 from .circles import ImageCircle
 from .lens import R_BACK, FisheyeLens, pixels_to_rays, rotation_matrix, theta_of
-from .ring import PixelPairs, coarse_matches, dense_matches, ring_strips, strip_columns
+from .ring import (
+    STRIP_OVERSAMPLE,
+    PixelPairs,
+    coarse_matches,
+    dense_matches,
+    ring_agreement,
+    ring_strips,
+    strip_columns,
+)
 
 __all__ = ["Calibration", "nominal_lenses", "solve_calibration", "calibrate"]
 
@@ -50,6 +58,8 @@ _PRIOR_MATCHES = 20.0  # each prior weighs like this many pairs
 _STEPS = np.array([1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-6, 1e-6, 1e-7, 1e-7, 1e-7])
 _N = 11
 _MIN_PAIRS = 30
+_FOV_SEARCH_DEG = 14.0
+_FOV_STEP_DEG = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +77,7 @@ class Calibration:
     layout : str
         ``"side_by_side"`` or ``"stacked"``.
     info : dict
-        Figures of each stage (pairs, ring residual median and p90 in strip px, time).
+        Figures of each stage (pairs, ring residual median and p90 in frame px, time).
     """
 
     lenses: tuple[FisheyeLens, FisheyeLens]
@@ -109,38 +119,62 @@ class _RingCost(pyceres.CostFunction):
         self.set_num_residuals(3 * self.n + 7)
         self.set_parameter_block_sizes([_N])
 
-    def ray_residual(self, x: np.ndarray) -> np.ndarray:
-        """(N, 3) unweighted ray differences in strip px."""
+    def _parts(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         a = pixels_to_rays(self.x0, x[0], x[1], x[2], x[6])
         b = pixels_to_rays(self.x1, x[3], x[4], x[5], x[7])
-        R = self.R0 @ rotation_matrix(x[8:11])
+        return a, b, self.R0 @ rotation_matrix(x[8:11])
+
+    def ray_residual(self, x: np.ndarray) -> np.ndarray:
+        """(N, 3) unweighted ray differences in frame px along the ring."""
+        a, b, R = self._parts(x)
         return (a - b @ R.T) * self.scale
 
+    def _prior(self, x: np.ndarray) -> np.ndarray:
+        return np.array([(x[1] - self.c0[0]) / _CENTRE_SIGMA_PX,
+                         (x[2] - self.c0[1]) / _CENTRE_SIGMA_PX,
+                         (x[4] - self.c0[2]) / _CENTRE_SIGMA_PX,
+                         (x[5] - self.c0[3]) / _CENTRE_SIGMA_PX,
+                         0.5 * (x[6] + x[7]) / _K1_SIGMA,
+                         (x[6] - x[7]) / _K1_DIFF_SIGMA,
+                         (theta_of(np.array([self.radii[0] / x[0]]), x[6])[0]
+                          - theta_of(np.array([self.radii[1] / x[3]]), x[7])[0])
+                         / _FOV_DIFF_SIGMA_RAD]) * self.prior_w
+
     def residual(self, x: np.ndarray) -> np.ndarray:
+        """All residuals: weighted ray differences (3N) then the priors."""
         data = self.ray_residual(x) * (self.sqrt_w * self.irls)[:, None]
-        prior = np.array([(x[1] - self.c0[0]) / _CENTRE_SIGMA_PX,
-                          (x[2] - self.c0[1]) / _CENTRE_SIGMA_PX,
-                          (x[4] - self.c0[2]) / _CENTRE_SIGMA_PX,
-                          (x[5] - self.c0[3]) / _CENTRE_SIGMA_PX,
-                          0.5 * (x[6] + x[7]) / _K1_SIGMA,
-                          (x[6] - x[7]) / _K1_DIFF_SIGMA,
-                          (theta_of(np.array([self.radii[0] / x[0]]), x[6])[0]
-                           - theta_of(np.array([self.radii[1] / x[3]]), x[7])[0])
-                          / _FOV_DIFF_SIGMA_RAD]) * self.prior_w
-        return np.concatenate([data.ravel(), prior])
+        return np.concatenate([data.ravel(), self._prior(x)])
 
     def Evaluate(self, parameters, residuals, jacobians):  # noqa: N802 (Ceres API name)
         x = np.array(parameters[0], dtype=np.float64)
-        r = self.residual(x)
+        a, b, R = self._parts(x)
+        w = (self.sqrt_w * self.irls)[:, None] * self.scale
+        bR = b @ R.T
+        data = (a - bR) * w
+        prior = self._prior(x)
+        r = np.concatenate([data.ravel(), prior])
         if not np.all(np.isfinite(r)):
             return False
         residuals[:] = r
         if jacobians is not None and jacobians[0] is not None:
+            # Central differences, each parameter moving only the rays it touches: the front
+            # lens's four move ``a``, the back lens's four move ``b``, the rotation moves ``R b``.
             J = np.empty((r.size, _N))
             for k in range(_N):
                 e = np.zeros(_N)
                 e[k] = _STEPS[k]
-                J[:, k] = (self.residual(x + e) - self.residual(x - e)) / (2 * _STEPS[k])
+                if k in (0, 1, 2, 6):
+                    d = (pixels_to_rays(self.x0, *(x + e)[[0, 1, 2, 6]])
+                         - pixels_to_rays(self.x0, *(x - e)[[0, 1, 2, 6]])) * w
+                elif k in (3, 4, 5, 7):
+                    d = -(pixels_to_rays(self.x1, *(x + e)[[3, 4, 5, 7]])
+                          - pixels_to_rays(self.x1, *(x - e)[[3, 4, 5, 7]])) @ R.T * w
+                else:
+                    Rp = self.R0 @ rotation_matrix((x + e)[8:11])
+                    Rm = self.R0 @ rotation_matrix((x - e)[8:11])
+                    d = -(b @ (Rp - Rm).T) * w
+                J[:3 * self.n, k] = d.ravel() / (2 * _STEPS[k])
+                J[3 * self.n:, k] = (self._prior(x + e) - self._prior(x - e)) / (2 * _STEPS[k])
             jacobians[0][:] = J.ravel()
         return True
 
@@ -153,7 +187,7 @@ def solve_calibration(pairs: PixelPairs, lenses: tuple[FisheyeLens, FisheyeLens]
 
     Returns
     -------
-    (lenses, R_rig_from_back, figures) with the pairs' residual median and p90 (strip px)
+    (lenses, R_rig_from_back, figures) with the pairs' residual median and p90 (frame px)
     before and after.
     """
     if len(pairs) < _MIN_PAIRS:
@@ -172,7 +206,7 @@ def solve_calibration(pairs: PixelPairs, lenses: tuple[FisheyeLens, FisheyeLens]
     opts.max_num_iterations = max_iterations
     opts.logging_type = pyceres.LoggingType.SILENT
     t0 = time.perf_counter()
-    for _ in range(6):
+    for _ in range(4):
         summary = pyceres.SolverSummary()
         pyceres.solve(opts, problem, summary)
         if summary.termination_type == pyceres.TerminationType.FAILURE:
@@ -212,7 +246,7 @@ def edge_margin_px(circles) -> float:
 
 def calibrate(image: np.ndarray, circles: tuple[ImageCircle, ImageCircle], layout: str,
               fov_deg: float = 190.0, params: StitchParams | None = None,
-              dense_rounds: int = 2) -> Calibration:
+              dense_rounds: int = 3) -> Calibration:
     """Calibrate both lenses and their relative orientation from the frame's overlap ring.
 
     Parameters
@@ -228,7 +262,7 @@ def calibrate(image: np.ndarray, circles: tuple[ImageCircle, ImageCircle], layou
     params : StitchParams, optional
         Flow settings (``flow_*``) and ``robust_scale_px`` of the dense stage.
     dense_rounds : int
-        Rounds of dense ring flow after the coarse SIFT stage.
+        Rounds of dense ring flow after the coarse stages.
 
     Returns
     -------
@@ -244,18 +278,33 @@ def calibrate(image: np.ndarray, circles: tuple[ImageCircle, ImageCircle], layou
     lenses = nominal_lenses(circles, fov_deg)
     R = R_BACK.copy()
     n_cols = strip_columns(lenses[0])
-    scale = n_cols / (2 * math.pi)
+    scale = n_cols / (2 * math.pi * STRIP_OVERSAMPLE)  # residuals in frame px along the ring
     info: dict = {"start_fov_deg": float(fov_deg), "strip_columns": n_cols, "stages": []}
-    strips = ring_strips(image, lenses, R, circles, edge, n_cols)
+    # Coarse 1: the field of view whose strips agree best (a 1-D search; the disc radius
+    # fixes each lens's focal for a given field of view).
+    # At the frame's own resolution (half the strips'), which is enough to rank the candidates.
+    fovs = fov_deg + np.arange(-_FOV_SEARCH_DEG, _FOV_SEARCH_DEG + 0.5, _FOV_STEP_DEG)
+    fovs = fovs[fovs > 181.0]  # two lenses of 180 degrees or less have no overlap
+    span = math.radians(max(fovs) / 2 - 90 + 4)
+    scores = [ring_agreement(ring_strips(image, nominal_lenses(circles, fv), R, circles, edge,
+                                         n_cols // 2, span)) for fv in fovs]
+    best = float(fovs[int(np.argmax(scores))])
+    lenses = nominal_lenses(circles, best)
+    info["searched_fov_deg"] = best
+    # Coarse 2: SIFT matches in the ring (any roll of the back lens), when the ring has them.
+    strips = ring_strips(image, lenses, R, circles, edge, n_cols, math.radians(30))
     pairs = coarse_matches(strips)
-    lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
-                                       robust_scale_px=3.0)
-    info["stages"].append({"stage": "coarse", **fig})
+    if len(pairs) >= _MIN_PAIRS:
+        lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
+                                           robust_scale_px=3.0)
+        info["stages"].append({"stage": "coarse", **fig})
     for _ in range(dense_rounds):
         strips = ring_strips(image, lenses, R, circles, edge, n_cols)
         pairs = dense_matches(strips, params)
+        # The first dense round may start a few pixels off: a wider robust scale.
+        robust = params.robust_scale_px if info["stages"] else 3.0
         lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
-                                           robust_scale_px=params.robust_scale_px)
+                                           robust_scale_px=robust)
         info["stages"].append({"stage": "dense", **fig})
     lenses = tuple(_usable_fov(L, c, edge) for L, c in zip(lenses, circles, strict=True))
     info["fov_deg"] = [2 * math.degrees(L.fov_rad) for L in lenses]

@@ -27,17 +27,20 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..flow import overlap_correspondences
+from ..flow import normalise_exposure, overlap_correspondences
 from ..params import StitchParams
 from ..projection import Overlap, ProjectedLayer
 from .circles import ImageCircle
 from .lens import FisheyeLens, pixels_to_rays, rays_to_pixels
 
-__all__ = ["RingStrips", "ring_strips", "coarse_matches", "dense_matches", "PixelPairs"]
+__all__ = ["RingStrips", "ring_strips", "ring_agreement", "coarse_matches", "dense_matches",
+           "PixelPairs", "strip_columns", "STRIP_OVERSAMPLE"]
 
 _THETA_HALF_SPAN_RAD = math.radians(30.0)
 _SIFT_RATIO = 0.8
 _WRAP_PAD_PX = 48
+_MIN_AGREEMENT_ROWS = 4
+STRIP_OVERSAMPLE = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,22 +88,34 @@ class RingStrips:
 
 
 def strip_columns(lens: FisheyeLens) -> int:
-    """Strip width matching the frame's resolution along the 90-degree circle (multiple of 8)."""
-    return int(8 * math.ceil(2 * math.pi * float(lens.radius_px(math.pi / 2)) / 8))
+    """Strip width: twice the frame's resolution along the 90-degree circle (a multiple of 8).
+
+    Oversampled so that the overlap, a few degrees each side of 90, is tall enough in strip
+    rows for the flow's windows on small frames.
+    """
+    return int(8 * math.ceil(STRIP_OVERSAMPLE * 2 * math.pi * float(lens.radius_px(math.pi / 2))
+                             / 8))
 
 
 def ring_strips(image: np.ndarray, lenses: tuple[FisheyeLens, FisheyeLens],
                 R_rig_from_back: np.ndarray, circles: tuple[ImageCircle, ImageCircle],
-                edge_px: float, n_cols: int | None = None) -> RingStrips:
+                edge_px: float, n_cols: int | None = None,
+                half_span_rad: float | None = None) -> RingStrips:
     """Draw both lenses into the ring strip through the calibration ``lenses``/``R``.
 
     A strip pixel is valid where its frame pixel lies inside the lens's detected disc, at least
-    ``edge_px`` from its edge (the disc's rim is soft and vignetted).
+    ``edge_px`` from its edge (the disc's rim is soft and vignetted). The strip spans
+    ``half_span_rad`` each side of 90 degrees (default: the overlap and a margin).
     """
     n_cols = strip_columns(lenses[0]) if n_cols is None else int(n_cols)
     step = 2 * math.pi / n_cols
-    th_lo = math.pi / 2 - _THETA_HALF_SPAN_RAD
-    n_rows = int(round(2 * _THETA_HALF_SPAN_RAD / step)) + 1
+    if half_span_rad is None:
+        reach = max(float(L.theta_rad(c.radius_px)) for L, c in zip(lenses, circles,
+                                                                     strict=True))
+        half_span_rad = min(_THETA_HALF_SPAN_RAD, max(reach - math.pi / 2, 0.0)
+                            + math.radians(4.0))
+    th_lo = math.pi / 2 - half_span_rad
+    n_rows = int(round(2 * half_span_rad / step)) + 1
     C, R = np.meshgrid(np.arange(n_cols, dtype=np.float64), np.arange(n_rows, dtype=np.float64))
     strips = RingStrips((None, None), (None, None), th_lo, step, lenses,
                         np.asarray(R_rig_from_back, dtype=np.float64))
@@ -127,9 +142,26 @@ def _grey8(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
 
 
+def ring_agreement(strips: RingStrips) -> float:
+    """How alike the two strips are where both lenses see: the mean product of their
+    exposure-normalised grey levels (a normalised cross-correlation; 0 where nothing overlaps).
+    """
+    both = strips.valid[0] & strips.valid[1]
+    if both.sum() < 64:
+        return 0.0
+    # Band-limited: a search start a pixel or two off should still correlate.
+    z = [normalise_exposure(cv2.GaussianBlur(_grey8(im).astype(np.float32), (0, 0), 1.5), both,
+                            sigma_px=8.0) for im in strips.images]
+    core = cv2.erode(both.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if core.sum() < _MIN_AGREEMENT_ROWS * strips.n_cols:
+        return 0.0  # too thin an overlap to tell (and to flow in)
+    a, b = z[0][core], z[1][core]
+    return float(np.mean(a * b) / max(math.sqrt(np.mean(a * a) * np.mean(b * b)), 1e-9))
+
+
 def coarse_matches(strips: RingStrips, max_dy_px: float | None = None) -> PixelPairs:
     """SIFT matches between the strips, kept where they agree with the dominant shift."""
-    sift = cv2.SIFT_create(nfeatures=4000)
+    sift = cv2.SIFT_create(nfeatures=4000)  # strips for SIFT span the full +-30 degrees
     feats = []
     for k in (0, 1):
         mask = cv2.erode(strips.valid[k].astype(np.uint8), np.ones((5, 5), np.uint8))
