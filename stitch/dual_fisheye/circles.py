@@ -215,7 +215,8 @@ def _half_circle(grey: np.ndarray, box: tuple[int, int, int, int], lens: int,
                          f"rms {rms:.1f} px)", source)
     clipped = cx - r < -0.5 or cy - r < -0.5 or cx + r > w - 0.5 or cy + r > h - 0.5
     usable = _usable_radius(sub, cx, cy, r)
-    return ImageCircle(cx + x0, cy + y0, r, int(keep.sum()), rms, bool(clipped), usable)
+    return ImageCircle(float(cx + x0), float(cy + y0), float(r), int(keep.sum()), rms,
+                       bool(clipped), float(usable))
 
 
 def _usable_radius(sub: np.ndarray, cx: float, cy: float, r: float) -> float:

@@ -95,8 +95,8 @@ class DualFisheyeTruth:
             k1 = float(rng.uniform(-0.02, 0.02))
             f = radius / (half * (1 + k1 * half * half))
             off = rng.uniform(-max_centre_offset_px, max_centre_offset_px, 2)
-            lenses.append(FisheyeLens(f, x0 + (w - 1) / 2 + off[0], y0 + (hh - 1) / 2 + off[1],
-                                      k1, half))
+            lenses.append(FisheyeLens(float(f), float(x0 + (w - 1) / 2 + off[0]),
+                                      float(y0 + (hh - 1) / 2 + off[1]), k1, half))
         rot = np.radians(rng.uniform(-max_rotation_deg, max_rotation_deg, 3))
         gains = (1.0, float(rng.uniform(0.9, 1.1)))
         return cls((lenses[0], lenses[1]), R_BACK @ rotation_matrix(rot), size, layout, gains)
