@@ -127,3 +127,15 @@ def test_a_project_of_a_miscalibrated_rosette_stitches_with_its_images_and_seams
     assert held["after"]["median_px"] < 0.5 * held["before"]["median_px"]
     assert held["after"]["median_px"] < 1.0
     assert read_rig(tmp_path / "rig.json").ids == rep["cameras"]
+
+
+def test_ptgui_o_lines_take_size_and_name_from_their_imgfile_comments(tmp_path):
+    for n in ("l.jpg", "r.jpg"):
+        (tmp_path / n).write_bytes(b"")
+    (tmp_path / "p.pto").write_text(
+        "p w3000 h1500 f2 v360\n"
+        '#-imgfile 640 480 "l.jpg"\n#-imgfile 640 480 "r.jpg"\n'
+        "o f0 y-30 r0 p0 v70 a0 b0 c0 d0 e0\no f0 y30 r0 p0 v=0 a0 b0 c0 d0 e0\n")
+    proj = read_pto(tmp_path / "p.pto")
+    assert proj.rig.ids == ["l", "r"] and proj.rig[1].size == (640, 480)
+    assert [hugin_angles(c.R_rig_from_cam)[0] for c in proj.rig] == pytest.approx([-30, 30])

@@ -48,7 +48,8 @@ from .ring import (
     strip_columns,
 )
 
-__all__ = ["Calibration", "nominal_lenses", "solve_calibration", "calibrate"]
+__all__ = ["Calibration", "nominal_lenses", "solve_calibration", "calibrate", "usable_fov",
+           "edge_margin_px"]
 
 _CENTRE_SIGMA_PX = 1.0
 _K1_SIGMA = 0.05
@@ -230,7 +231,7 @@ def solve_calibration(pairs: PixelPairs, lenses: tuple[FisheyeLens, FisheyeLens]
     return out_lenses, R, figures
 
 
-def _usable_fov(lens: FisheyeLens, circle: ImageCircle, edge_px: float) -> FisheyeLens:
+def usable_fov(lens: FisheyeLens, circle: ImageCircle, edge_px: float) -> FisheyeLens:
     """The lens with ``fov_rad`` stopping at the disc (less ``edge_px``) all around."""
     off = math.hypot(lens.cx_px - circle.cx_px, lens.cy_px - circle.cy_px)
     theta = float(lens.theta_rad(max(circle.radius_px - edge_px - off, 1.0)))
@@ -306,7 +307,7 @@ def calibrate(image: np.ndarray, circles: tuple[ImageCircle, ImageCircle], layou
         lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
                                            robust_scale_px=robust)
         info["stages"].append({"stage": "dense", **fig})
-    lenses = tuple(_usable_fov(L, c, edge) for L, c in zip(lenses, circles, strict=True))
+    lenses = tuple(usable_fov(L, c, edge) for L, c in zip(lenses, circles, strict=True))
     info["fov_deg"] = [2 * math.degrees(L.fov_rad) for L in lenses]
     info["f_px"] = [L.f_px for L in lenses]
     info["k1"] = [L.k1 for L in lenses]

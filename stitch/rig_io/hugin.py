@@ -191,7 +191,8 @@ def read_pto(path: str | os.PathLike, check_images: bool = True) -> PtoProject:
     Parameters
     ----------
     path : path
-        The project. Each ``i`` (or PTGui ``o``) line is one camera: size ``w``/``h``,
+        The project. Each ``i`` (or PTGui ``o``, with its ``#-imgfile W H "name"`` comment)
+        line is one camera: size ``w``/``h``,
         projection ``f`` (0 rectilinear, 2/3 fisheye; others are refused by name), field of
         view ``v``, distortion ``a``/``b``/``c``, shift ``d``/``e``, circular crop ``S``
         (fisheyes: the lens's field of view stops at the crop circle), ``y``/``p``/``r`` and the
@@ -233,11 +234,19 @@ def read_pto(path: str | os.PathLike, check_images: bool = True) -> PtoProject:
         text = p.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"cannot read project ({exc.__class__.__name__})", src) from None
-    entries, width = [], None
+    entries, width, imgfiles = [], None, []
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith(("i ", "o ")):
-            entries.append(_parse_line(line))
+        if line.startswith("#-imgfile"):
+            # PTGui: '#-imgfile W H "name"' gives the size and file its 'o' lines leave out.
+            m = re.match(r'#-imgfile\s+(\d+)\s+(\d+)\s+"([^"]*)"', line)
+            if m:
+                imgfiles.append({"w": m.group(1), "h": m.group(2), "n": m.group(3)})
+        elif line.startswith(("i ", "o ")):
+            entry = _parse_line(line)
+            if line.startswith("o ") and len(imgfiles) > len(entries):
+                entry = {**imgfiles[len(entries)], **entry}
+            entries.append(entry)
         elif line.startswith("p ") and width is None:
             w = _parse_line(line).get("w")
             width = int(float(w)) if w and not w.startswith("=") else None
