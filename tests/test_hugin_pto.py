@@ -61,7 +61,7 @@ def test_hugin_optimised_project_reads_with_back_references(samples_dir):
     assert yaws == pytest.approx([-23.9682672066143, -2.22868618016786, 24.1936436377687])
 
 
-def test_even_distortion_terms_are_fitted_by_odd_ones(tmp_path):
+def test_even_distortion_terms_are_fitted_by_k1_k2(tmp_path):
     (tmp_path / "x.jpg").write_bytes(b"")
     (tmp_path / "p.pto").write_text('i w640 h480 f0 v80 a0.01 b-0.02 c0.015 y0 p0 r0 d0 e0 '
                                     'n"x.jpg"\n')
@@ -71,7 +71,7 @@ def test_even_distortion_terms_are_fitted_by_odd_ones(tmp_path):
     rho = f_h * t / 240
     hugin = 240 * rho * (0.01 * rho**3 - 0.02 * rho**2 + 0.015 * rho + (1 - 0.005))
     k = cam.dist
-    ours = cam.K[0, 0] * t * (1 + k[0] * t**2 + k[1] * t**4 + k[4] * t**6)
+    ours = cam.K[0, 0] * t * (1 + k[0] * t**2 + k[1] * t**4)
     assert np.abs(ours - hugin).max() < 0.1  # px, over 345 px of radius
 
 
