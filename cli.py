@@ -359,7 +359,8 @@ from stitch.params import EXPOSURE_CHOICES  # noqa: E402 (the registry feeds the
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Panorama file (.jpg, .png, .tif), equirectangular with GPano XMP.")
 @click.option("--width", "width_px", type=int, default=3072, show_default=True,
-              help="Panorama width in pixels (height = width / 2).")
+              help="Panorama width in pixels (height = width / 2); --dual-fisheye defaults to "
+                   "the photo's own resolution along the seam.")
 @click.option("--layers", "layers_dir", type=click.Path(file_okay=False),
               help="Write each camera's warped image as a full-canvas RGBA PNG here.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
