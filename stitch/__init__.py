@@ -5,7 +5,9 @@ Stages: ``rig`` (the rig model; ``rig_io`` reads and writes rig files) -> ``proj
 rotations) -> ``warp_solve`` (spline warps in Ceres) -> ``render`` (exposure compensation,
 multi-band blending, GPano output) -> ``metrics`` (seam report); ``pipeline.stitch_images``
 runs them in order on images in memory and ``pipeline.stitch_panorama`` on image files.
-``batch`` runs many stitches on Dask; ``synthetic`` generates rosettes with exact truth.
+``batch`` runs many stitches on Dask; ``synthetic`` generates rosettes with exact truth;
+``dual_fisheye`` stitches a dual-fisheye 360 photo with no rig file (it finds the lenses'
+discs, calibrates them from their overlap ring and hands the rig to ``pipeline``).
 
 The names below load their modules on first access (``sensors._lazy``).
 """

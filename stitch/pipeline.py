@@ -33,7 +33,7 @@ from .params import IMAGE_SUFFIXES, StitchParams
 from .projection import Overlap, ProjectedLayer, find_overlaps, project_rig
 from .render import WarpedLayer, blend_layers, warp_layers, write_layers, write_panorama
 from .rig import Rig
-from .rig_io import read_rig, write_pto
+from .rig_io import read_rig, write_pto, write_surround360_rig
 
 __all__ = ["StitchResult", "STAGES", "stitch_images", "stitch_panorama", "load_images",
            "resolve_images"]
@@ -348,7 +348,8 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
                     layers_dir: str | os.PathLike | None = None,
                     debug_dir: str | os.PathLike | None = None,
                     progress: ProgressCallback | None = None,
-                    pto: str | os.PathLike | None = None) -> StitchResult:
+                    pto: str | os.PathLike | None = None,
+                    save_rig: str | os.PathLike | None = None) -> StitchResult:
     """Stitch a rosette's image files into an equirectangular panorama file with seam repair.
 
     Reads the rig and the images, runs :func:`stitch_images` on them, then writes the panorama
@@ -376,6 +377,8 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         (``sensors.progress``).
     pto : path, optional
         Also write a Hugin project of the (refined) rig and the images, to inspect in Hugin.
+    save_rig : path, optional
+        Also write the (refined) rig as a Surround360 ``camera_rig.json``.
 
     Returns
     -------
@@ -423,7 +426,7 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         rig = read_rig(rig)
     paths = resolve_images(rig, images)
     check_not_input(out_path, *paths, rig.source)
-    extras = [report, pto]
+    extras = [report, pto, save_rig]
     if layers_dir is not None:
         extras += [Path(layers_dir) / f"layer_{cid}.png" for cid in rig.ids]
     for extra in extras:
@@ -451,6 +454,8 @@ def stitch_panorama(rig: Rig | str | os.PathLike, images: Sequence[str | os.Path
         layer_paths = write_layers(layers_dir, res.layers, res.rig)
     if pto is not None:
         write_pto(pto, res.rig, [p.resolve() for p in paths], params.width_px)
+    if save_rig is not None:
+        write_surround360_rig(save_rig, res.rig)
     timings["write"] = round(time.perf_counter() - t, 4)
     timings["total"] = round(time.perf_counter() - t_start, 4)
     report_progress(progress, "write", len(STAGES), len(STAGES))

@@ -1,8 +1,9 @@
-"""Rig files: read Surround360 ``camera_rig.json`` and COLMAP ``rig_config.json``, write both and
-a Hugin ``.pto`` for inspection.
+"""Rig files: read and write Surround360 ``camera_rig.json``, COLMAP ``rig_config.json`` and
+Hugin ``.pto`` projects.
 
-Modules, one format each: ``surround360``, ``colmap``, ``hugin`` (``.pto``, written only), and
-``read`` (:func:`read_rig`, which tells the layouts apart by content). The rig model itself
+Modules, one format each: ``surround360``, ``colmap``, ``hugin`` (``.pto``: written, and
+read as a rig and its images), and ``read`` (:func:`read_rig`, which tells the layouts apart by
+content). The rig model itself
 (:class:`~stitch.rig.Rig`, :class:`~stitch.rig.RigCamera`) lives in :mod:`stitch.rig`.
 """
 
@@ -19,6 +20,9 @@ _WHERE = {
     "write_colmap_rig": "colmap",
     "hugin_angles": "hugin",
     "write_pto": "hugin",
+    "read_pto": "hugin",
+    "hugin_rotation": "hugin",
+    "PtoProject": "hugin",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _WHERE)

@@ -4,26 +4,30 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sensors.errors import InputError
 
 from ..rig import Rig
 from ._common import load_json
 from .colmap import read_colmap_rig
+from .hugin import read_pto
 from .surround360 import read_surround360_rig
 
 __all__ = ["read_rig"]
 
 
 def read_rig(path: str | os.PathLike) -> Rig:
-    """Read a rig file, detecting Surround360 or COLMAP layout from its content.
+    """Read a rig file, detecting Surround360 or COLMAP layout from its content (a Hugin
+    ``.pto`` project by its suffix).
 
     Parameters
     ----------
     path : path
         A Surround360 ``camera_rig.json`` (``{"cameras": [...]}`` with forward/up/right, see
         :mod:`stitch.rig_io.surround360`) or a COLMAP ``rig_config.json`` (a list of rigs, see
-        :mod:`stitch.rig_io.colmap`).
+        :mod:`stitch.rig_io.colmap`), or a Hugin ``.pto`` project (its images must exist, see
+        :func:`stitch.rig_io.hugin.read_pto`).
 
     Returns
     -------
@@ -51,6 +55,8 @@ def read_rig(path: str | os.PathLike) -> Rig:
     >>> colmap.ids == s360.ids
     True
     """
+    if Path(path).suffix.lower() == ".pto":
+        return read_pto(path).rig
     doc = load_json(path)
     if isinstance(doc, dict) and isinstance(doc.get("cameras"), list) and doc["cameras"] and all(
         isinstance(c, dict) and "forward" in c for c in doc["cameras"]
