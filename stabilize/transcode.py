@@ -307,7 +307,8 @@ class Transcoder:
         encode every frame and report each (``Progress("stabilize", done, total)``); returns
         the number of frames written. ``preview`` (frame index -> None) receives BGR
         (before, after) pairs of those frames."""
-        warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation)
+        warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation,
+                            self.params.output_lens())
         written = 0
         # The warp has a thread of its own beside decode and the encoder's threads, which fill
         # the cores: OpenCV's pool on top only adds synchronisation (+25 % CPU per 1080p warp).

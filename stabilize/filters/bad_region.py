@@ -29,7 +29,8 @@ class BadRegion(Filter):
     def apply(self, ctx: FilterContext) -> FilterContext:
         fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
                            self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
-                           ease_s=self.ease_s, strict=False, ois=ctx.ois)
+                           ease_s=self.ease_s, strict=False, ois=ctx.ois,
+                           output_lens=self.params.output_lens())
         ctx = ctx.with_(virtual_quat=fit.virtual_quat,
                         known_need=(fit.virtual_quat, max(4.0, 2.0 * self.params.max_zoom),
                                     fit.required_zoom))
