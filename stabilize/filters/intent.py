@@ -1,16 +1,22 @@
-"""The ``intent`` entry: per-axis smoothing whose sigmas follow the classified operator intent."""
+"""The ``intent`` entry: per-axis smoothing whose sigmas follow the classified operator intent,
+guarded so it is never shakier than the plain Gaussian (``stabilize.intent.guard``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sensors.errors import InputError
+from sensors.progress import get_logger
 from sensors.quaternion import qslerp
 
 from ..intent import WINDOW_S, classify_intent, policy_sigmas, smooth_per_axis
+from ..intent.guard import guard_path, guard_reach_s
+from ..smoothing import smooth_gaussian
 from .base import Filter, FilterContext, register_filter
 
 __all__ = ["IntentSmoothing"]
+
+_log = get_logger(__name__)
 
 #: Default Gaussian sigma of ``StabilizeParams``; the policies are scaled by window_s / this.
 _REFERENCE_WINDOW_S = 0.6
@@ -24,6 +30,11 @@ class IntentSmoothing(Filter):
     (``stabilize.intent.INTENT_POLICIES``) are scaled by ``params.window_s / 0.6`` so the
     smoothness knob still works; ``params.strength`` slerps from the input path to the smoothed
     one. Per-frame ``intent`` (label and probabilities) goes to the sidecar.
+
+    The plain Gaussian of the ``gaussian`` entry (sigma ``params.window_s``) is computed too,
+    and where the intent path keeps more fast motion than it, the Gaussian's path is used
+    (``stabilize.intent.guard``): per-frame ``gaussian_share`` (0 = intent, 1 = Gaussian) goes
+    to the sidecar, and a note says where the Gaussian was used.
     """
 
     max_half_window_s = 3.0
@@ -33,7 +44,8 @@ class IntentSmoothing(Filter):
 
     def reach_s(self) -> float:
         # classifier window + HMM memory (~2 / switch rate, damped) + the smoothing window
-        return 0.5 * WINDOW_S + 1.5 + 3.0 * self.ease_s + self.max_half_window_s
+        intent = 0.5 * WINDOW_S + 1.5 + 3.0 * self.ease_s + self.max_half_window_s
+        return max(intent, 3.0 * self.params.window_s) + guard_reach_s()
 
     def apply(self, ctx: FilterContext) -> FilterContext:
         if ctx.gyro is None:
@@ -43,9 +55,23 @@ class IntentSmoothing(Filter):
         sig = policy_sigmas(track.probs, track.classes, strength=scale,
                             ease_frames=self.ease_s * ctx.fps)
         sm = smooth_per_axis(ctx.t_s, ctx.virtual_quat, sig, self.max_half_window_s)
+        gau = smooth_gaussian(ctx.t_s, ctx.virtual_quat, self.params.window_s)
         s = self.params.strength
         if s < 1.0:
             sm = qslerp(ctx.virtual_quat, sm, np.full(len(ctx), s))
+            gau = qslerp(ctx.virtual_quat, gau, np.full(len(ctx), s))
+        guard = guard_path(ctx.t_s, sm, gau)
         side = np.empty(len(ctx), dtype=object)
         side[:] = track.sidecar()
-        return ctx.with_(virtual_quat=sm).with_extra("intent", side)
+        ctx = ctx.with_(virtual_quat=guard.virtual_quat).with_extra("intent", side)
+        ctx = ctx.with_extra("gaussian_share", guard.share)
+        used = guard.share > 0.5
+        if np.any(used):
+            hf = guard.hf_rad_s
+            ctx = ctx.with_note(
+                f"the plain Gaussian smoothing was used on {int(used.sum())} of {len(ctx)} "
+                f"frames, where the intent path kept more shake (above 1 Hz: intent "
+                f"{np.degrees(hf['intent']):.2f} deg/s, Gaussian "
+                f"{np.degrees(hf['gaussian']):.2f} deg/s, used {np.degrees(hf['guarded']):.2f} "
+                "deg/s RMS)", _log)
+        return ctx
