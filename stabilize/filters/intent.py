@@ -47,7 +47,9 @@ class IntentSmoothing(Filter):
         intent = 0.5 * WINDOW_S + 1.5 + 3.0 * self.ease_s + self.max_half_window_s
         return max(intent, 3.0 * self.params.window_s) + guard_reach_s()
 
-    def apply(self, ctx: FilterContext) -> FilterContext:
+    def paths(self, ctx: FilterContext) -> tuple[np.ndarray, np.ndarray, object]:
+        """The unguarded intent path, the plain Gaussian's (both (F, 4), ``strength``
+        applied) and the intent track (``stabilize.intent.IntentTrack``) of ``ctx``."""
         if ctx.gyro is None:
             raise InputError("the intent filter needs a gyro log; use --smoothing gaussian")
         track = classify_intent(ctx.gyro, ctx.t_s)
@@ -60,6 +62,10 @@ class IntentSmoothing(Filter):
         if s < 1.0:
             sm = qslerp(ctx.virtual_quat, sm, np.full(len(ctx), s))
             gau = qslerp(ctx.virtual_quat, gau, np.full(len(ctx), s))
+        return sm, gau, track
+
+    def apply(self, ctx: FilterContext) -> FilterContext:
+        sm, gau, track = self.paths(ctx)
         guard = guard_path(ctx.t_s, sm, gau)
         side = np.empty(len(ctx), dtype=object)
         side[:] = track.sidecar()
