@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sensors.synthetic import camera_path, synthesize_gyro  # noqa: E402
 from sensors.synthetic.clip import default_camera  # noqa: E402
 from stabilize.filters import FilterContext, compose_chain, get_filter, run_chain  # noqa: E402
-from stabilize.intent.guard import high_frequency_rms  # noqa: E402
+from stabilize.filters import intent as intent_filter  # noqa: E402
+from stabilize.intent.guard import GuardResult, high_frequency_rms  # noqa: E402
 from stabilize.params import StabilizeParams  # noqa: E402
 
 FPS = 30.0
@@ -43,22 +44,40 @@ def _deg(x: float) -> float:
     return round(float(np.degrees(x)), 4)
 
 
+def _unguarded(t_s, intent_quat, gaussian_quat, drawn=None):
+    return GuardResult(np.asarray(intent_quat), np.zeros(len(t_s)), {})
+
+
 def _measure(ctx0: FilterContext, run) -> dict:
-    """Both chains on one context; ``run(params) -> final context``."""
+    """Both chains, and the default one without its guard, on one context;
+    ``run(params) -> final context``."""
     out = {}
     finals = {name: run(StabilizeParams(filters=chain)) for name, chain in CHAINS.items()}
+    guarded = intent_filter.guard_path
+    intent_filter.guard_path = _unguarded  # the chain as it was before the guard
+    try:
+        finals["default_unguarded"] = run(StabilizeParams(filters=CHAINS["default"]))
+    finally:
+        intent_filter.guard_path = guarded
     t = finals["default"].t_s
-    unguarded, _, _ = get_filter("intent", StabilizeParams()).paths(ctx0)
+    params = StabilizeParams(filters=CHAINS["default"])
+    ctx0 = ctx0.with_(params=params)
+    entry = get_filter("intent", params)
+    intent, gaussian, _ = entry.paths(ctx0)
+    mixed = entry.apply(ctx0).virtual_quat
     share = finals["default"].extras["gaussian_share"]
-    out["hf_deg_s"] = {"input": _deg(high_frequency_rms(ctx0.t_s, ctx0.real_quat)),
-                       "intent_unguarded": _deg(high_frequency_rms(ctx0.t_s, unguarded)),
-                       "default": _deg(high_frequency_rms(t, finals["default"].virtual_quat)),
-                       "gaussian": _deg(high_frequency_rms(t, finals["gaussian"].virtual_quat))}
+    out["smoothing_hf_deg_s"] = {
+        "input": _deg(high_frequency_rms(ctx0.t_s, ctx0.real_quat)),
+        "intent": _deg(high_frequency_rms(ctx0.t_s, intent)),
+        "gaussian": _deg(high_frequency_rms(ctx0.t_s, gaussian)),
+        "guarded": _deg(high_frequency_rms(ctx0.t_s, mixed))}
+    out["chain_hf_deg_s"] = {k: _deg(high_frequency_rms(t, v.virtual_quat))
+                             for k, v in finals.items()}
     out["gaussian_frames"] = int(np.sum(share > 0.5))
     out["frames"] = int(share.size)
     out["mean_share"] = round(float(share.mean()), 3)
     out["max_zoom"] = {k: round(float(v.zoom.max()), 3) for k, v in finals.items()}
-    h = out["hf_deg_s"]
+    h = out["chain_hf_deg_s"]
     out["default_over_gaussian"] = round(h["default"] / max(h["gaussian"], 1e-9), 3)
     return out
 
@@ -106,14 +125,15 @@ def main() -> None:
     rows = [_generated(k, s) for k in KINDS for s in range(1, a.seeds + 1)]
     root = Path(__file__).resolve().parent.parent / "samples" / "gopro"
     rows += [_gopro(p) for p in sorted(root.glob("*.mp4"))]
-    print("| clip | input | intent before the guard | default chain | plain Gaussian | "
-          "default / Gaussian | Gaussian used (frames) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| clip | input | intent | Gaussian | guarded | chain: intent unguarded | "
+          "default | Gaussian | default / Gaussian | Gaussian used (frames) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        h = r["hf_deg_s"]
-        print(f"| {r['clip']} | {h['input']:.3f} | {h['intent_unguarded']:.3f} | "
-              f"{h['default']:.3f} | {h['gaussian']:.3f} | {r['default_over_gaussian']:.2f} | "
-              f"{r['gaussian_frames']} / {r['frames']} (mean share {r['mean_share']:.2f}) |")
+        m, c = r["smoothing_hf_deg_s"], r["chain_hf_deg_s"]
+        print(f"| {r['clip']} | {m['input']:.3f} | {m['intent']:.3f} | {m['gaussian']:.3f} | "
+              f"{m['guarded']:.3f} | {c['default_unguarded']:.3f} | {c['default']:.3f} | "
+              f"{c['gaussian']:.3f} | {r['default_over_gaussian']:.2f} | "
+              f"{r['gaussian_frames']} / {r['frames']} ({r['mean_share']:.2f}) |")
     if a.out:
         a.out.write_text(json.dumps(rows, indent=1))
         print(f"wrote {a.out}")

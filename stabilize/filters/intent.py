@@ -9,6 +9,7 @@ from sensors.errors import InputError
 from sensors.progress import get_logger
 from sensors.quaternion import qslerp
 
+from ..bad_region import fit_to_frame
 from ..intent import WINDOW_S, classify_intent, policy_sigmas, smooth_per_axis
 from ..intent.guard import guard_path, guard_reach_s
 from ..smoothing import smooth_gaussian
@@ -20,6 +21,8 @@ _log = get_logger(__name__)
 
 #: Default Gaussian sigma of ``StabilizeParams``; the policies are scaled by window_s / this.
 _REFERENCE_WINDOW_S = 0.6
+#: ``fit_to_frame``'s default easing, which the ``bad_region`` entry uses too.
+_BEND_EASE_S = 0.4
 
 
 @register_filter("intent")
@@ -34,7 +37,9 @@ class IntentSmoothing(Filter):
     The plain Gaussian of the ``gaussian`` entry (sigma ``params.window_s``) is computed too,
     and where the intent path keeps more fast motion than it, the Gaussian's path is used
     (``stabilize.intent.guard``): per-frame ``gaussian_share`` (0 = intent, 1 = Gaussian) goes
-    to the sidecar, and a note says where the Gaussian was used.
+    to the sidecar, and a note says where the Gaussian was used. With ``bad_region`` later in
+    the chain the two are compared as drawn, each bent to the max zoom as that entry will bend
+    it (two more bad-region fits while planning).
     """
 
     max_half_window_s = 3.0
@@ -45,7 +50,8 @@ class IntentSmoothing(Filter):
     def reach_s(self) -> float:
         # classifier window + HMM memory (~2 / switch rate, damped) + the smoothing window
         intent = 0.5 * WINDOW_S + 1.5 + 3.0 * self.ease_s + self.max_half_window_s
-        return max(intent, 3.0 * self.params.window_s) + guard_reach_s()
+        bend = 3.0 * _BEND_EASE_S if self._bends_later() else 0.0
+        return max(intent, 3.0 * self.params.window_s) + bend + guard_reach_s()
 
     def paths(self, ctx: FilterContext) -> tuple[np.ndarray, np.ndarray, object]:
         """The unguarded intent path, the plain Gaussian's (both (F, 4), ``strength``
@@ -64,9 +70,22 @@ class IntentSmoothing(Filter):
             gau = qslerp(ctx.virtual_quat, gau, np.full(len(ctx), s))
         return sm, gau, track
 
+    def _bends_later(self) -> bool:
+        names = list(self.params.filters)
+        return self.name in names and "bad_region" in names[names.index(self.name) + 1:]
+
+    def _as_drawn(self, ctx: FilterContext, quat: np.ndarray) -> np.ndarray:
+        """``quat`` bent to the max zoom as the chain's ``bad_region`` entry will bend it."""
+        return fit_to_frame(ctx.camera, ctx.real, ctx.t_s, quat, self.params.max_zoom,
+                            ctx.readout_s, ctx.readout_direction, strict=False, ois=ctx.ois,
+                            output_lens=self.params.output_lens()).virtual_quat
+
     def apply(self, ctx: FilterContext) -> FilterContext:
         sm, gau, track = self.paths(ctx)
-        guard = guard_path(ctx.t_s, sm, gau)
+        # judged as drawn: a path that strays further is bent more towards the shaky real one
+        drawn = ((self._as_drawn(ctx, sm), self._as_drawn(ctx, gau)) if self._bends_later()
+                 else None)
+        guard = guard_path(ctx.t_s, sm, gau, drawn)
         side = np.empty(len(ctx), dtype=object)
         side[:] = track.sidecar()
         ctx = ctx.with_(virtual_quat=guard.virtual_quat).with_extra("intent", side)
@@ -78,6 +97,6 @@ class IntentSmoothing(Filter):
                 f"the plain Gaussian smoothing was used on {int(used.sum())} of {len(ctx)} "
                 f"frames, where the intent path kept more shake (above 1 Hz: intent "
                 f"{np.degrees(hf['intent']):.2f} deg/s, Gaussian "
-                f"{np.degrees(hf['gaussian']):.2f} deg/s, used {np.degrees(hf['guarded']):.2f} "
+                f"{np.degrees(hf['gaussian']):.2f} deg/s, mixed {np.degrees(hf['guarded']):.2f} "
                 "deg/s RMS)", _log)
         return ctx

@@ -150,8 +150,8 @@ class GuardResult:
     hf_rad_s: dict
 
 
-def guard_path(t_s: np.ndarray, intent_quat: np.ndarray, gaussian_quat: np.ndarray
-               ) -> GuardResult:
+def guard_path(t_s: np.ndarray, intent_quat: np.ndarray, gaussian_quat: np.ndarray,
+               drawn: tuple[np.ndarray, np.ndarray] | None = None) -> GuardResult:
     """The intent path where it is no shakier than the Gaussian's, the Gaussian's elsewhere.
 
     Parameters
@@ -160,18 +160,29 @@ def guard_path(t_s: np.ndarray, intent_quat: np.ndarray, gaussian_quat: np.ndarr
         Frame times, seconds.
     intent_quat, gaussian_quat : (F, 4) float64
         The two smoothed paths of the same real path.
+    drawn : ((F, 4), (F, 4)) float64, optional
+        The two paths as they will be drawn, when later stages change them (bent towards the
+        real path to fit the max zoom: a path that strays further is bent more, and the bend
+        brings back the real path's shake). The share is judged on these and applied to the
+        smoothed paths.
 
     Returns
     -------
     GuardResult
+        With ``hf_rad_s`` of the judged paths (``guarded``: their blend).
     """
     t = np.asarray(t_s, dtype=np.float64)
     qi = np.asarray(intent_quat, dtype=np.float64)
     qg = np.asarray(gaussian_quat, dtype=np.float64)
-    if qg.shape != qi.shape:
-        raise InputError(f"paths of shapes {qi.shape} and {qg.shape} cannot be compared")
-    share = gaussian_share(t, qi, qg)
-    out = qi if not np.any(share > 0) else qslerp(qi, qg, share)
+    ji, jg = (qi, qg) if drawn is None else (np.asarray(drawn[0], dtype=np.float64),
+                                              np.asarray(drawn[1], dtype=np.float64))
+    if not qg.shape == qi.shape == ji.shape == jg.shape:
+        raise InputError(f"paths of shapes {qi.shape}, {qg.shape}, {ji.shape} and {jg.shape} "
+                         "cannot be compared")
+    share = gaussian_share(t, ji, jg)
+    used = np.any(share > 0)
+    out = qslerp(qi, qg, share) if used else qi
+    judged = qslerp(ji, jg, share) if used else ji
     hf = {name: high_frequency_rms(t, q) for name, q in
-          (("intent", qi), ("gaussian", qg), ("guarded", out))}
+          (("intent", ji), ("gaussian", jg), ("guarded", judged))}
     return GuardResult(out, share, hf)
