@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,11 @@ def _measure(ctx0: FilterContext, run) -> dict:
     """Both chains, and the default one without its guard, on one context;
     ``run(params) -> final context``."""
     out = {}
-    finals = {name: run(StabilizeParams(filters=chain)) for name, chain in CHAINS.items()}
+    finals, plan_s = {}, {}
+    for name, chain in CHAINS.items():
+        t0 = time.perf_counter()
+        finals[name] = run(StabilizeParams(filters=chain))
+        plan_s[name] = round(time.perf_counter() - t0, 3)
     guarded = intent_filter.guard_path
     intent_filter.guard_path = _unguarded  # the chain as it was before the guard
     try:
@@ -77,6 +82,7 @@ def _measure(ctx0: FilterContext, run) -> dict:
     out["frames"] = int(share.size)
     out["mean_share"] = round(float(share.mean()), 3)
     out["max_zoom"] = {k: round(float(v.zoom.max()), 3) for k, v in finals.items()}
+    out["plan_s"] = plan_s
     h = out["chain_hf_deg_s"]
     out["default_over_gaussian"] = round(h["default"] / max(h["gaussian"], 1e-9), 3)
     return out
@@ -134,6 +140,8 @@ def main() -> None:
               f"{m['guarded']:.3f} | {c['default_unguarded']:.3f} | {c['default']:.3f} | "
               f"{c['gaussian']:.3f} | {r['default_over_gaussian']:.2f} | "
               f"{r['gaussian_frames']} / {r['frames']} ({r['mean_share']:.2f}) |")
+    tot = {k: sum(r["plan_s"][k] for r in rows) for k in CHAINS}
+    print("planning time, all clips: " + ", ".join(f"{k} {v:.1f} s" for k, v in tot.items()))
     if a.out:
         a.out.write_text(json.dumps(rows, indent=1))
         print(f"wrote {a.out}")

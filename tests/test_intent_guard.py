@@ -102,3 +102,19 @@ def test_a_blend_eases_in_slowly_enough_not_to_move_the_view():
     assert g.share[before].max() > 0.5
     assert high_frequency_rms(t[before], g.virtual_quat[before]) < 1e-4
     assert g.hf_rad_s["guarded"] < 0.1 * g.hf_rad_s["intent"]
+
+
+def test_the_bad_region_entry_reuses_the_guards_fit_of_the_same_path():
+    from stabilize.bad_region import fit_to_frame
+
+    path = camera_path("run", 8.0, seed=3, rate_hz=400.0, still_lead_s=1.0)
+    gyro = synthesize_gyro(path, rate_hz=200.0, seed=3)
+    t = np.arange(1.0, 9.0, 1 / FPS)
+    ctx, _ = _contexts(t, path.orientation.at(t), path.orientation, gyro, default_camera(960, 540))
+    smoothed = get_filter("intent", ctx.params).apply(ctx)
+    assert smoothed.known_fit is not None and smoothed.known_fit[0] is smoothed.virtual_quat
+    bent = get_filter("bad_region", ctx.params).apply(smoothed)
+    fresh = fit_to_frame(ctx.camera, ctx.real, t, smoothed.virtual_quat, ctx.params.max_zoom,
+                         ctx.readout_s, strict=False)
+    np.testing.assert_array_equal(bent.virtual_quat, fresh.virtual_quat)
+    np.testing.assert_array_equal(bent.extras["bend"], fresh.alpha)

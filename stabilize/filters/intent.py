@@ -9,7 +9,7 @@ from sensors.errors import InputError
 from sensors.progress import get_logger
 from sensors.quaternion import qslerp
 
-from ..bad_region import fit_to_frame
+from ..bad_region import FitResult, fit_to_frame
 from ..intent import WINDOW_S, classify_intent, policy_sigmas, smooth_per_axis
 from ..intent.guard import guard_path, guard_reach_s
 from ..smoothing import smooth_gaussian
@@ -74,21 +74,25 @@ class IntentSmoothing(Filter):
         names = list(self.params.filters)
         return self.name in names and "bad_region" in names[names.index(self.name) + 1:]
 
-    def _as_drawn(self, ctx: FilterContext, quat: np.ndarray) -> np.ndarray:
+    def _fit(self, ctx: FilterContext, quat: np.ndarray) -> FitResult:
         """``quat`` bent to the max zoom as the chain's ``bad_region`` entry will bend it."""
         return fit_to_frame(ctx.camera, ctx.real, ctx.t_s, quat, self.params.max_zoom,
-                            ctx.readout_s, ctx.readout_direction, strict=False, ois=ctx.ois,
-                            output_lens=self.params.output_lens()).virtual_quat
+                            ctx.readout_s, ctx.readout_direction, ease_s=_BEND_EASE_S,
+                            strict=False, ois=ctx.ois, output_lens=self.params.output_lens())
 
     def apply(self, ctx: FilterContext) -> FilterContext:
         sm, gau, track = self.paths(ctx)
         # judged as drawn: a path that strays further is bent more towards the shaky real one
-        drawn = ((self._as_drawn(ctx, sm), self._as_drawn(ctx, gau)) if self._bends_later()
-                 else None)
+        fits = (self._fit(ctx, sm), self._fit(ctx, gau)) if self._bends_later() else None
+        drawn = None if fits is None else (fits[0].virtual_quat, fits[1].virtual_quat)
         guard = guard_path(ctx.t_s, sm, gau, drawn)
+        known = None
+        if fits is not None and guard.virtual_quat is sm:  # the intent path as it was: its
+            known = (sm, _BEND_EASE_S, fits[0])            # fit is already known
         side = np.empty(len(ctx), dtype=object)
         side[:] = track.sidecar()
-        ctx = ctx.with_(virtual_quat=guard.virtual_quat).with_extra("intent", side)
+        ctx = ctx.with_(virtual_quat=guard.virtual_quat, known_fit=known)
+        ctx = ctx.with_extra("intent", side)
         ctx = ctx.with_extra("gaussian_share", guard.share)
         used = guard.share > 0.5
         if np.any(used):
