@@ -43,9 +43,9 @@ MARGIN = 0.05
 FLOOR_RAD_S = 1e-3
 #: The Gaussian's share is spread over this many seconds each side (running maximum), then
 #: eased in and out with a Gaussian of ``BLEND_SIGMA_S``. The two paths can differ by degrees,
-#: so a quick change of share would itself move the view: with a sigma of 0.25 s the blend
-#: left more motion above 1 Hz than either path on generated pans and walks; from 1 s on it
-#: leaves less than the Gaussian's on every path measured (docs/benchmarks.md).
+#: so a quick change of share would itself move the view: with a sigma of 0.5 s the blend
+#: left more motion above 1 Hz than either path on generated pans; from 1 s on it stays at or
+#: below the Gaussian's on every path measured (docs/benchmarks.md).
 EASE_S = 1.0
 BLEND_SIGMA_S = 1.5
 # Gaussians here reach this many sigmas (``signal1d.gaussian_filter1d``'s ``truncate``).
