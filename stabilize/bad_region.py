@@ -65,8 +65,8 @@ def _band_lens(ois: OisLog | None, band_t: np.ndarray) -> tuple[np.ndarray, np.n
 
 # A zoom whose border stays this close (source pixels) to the frame edge is tight enough.
 _SLACK_TOL_PX = 0.01
-# Border points per side for an output projection other than the rectified one: its border is
-# curved in the source, so points further apart would let it bulge out between them.
+# Border points per side for an output projection other than the pinhole: its border is curved
+# in the source, so points further apart would let it bulge out between them.
 _CURVED_PER_SIDE = 33
 # Slack (source pixels) forgiven for a curved projection: at zoom 1 it maps the border onto the
 # frame edge exactly, up to the lens inversion's rounding.
@@ -172,9 +172,9 @@ def required_zoom(
         Lens shift and focus scale on the video clock: the source image is where the lens was
         (the warp uses the same ``K_src``), so both move the frame the border must stay in.
     output_lens : OutputLens
-        The output projection (``stabilize.output_lens``), as the warp draws it. With a
-        correction below 1 its border is curved more than the pinhole's and is checked at no
-        fewer than 33 points per side.
+        The output projection (``stabilize.output_lens``), as the warp draws it. Other than
+        the pinhole, its border is curved in the source and is checked at no fewer than 33
+        points per side.
 
     Returns
     -------
@@ -189,7 +189,7 @@ def required_zoom(
     lens = _band_lens(ois, band_t)
     Rv = qto_matrix(qv)
     Kinv = np.linalg.inv(cam.K)
-    if output_lens.correction < 1.0:
+    if not output_lens.is_pinhole:
         per_side = max(per_side, _CURVED_PER_SIDE)
     px = border_points(cam.size, per_side)
     pts = (px, (np.c_[px, np.ones(len(px))] @ Kinv.T)[:, :2])
