@@ -40,7 +40,8 @@ _STAB_OPTIONS = {
     "window_s": ("window_s",), "strength": ("strength",), "zoom": ("zoom_mode",),
     "max_zoom": ("max_zoom",), "interpolation": ("interpolation",), "codec": ("codec",),
     "crf": ("crf",), "encoder_preset": ("encoder_preset",), "rc_lookahead": ("rc_lookahead",),
-    "bit_depth": ("bit_depth",),
+    "bit_depth": ("bit_depth",), "lens_correction": ("lens_correction",),
+    "fov_scale": ("fov_scale",),
 }
 
 
@@ -59,7 +60,8 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
               "zoom": opts["zoom_mode"], "max_zoom": opts["max_zoom"],
               "interpolation": opts["interpolation"], "codec": opts["codec"],
               "crf": opts["crf"], "encoder_preset": opts["encoder_preset"],
-              "rc_lookahead": opts["rc_lookahead"], "bit_depth": opts["bit_depth"]}
+              "rc_lookahead": opts["rc_lookahead"], "bit_depth": opts["bit_depth"],
+              "lens_correction": opts["lens_correction"], "fov_scale": opts["fov_scale"]}
     if opts["preset_path"] is None:
         return params_from(values, StabilizeParams(), "command line")
 
@@ -108,6 +110,14 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
 @click.option("--zoom", "zoom_mode", type=click.Choice(ZOOM_MODES),
               default=_STAB["zoom"], show_default=True, help="Zoom that hides undefined borders.")
 @click.option("--max-zoom", type=float, default=_STAB["max_zoom"], show_default=True)
+@click.option("--lens-correction", type=click.FloatRange(0.0, 1.0),
+              default=_STAB["lens_correction"], show_default=True,
+              help="Output projection: 1 rectified (straight lines), 0 the source lens's own "
+                   "(a fisheye stays a fisheye), between a blend.")
+@click.option("--fov", "fov_scale", type=click.FloatRange(0.1, 4.0), default=_STAB["fov_scale"],
+              show_default=True,
+              help="Output field of view relative to the source's; above 1 it widens only "
+                   "where the path leaves slack (the zoom still hides every undefined pixel).")
 @click.option("--interpolation", type=click.Choice(INTERPOLATIONS),
               default=_STAB["interpolation"], show_default=True)
 @click.option("--codec", type=click.Choice(CODECS), default=_STAB["codec"],
@@ -154,7 +164,8 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, encoder_preset,
                   rc_lookahead, bit_depth, strict, preset_path, save_preset_path, segments,
-                  scheduler, workers, json_path, projection, no_level):
+                  scheduler, workers, json_path, projection, no_level, lens_correction,
+                  fov_scale):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 

@@ -4,9 +4,11 @@ For every frame in the lookahead, the border of the output window is mapped to t
 with the warp of docs/architecture.md,
 ``p_src ~ K_src(t) R_world_from_cam(t)^T R_virtual K_out^-1 p_out``: rolling shutter (each
 border point seen at its own row time, found by fixed-point iteration on the row) and the
-source lens distortion included. The output camera is the source pinhole with
-its focal length multiplied by the zoom and no distortion. The zoom a frame needs is the
-smallest one whose whole border lands inside the source image.
+source lens distortion included. The output camera's rays come from
+``stabilize.output_lens`` as the warp's do (the rectified pinhole with the source focal length
+times the zoom by default; the source lens's own projection or a blend, and a wider or narrower
+field of view, on request). The zoom a frame needs is the smallest one whose whole border lands
+inside the source image.
 
 Where that exceeds ``max_zoom``, the virtual path is bent towards the real one: each violating
 frame raises its pull ``alpha`` (virtual = slerp(virtual, real, alpha)), the pulls are spread
@@ -28,6 +30,7 @@ from sensors.quaternion import qslerp, qto_matrix
 from sensors.rolling_shutter import row_fraction
 from sensors.types import CameraModel, OisLog, Orientation
 
+from .output_lens import PINHOLE, OutputLens, output_normalized, rays_from_normalized
 from .signal1d import gaussian_filter1d, maximum_filter1d
 
 __all__ = ["border_points", "required_zoom", "smooth_zoom", "fit_to_frame", "FitResult"]
@@ -62,6 +65,12 @@ def _band_lens(ois: OisLog | None, band_t: np.ndarray) -> tuple[np.ndarray, np.n
 
 # A zoom whose border stays this close (source pixels) to the frame edge is tight enough.
 _SLACK_TOL_PX = 0.01
+# Border points per side for an output projection other than the pinhole: its border is curved
+# in the source, so points further apart would let it bulge out between them.
+_CURVED_PER_SIDE = 33
+# Slack (source pixels) forgiven for a curved projection: at zoom 1 it maps the border onto the
+# frame edge exactly, up to the lens inversion's rounding.
+_ROUNDING_PX = 1e-6
 
 
 def _to_source_lens(cam: CameraModel, src: np.ndarray, lens, fi, i0, a) -> np.ndarray:
@@ -76,16 +85,28 @@ def _to_source_lens(cam: CameraModel, src: np.ndarray, lens, fi, i0, a) -> np.nd
     return c + f[..., None] * (src - c) + sh
 
 
+def _output_camera_rays(cam: CameraModel, pts_px: np.ndarray, pts_n: np.ndarray,
+                        zoom: np.ndarray, out_lens: OutputLens) -> np.ndarray:
+    """Rays (F, M, 3) of the border points in the output camera at each frame's zoom."""
+    if out_lens.is_pinhole:  # the classic output, in its original arithmetic
+        F, M = zoom.size, pts_n.shape[0]
+        return np.concatenate([pts_n[None] / zoom[:, None, None], np.ones((F, M, 1))], axis=2)
+    n = output_normalized(cam, zoom[:, None], pts_px[None], out_lens.fov_scale)
+    return rays_from_normalized(cam, n, out_lens)
+
+
 def _border_slack(cam: CameraModel, R_bands: np.ndarray, band_frac: np.ndarray,
-                  R_virtual: np.ndarray, pts_n: np.ndarray, zoom: np.ndarray,
-                  margin_px: float, lens=None) -> np.ndarray:
+                  R_virtual: np.ndarray, pts: tuple[np.ndarray, np.ndarray], zoom: np.ndarray,
+                  margin_px: float, lens=None, out_lens: OutputLens = PINHOLE) -> np.ndarray:
     """Least distance (source pixels) from any border point of each frame to the edge of the
-    source at ``zoom`` (F,): >= 0 when every point lands inside, -inf when one is behind."""
-    F = R_virtual.shape[0]
-    M = pts_n.shape[0]
+    source at ``zoom`` (F,): >= 0 when every point lands inside, -inf when one is behind.
+    ``pts`` holds the border points as output pixels (M, 2) and as normalized pinhole
+    coordinates (M, 2)."""
+    F, M = R_virtual.shape[0], pts[0].shape[0]
     w, h = cam.size
-    rays = np.concatenate([pts_n[None] / zoom[:, None, None],
-                           np.ones((F, M, 1))], axis=2)  # (F, M, 3) output camera
+    rays = _output_camera_rays(cam, pts[0], pts[1], zoom, out_lens)  # (F, M, 3)
+    if not out_lens.is_pinhole:
+        margin_px = margin_px + _ROUNDING_PX
     world = np.einsum("fij,fmj->fmi", R_virtual, rays)
     B = band_frac.size
     fi = np.arange(F)[:, None]
@@ -122,6 +143,7 @@ def required_zoom(
     tol: float = 1e-3,
     margin_px: float = 0.0,
     ois: OisLog | None = None,
+    output_lens: OutputLens = PINHOLE,
 ) -> np.ndarray:
     """Smallest zoom per frame whose output border lands inside the source frame.
 
@@ -149,6 +171,10 @@ def required_zoom(
     ois : OisLog, optional
         Lens shift and focus scale on the video clock: the source image is where the lens was
         (the warp uses the same ``K_src``), so both move the frame the border must stay in.
+    output_lens : OutputLens
+        The output projection (``stabilize.output_lens``), as the warp draws it. Other than
+        the pinhole, its border is curved in the source and is checked at no fewer than 33
+        points per side.
 
     Returns
     -------
@@ -163,12 +189,15 @@ def required_zoom(
     lens = _band_lens(ois, band_t)
     Rv = qto_matrix(qv)
     Kinv = np.linalg.inv(cam.K)
+    if not output_lens.is_pinhole:
+        per_side = max(per_side, _CURVED_PER_SIDE)
     px = border_points(cam.size, per_side)
-    pts_n = (np.c_[px, np.ones(len(px))] @ Kinv.T)[:, :2]
+    pts = (px, (np.c_[px, np.ones(len(px))] @ Kinv.T)[:, :2])
 
     def slack(z: np.ndarray, idx: np.ndarray) -> np.ndarray:
         sub = None if lens is None else (lens[0][idx], lens[1][idx])
-        return _border_slack(cam, R_bands[idx], frac, Rv[idx], pts_n, z, margin_px, sub)
+        return _border_slack(cam, R_bands[idx], frac, Rv[idx], pts, z, margin_px, sub,
+                             output_lens)
 
     every = np.arange(t.size)
     lo = np.ones(t.size)
@@ -255,12 +284,13 @@ def fit_to_frame(
     max_iterations: int = 40,
     strict: bool = True,
     ois: OisLog | None = None,
+    output_lens: OutputLens = PINHOLE,
 ) -> FitResult:
     """Bend the virtual path minimally and smoothly so no frame needs more than ``max_zoom``.
 
     Parameters
     ----------
-    cam, real, frame_t_s, virtual_quat, readout_s, readout_direction, ois
+    cam, real, frame_t_s, virtual_quat, readout_s, readout_direction, ois, output_lens
         As in ``required_zoom``.
     max_zoom : float
         Largest zoom allowed (>= 1).
@@ -290,7 +320,7 @@ def fit_to_frame(
     dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0 / 30.0
     r = max(1, int(round(ease_s / dt)))
     kw = dict(readout_s=readout_s, readout_direction=readout_direction,
-              zoom_limit=max(4.0, 2 * max_zoom), ois=ois)
+              zoom_limit=max(4.0, 2 * max_zoom), ois=ois, output_lens=output_lens)
     demand = np.zeros(t.size)
     alpha = demand
     qv = qv0

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, replace
 
 from sensors.errors import InputError
 
+from .output_lens import OutputLens
+
 __all__ = ["StabilizeParams", "ZOOM_MODES", "INTERPOLATIONS", "CODECS", "BIT_DEPTHS",
            "DEFAULT_SMOOTHING"]
 
@@ -62,6 +64,14 @@ class StabilizeParams:
         Samples the frames are warped and encoded with: ``8``, ``10``, or ``auto``: 10 bits
         when the input has more than 8 and the codec is hevc or prores, else 8 (10-bit H.264,
         High 10, plays on few devices, and at 4K its encoder alone needs ~2 GB).
+    lens_correction : float
+        0..1, the output's projection (``stabilize.output_lens``): 1 is the rectified pinhole,
+        0 keeps the source lens's own projection (a fisheye stays a fisheye), between blends
+        the two by the angle off axis.
+    fov_scale : float
+        Output field of view relative to the source focal length (> 1 wider, < 1 narrower).
+        The zoom still keeps every output pixel inside the source, so a wider view shows only
+        where the path leaves slack; elsewhere the zoom rises to cover it.
     """
 
     filters: tuple[str, ...] = ("gaussian",)
@@ -80,6 +90,8 @@ class StabilizeParams:
     lookahead_frames: int | None = None
     rc_lookahead: int | None = None
     bit_depth: str = "auto"
+    lens_correction: float = 1.0
+    fov_scale: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "filters", tuple(self.filters))
@@ -115,6 +127,11 @@ class StabilizeParams:
                              + ", ".join(BIT_DEPTHS))
         if self.lookahead_frames is not None and self.lookahead_frames < 1:
             raise InputError(f"lookahead must be >= 1 frame, got {self.lookahead_frames}")
+        self.output_lens()  # validates the two output-projection settings
+
+    def output_lens(self) -> OutputLens:
+        """The output projection of these settings (``stabilize.output_lens.OutputLens``)."""
+        return OutputLens(float(self.lens_correction), float(self.fov_scale))
 
     def replace(self, **changes) -> StabilizeParams:
         """A copy with some fields changed (validated again)."""

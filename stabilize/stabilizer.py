@@ -108,7 +108,8 @@ class Stabilizer:
             if not 0 <= self.stabilized_frames[0] < self.stabilized_frames[1] <= len(motion):
                 raise InputError(f"the plan's frames {self.stabilized_frames} are not frames of "
                                  f"the {len(motion)}-frame motion track")
-        self.warper = MeshWarper(motion.camera, params.mesh, params.interpolation)
+        self.warper = MeshWarper(motion.camera, params.mesh, params.interpolation,
+                                 params.output_lens())
         self._queue: deque = deque()
         self._next_in = 0
         self._next_out = 0

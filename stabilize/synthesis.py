@@ -9,8 +9,11 @@ interpolation (separable, exact at the vertices) and one ``cv2.remap`` per plane
 frame. YUV 4:2:0 and 4:2:2 planes are warped directly: the chroma planes get maps of their own
 size.
 
-The output camera is the source pinhole (no distortion) with its focal length times the zoom and
-the same principal point, as in ``stabilize.bad_region``.
+The output camera has the source's principal point and its focal length times the zoom (divided
+by the output lens's ``fov_scale``); it is the rectified pinhole (no distortion) by default, or
+the source lens's own projection or a blend of the two (``stabilize.output_lens``). Its rays come
+from ``output_lens.output_rays``, as in ``stabilize.bad_region``: what is checked is what is
+drawn. The pinhole keeps its matrix form ``K_out^-1 p``, one product per frame.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sensors.quaternion import qto_matrix
 from sensors.types import CameraModel
 
 from .motion import FrameMotion
+from .output_lens import PINHOLE, OutputLens, output_rays
 
 __all__ = [
     "output_K",
@@ -59,8 +63,13 @@ def mesh_points(size: tuple[int, int], mesh: tuple[int, int]) -> tuple[np.ndarra
     return np.linspace(0.0, w - 1.0, mesh[0]), np.linspace(0.0, h - 1.0, mesh[1])
 
 
-def _world_rays(K_out: np.ndarray, R_virtual: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    rays = np.c_[pts, np.ones(len(pts))] @ np.linalg.inv(K_out).T
+def _world_rays(camera: CameraModel, zoom: float, R_virtual: np.ndarray, pts: np.ndarray,
+                lens: OutputLens = PINHOLE) -> np.ndarray:
+    """World rays (M, 3) of output pixels: the output camera's rays turned by ``R_virtual``."""
+    if lens.is_pinhole:
+        rays = np.c_[pts, np.ones(len(pts))] @ np.linalg.inv(output_K(camera, zoom)).T
+    else:
+        rays = output_rays(camera, zoom, pts, lens)
     return np.ascontiguousarray(rays @ R_virtual.T)
 
 
@@ -74,7 +83,7 @@ def _check(fm: FrameMotion, virtual_quat: np.ndarray) -> np.ndarray:
 
 
 def map_vertices(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray, zoom: float,
-                 pts_out: np.ndarray) -> np.ndarray:
+                 pts_out: np.ndarray, lens: OutputLens = PINHOLE) -> np.ndarray:
     """Source pixels (M, 2) of output pixels ``pts_out`` (M, 2) (numba kernel).
 
     Parameters
@@ -89,6 +98,8 @@ def map_vertices(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray,
         Output zoom.
     pts_out : (M, 2) float64
         Output pixel coordinates.
+    lens : OutputLens
+        The output projection (default the rectified pinhole).
 
     Returns
     -------
@@ -98,7 +109,7 @@ def map_vertices(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray,
     from .warmup import stabilizer_kernel
 
     q = _check(fm, virtual_quat)
-    world = _world_rays(output_K(camera, zoom), qto_matrix(q), np.asarray(pts_out, np.float64))
+    world = _world_rays(camera, zoom, qto_matrix(q), np.asarray(pts_out, np.float64), lens)
     dist = np.zeros(8)
     dist[: min(8, camera.dist.size)] = camera.dist[:8]
     out = np.empty((world.shape[0], 2))
@@ -111,10 +122,11 @@ def map_vertices(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray,
 
 
 def map_vertices_reference(camera: CameraModel, fm: FrameMotion, virtual_quat: np.ndarray,
-                           zoom: float, pts_out: np.ndarray) -> np.ndarray:
+                           zoom: float, pts_out: np.ndarray, lens: OutputLens = PINHOLE
+                           ) -> np.ndarray:
     """Plain numpy reference of ``map_vertices`` (same algorithm, vectorised over vertices)."""
     q = _check(fm, virtual_quat)
-    world = _world_rays(output_K(camera, zoom), qto_matrix(q), np.asarray(pts_out, np.float64))
+    world = _world_rays(camera, zoom, qto_matrix(q), np.asarray(pts_out, np.float64), lens)
     rows = fm.band_rows
     B = rows.size
     y = np.full(world.shape[0], 0.5 * (rows[0] + rows[-1]))
@@ -166,14 +178,18 @@ class MeshWarper:
         Vertices (columns, rows).
     interpolation : str
         ``bilinear``, ``bicubic`` or ``lanczos``.
+    lens : OutputLens
+        The output projection (default the rectified pinhole, ``StabilizeParams.output_lens()``
+        gives a job's).
     """
 
     def __init__(self, camera: CameraModel, mesh: tuple[int, int] = (32, 18),
-                 interpolation: str = "bilinear"):
+                 interpolation: str = "bilinear", lens: OutputLens = PINHOLE):
         if interpolation not in INTERPOLATION_FLAGS:
             raise InputError(f"unknown interpolation {interpolation!r}; valid: "
                              + ", ".join(INTERPOLATION_FLAGS))
         self.camera = camera
+        self.lens = lens
         self.flag = INTERPOLATION_FLAGS[interpolation]
         w, h = camera.size
         self.xs, self.ys = mesh_points((w, h), mesh)
@@ -196,7 +212,7 @@ class MeshWarper:
 
     def vertex_map(self, fm: FrameMotion, virtual_quat: np.ndarray, zoom: float) -> np.ndarray:
         """Source pixels of the mesh vertices, (ny, nx, 2)."""
-        uv = map_vertices(self.camera, fm, virtual_quat, zoom, self.pts)
+        uv = map_vertices(self.camera, fm, virtual_quat, zoom, self.pts, self.lens)
         return uv.reshape(self.mesh[1], self.mesh[0], 2)
 
     @staticmethod

@@ -346,7 +346,8 @@ class Transcoder:
         clip's lens) has ``vertex_map(frame_motion, virtual_quat, zoom)`` and ``warp_yuv``,
         e.g. ``stabilize.sphere_warp.SphereWarper`` for an equirect clip."""
         if warper is None:
-            warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation)
+            warper = MeshWarper(motion.camera, self.params.mesh, self.params.interpolation,
+                                self.params.output_lens())
         written = 0
         total = len(motion) if self.segment is None else self.segment[1] - self.segment[0]
         # The warp has a thread of its own beside decode and the encoder's threads, which fill

@@ -140,7 +140,8 @@ def test_a_filter_module_imported_before_the_cli_appears_in_its_help(tmp_path):
 # option name -> params dataclass field, for every option that shows a default
 STABILIZE_DEFAULTS = {"window_s": "window_s", "strength": "strength", "zoom_mode": "zoom",
                       "max_zoom": "max_zoom", "interpolation": "interpolation", "codec": "codec",
-                      "crf": "crf", "encoder_preset": "preset", "bit_depth": "bit_depth"}
+                      "crf": "crf", "encoder_preset": "preset", "bit_depth": "bit_depth",
+                      "lens_correction": "lens_correction", "fov_scale": "fov_scale"}
 STITCH_DEFAULTS = {"width_px": "width_px", "exposure": "exposure", "bands": "blend_bands"}
 
 

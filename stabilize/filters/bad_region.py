@@ -27,10 +27,15 @@ class BadRegion(Filter):
         return 3.0 * self.ease_s
 
     def apply(self, ctx: FilterContext) -> FilterContext:
-        fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
-                           self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
-                           ease_s=self.ease_s, strict=False, ois=ctx.ois)
-        ctx = ctx.with_(virtual_quat=fit.virtual_quat,
+        known = ctx.known_fit
+        if known is not None and known[0] is ctx.virtual_quat and known[1] == self.ease_s:
+            fit = known[2]  # the same path, already bent at the same settings
+        else:
+            fit = fit_to_frame(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
+                               self.params.max_zoom, ctx.readout_s, ctx.readout_direction,
+                               ease_s=self.ease_s, strict=False, ois=ctx.ois,
+                               output_lens=self.params.output_lens())
+        ctx = ctx.with_(virtual_quat=fit.virtual_quat, known_fit=None,
                         known_need=(fit.virtual_quat, max(4.0, 2.0 * self.params.max_zoom),
                                     fit.required_zoom))
         ctx = ctx.with_extra("bend", fit.alpha)

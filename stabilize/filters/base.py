@@ -78,6 +78,10 @@ class FilterContext:
         ``(virtual_quat, zoom_limit, need)``: a ``required_zoom`` a filter already computed for
         exactly that path array (contexts are never mutated, so identity means the same path);
         the zoom stage reuses it instead of mapping every border again.
+    known_fit : tuple, optional
+        ``(virtual_quat, ease_s, FitResult)``: ``bad_region.fit_to_frame`` at the job's max
+        zoom and that easing already run on exactly that path array (the ``intent`` entry's
+        guard bends its candidates); the ``bad_region`` entry reuses it.
     """
 
     t_s: np.ndarray
@@ -98,6 +102,7 @@ class FilterContext:
     notes: tuple = ()
     passthrough: np.ndarray | None = None
     known_need: tuple | None = None
+    known_fit: tuple | None = None
 
     def __len__(self) -> int:
         return int(self.t_s.size)
@@ -128,7 +133,7 @@ class FilterContext:
         return replace(self, t_s=self.t_s[i0:i1], real_quat=self.real_quat[i0:i1],
                        virtual_quat=self.virtual_quat[i0:i1], zoom=self.zoom[i0:i1],
                        exposure_s=exp, first_frame=self.first_frame + i0, extras=ex,
-                       known_need=None)
+                       known_need=None, known_fit=None)
 
 
 class Filter:

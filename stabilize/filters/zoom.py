@@ -19,7 +19,9 @@ class ZoomStage(Filter):
     """Zoom that keeps the output window inside the source frame (no undefined pixels).
 
     The zoom a frame needs comes from ``stabilize.bad_region.required_zoom``: the output border
-    mapped into the source with rolling shutter and lens distortion. ``dynamic`` eases a zoom that
+    mapped into the source with rolling shutter and lens distortion, in the job's output
+    projection (``params.output_lens()``; a field of view wider than the source's raises the
+    zoom wherever the path leaves no slack for it). ``dynamic`` eases a zoom that
     is never below the need (``smooth_zoom``), ``fixed`` takes the largest need of the window,
     ``none`` keeps 1. Needs above ``max_zoom`` are clipped to it and reported (extras
     ``zoom_limited``; a path-bending entry placed before this stage avoids them).
@@ -41,7 +43,8 @@ class ZoomStage(Filter):
             need = bad_region.required_zoom(ctx.camera, ctx.real, ctx.t_s, ctx.virtual_quat,
                                             readout_s=ctx.readout_s,
                                             readout_direction=ctx.readout_direction,
-                                            zoom_limit=zoom_limit, ois=ctx.ois)
+                                            zoom_limit=zoom_limit, ois=ctx.ois,
+                                            output_lens=p.output_lens())
         limited = need > p.max_zoom + 1e-6
         capped = np.minimum(need, p.max_zoom)
         if p.zoom == "dynamic":
