@@ -161,3 +161,27 @@ def test_a_job_with_segments_splits_its_clip_across_the_batchs_workers(clips, tm
     assert any("2 segments joined at frames 22" in n for n in rec["stabilize"]["notes"])
     assert len(_frames(tmp_path / "s.mp4")) == 45
     assert not [p.name for p in tmp_path.iterdir() if ".part" in p.name]
+
+
+def test_a_clip_with_embedded_telemetry_beside_a_gcsv_clip_and_one_without_a_log(clips, tmp_path):
+    from pathlib import Path
+
+    root = tmp_path / "e"
+    shutil.copytree(clips, root)
+    karma = Path(__file__).resolve().parent.parent / "samples" / "gopro" / "karma.mp4"
+    shutil.copy(karma, root / "karma.mp4")  # a real GoPro clip: its gyro is in the file
+    manifest = _manifest(root, [LINES[0], LINES[2],
+                                {"id": "karma", "video": "karma.mp4", "output": "out/karma.mp4"}])
+    summary = run_batch(manifest, workers=2)
+    assert (summary.n_done, summary.n_failed, summary.n_skipped) == (2, 1, 0)
+    lines = {r["id"]: r for r in read_results(root / "manifest.results.jsonl")}
+    assert lines["karma"]["status"] == "done"
+    assert lines["karma"]["stabilize"]["n_frames"] == 362
+    res = CliRunner().invoke(main, ["stabilize", str(root / "karma.mp4"),
+                                    "-o", str(tmp_path / "karma_hand.mp4"), "-q"])
+    assert res.exit_code == 0, res.output
+    batch, hand = _frames(root / "out/karma.mp4"), _frames(tmp_path / "karma_hand.mp4")
+    assert [p for p, _ in batch] == [p for p, _ in hand]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(batch, hand, strict=True))
+    again = run_batch(manifest, workers=2)
+    assert (again.n_done, again.n_failed, again.n_skipped) == (0, 1, 2)
