@@ -350,7 +350,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
 
 # --- stitch ---
 
-from stitch.params import EXPOSURE_CHOICES  # noqa: E402 (the registry feeds the choice)
+from stitch.params import EXPOSURE_CHOICES, REFINE_CHOICES  # noqa: E402 (registries feed choices)
 
 
 @main.command("stitch")
@@ -365,7 +365,10 @@ from stitch.params import EXPOSURE_CHOICES  # noqa: E402 (the registry feeds the
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write the seam report (JSON) here.")
 @click.option("--no-repair", is_flag=True, help="Skip overlap flow and spline warps.")
-@click.option("--no-refine", is_flag=True, help="Keep the rig's camera rotations as given.")
+@click.option("--no-refine", is_flag=True, help="Keep the rig's calibration as given.")
+@click.option("--refine", "refine_mode", type=click.Choice(REFINE_CHOICES), default="auto",
+              show_default=True, help="What the calibration refinement may change (auto: "
+              "lenses too when every camera's matches support it).")
 @click.option("--exposure", type=click.Choice(EXPOSURE_CHOICES),
               default="gain_blocks", show_default=True, help="Exposure compensation.")
 @click.option("--bands", type=click.IntRange(0, 12), default=5, show_default=True,
@@ -375,14 +378,14 @@ from stitch.params import EXPOSURE_CHOICES  # noqa: E402 (the registry feeds the
 @click.option("--pto", "pto_path", type=click.Path(dir_okay=False),
               help="Also write a Hugin project (.pto) of the rig and images.")
 def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair, no_refine,
-               exposure, bands, debug_dir, pto_path):
+               refine_mode, exposure, bands, debug_dir, pto_path):
     """Stitch a rosette: RIG file (Surround360 camera_rig.json or COLMAP rig_config.json) and
     IMAGE... in rig order (or one folder with files named by camera id)."""
     from stitch.params import StitchParams
     from stitch.pipeline import STAGES, stitch_panorama
 
     params = StitchParams(width_px=width_px, repair=not no_repair, refine=not no_refine,
-                          exposure=exposure, blend_bands=bands)
+                          refine_mode=refine_mode, exposure=exposure, blend_bands=bands)
     with progress(length=len(STAGES), label="stitch") as bar:
         result = stitch_panorama(rig, images, output, params, report=report_path,
                                  layers_dir=layers_dir, debug_dir=debug_dir,
