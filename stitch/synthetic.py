@@ -148,9 +148,17 @@ def render_view(cam: RigCamera, scene: RosetteScene, pano: np.ndarray) -> np.nda
     w, h = cam.size
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     px = np.stack([gx, gy], axis=-1)
-    rays = _unproject(cam, px)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        back = project(cam.camera, rays)
+    if cam.camera.model == "opencv_fisheye":
+        # Fisheye views reach past 90 degrees, where sensors.camera's z division stops.
+        from .projection import _project_rays
+        from .refine_lens import pixel_rays
+
+        rays = pixel_rays(cam.camera, px.reshape(-1, 2)).reshape(px.shape[:-1] + (3,))
+        back = _project_rays(cam, rays)
+    else:
+        rays = _unproject(cam, px)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            back = project(cam.camera, rays)
     # The iterative undistortion diverges where the lens model folds: check the round trip.
     bad = ~(np.abs(back - px).max(axis=-1) < 1e-3)
     if bad.any():
