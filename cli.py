@@ -369,6 +369,9 @@ from stitch.params import EXPOSURE_CHOICES, REFINE_CHOICES  # noqa: E402 (regist
 @click.option("--refine", "refine_mode", type=click.Choice(REFINE_CHOICES), default="auto",
               show_default=True, help="What the calibration refinement may change (auto: "
               "lenses too when every camera's matches support it).")
+@click.option("--depth", "depth_m", type=float, default=float("inf"),
+              help="Scene distance in metres for rigs with a baseline (default inf: the "
+              "scene at infinity).")
 @click.option("--exposure", type=click.Choice(EXPOSURE_CHOICES),
               default="gain_blocks", show_default=True, help="Exposure compensation.")
 @click.option("--bands", type=click.IntRange(0, 12), default=5, show_default=True,
@@ -378,14 +381,15 @@ from stitch.params import EXPOSURE_CHOICES, REFINE_CHOICES  # noqa: E402 (regist
 @click.option("--pto", "pto_path", type=click.Path(dir_okay=False),
               help="Also write a Hugin project (.pto) of the rig and images.")
 def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair, no_refine,
-               refine_mode, exposure, bands, debug_dir, pto_path):
+               refine_mode, depth_m, exposure, bands, debug_dir, pto_path):
     """Stitch a rosette: RIG file (Surround360 camera_rig.json or COLMAP rig_config.json) and
     IMAGE... in rig order (or one folder with files named by camera id)."""
     from stitch.params import StitchParams
     from stitch.pipeline import STAGES, stitch_panorama
 
     params = StitchParams(width_px=width_px, repair=not no_repair, refine=not no_refine,
-                          refine_mode=refine_mode, exposure=exposure, blend_bands=bands)
+                          refine_mode=refine_mode, depth_m=depth_m, exposure=exposure,
+                          blend_bands=bands)
     with progress(length=len(STAGES), label="stitch") as bar:
         result = stitch_panorama(rig, images, output, params, report=report_path,
                                  layers_dir=layers_dir, debug_dir=debug_dir,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 
 from sensors.errors import InputError
@@ -46,6 +47,10 @@ class StitchParams:
         Cameras of one lens group (the rig file's ``group``) share one lens refinement.
     refine_fixed_camera : int
         Index of the camera whose rotation the refinement holds (the gauge).
+    depth_m : float
+        Scene distance of the projection, metres (``stitch.projection.with_scene_depth``): a
+        rig with a baseline is projected onto a sphere of this radius, so the parallax of
+        content near it is removed by geometry; inf = the scene at infinity.
     feather_px : float
         Width of the coverage ramp at a layer's edge (weights go 0 -> 1 over this distance).
     margin_px : int
@@ -90,6 +95,7 @@ class StitchParams:
     refine_mode: str = "auto"
     refine_share_lens_groups: bool = False
     refine_fixed_camera: int = 0
+    depth_m: float = math.inf
     feather_px: float = 8.0
     margin_px: int = 4
     blend_bands: int = 5
@@ -121,6 +127,9 @@ class StitchParams:
         if self.refine_mode not in REFINE_CHOICES:
             raise InputError(f"unknown refinement {self.refine_mode!r}; valid: "
                              + ", ".join(REFINE_CHOICES))
+        if not (self.depth_m > 0):
+            raise InputError(f"scene depth must be positive (inf: at infinity), got "
+                             f"{self.depth_m}")
         if not 0 <= self.blend_bands <= 12:
             raise InputError(f"blend_bands must be in 0..12, got {self.blend_bands}")
         if self.feather_px < 0 or self.margin_px < 0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from sensors.progress import report as report_progress
 
 from .images import check_images, load_images, resolve_images
 from .params import IMAGE_SUFFIXES, StitchParams
-from .projection import Overlap, ProjectedLayer, find_overlaps, project_rig
+from .projection import Overlap, ProjectedLayer, find_overlaps, project_rig, with_scene_depth
 from .render import WarpedLayer, blend_layers, warp_layers, write_layers, write_panorama
 from .rig import Rig
 from .rig_io import read_rig, write_pto
@@ -269,6 +270,8 @@ def stitch_images(rig: Rig, images: Sequence[np.ndarray], params: StitchParams |
 
     # 1. check the images (one per camera, the camera's size, BGR uint8)
     imgs = check_images(rig, images)
+    if math.isfinite(params.depth_m):
+        rig = with_scene_depth(rig, params.depth_m)
     stages.done("load")
 
     # 2. project every camera into its layer of the panorama; find the overlaps

@@ -10,8 +10,8 @@ k1, k2; one block per camera, or per lens group with ``share_groups``) are solve
 Correspondences are **camera pixels** (:class:`CameraMatches`), so they do not depend on the
 rig the layers were projected with. A match (x_i, x_j) becomes two rig-frame bearings
 
-    b = R(w) R0 ray(lens0 + l, x)          (the scene at infinity), or, with a scene distance D,
-    b = (c + t r) / D,  |c + t r| = D       (r the ray above, c the camera centre)
+    r = R(w) R0 ray(lens0 + l, x),  b = r            (the scene at infinity), or, with the
+    b = (c + t r) / D,  |c + t r| = D                 camera's scene distance D and centre c
 
 and the residual is ``(b_i - b_j) * W / (2 pi)`` (3-vector, about panorama px near the
 equator). Jacobians are central differences of the vectorised bearings (eight parameters per
@@ -36,9 +36,16 @@ from sensors.equirect import dirs_to_equirect
 from sensors.errors import InputError, SolveError
 
 from .flow import PairMatches
-from .projection import source_pixels
-from .refine import rotation_matrix
-from .refine_lens import LENS_PARAMS, adjusted_camera, apply_calibration, pixel_rays
+from .projection import pano_dirs_from_camera, scene_depth_m, source_pixels
+from .refine import _right_jacobian, rotation_matrix
+from .refine import _skew as _skew_rows
+from .refine_lens import (
+    LENS_PARAMS,
+    adjusted_camera,
+    apply_calibration,
+    pixel_rays,
+    pixel_rays_radius,
+)
 from .rig import Rig
 
 __all__ = ["CameraMatches", "CalibrationResult", "PRIOR_SIGMAS", "camera_matches_from_pano",
@@ -115,33 +122,22 @@ def pano_matches_from_camera(rig: Rig, matches: Sequence[CameraMatches], W: int
     for cm in matches:
         if not len(cm):
             continue
-        ui = dirs_to_equirect(pixel_rays(rig[cm.i].camera, cm.x_i) @ rig[cm.i].R_rig_from_cam.T,
-                              W)
-        uj = dirs_to_equirect(pixel_rays(rig[cm.j].camera, cm.x_j) @ rig[cm.j].R_rig_from_cam.T,
-                              W)
+        ui = dirs_to_equirect(bearings(rig, cm.i, cm.x_i), W)
+        uj = dirs_to_equirect(bearings(rig, cm.j, cm.x_j), W)
         uj[:, 0] = ui[:, 0] + np.mod(uj[:, 0] - ui[:, 0] + W / 2, W) - W / 2
         out.append(PairMatches(cm.i, cm.j, ui, uj, cm.weight, cm.heldout))
     return out
 
 
-def _on_sphere(dirs: np.ndarray, centre_m: np.ndarray, depth_m: float) -> np.ndarray:
-    """Directions from the rig centre to where rays from ``centre_m`` meet a sphere of radius
-    ``depth_m`` about it (the rays themselves when the depth is infinite)."""
-    if not math.isfinite(depth_m) or not np.any(centre_m):
-        return dirs
-    cr = dirs @ centre_m
-    t = -cr + np.sqrt(np.maximum(cr * cr - centre_m @ centre_m + depth_m * depth_m, 0.0))
-    return (centre_m[None] + t[:, None] * dirs) / depth_m
-
-
-def bearings(rig: Rig, k: int, px: np.ndarray, depth_m: float = math.inf) -> np.ndarray:
-    """Rig-frame bearings (N, 3) from the rig centre of pixels of camera k (see module)."""
+def bearings(rig: Rig, k: int, px: np.ndarray) -> np.ndarray:
+    """Rig-frame bearings (N, 3) from the rig centre of pixels of camera k: their panorama
+    directions (with the camera's scene distance, ``stitch.projection.scene_depth_m``)."""
     c = rig[k]
-    return _on_sphere(pixel_rays(c.camera, px) @ c.R_rig_from_cam.T, c.position_m, depth_m)
+    return pano_dirs_from_camera(c, pixel_rays(c.camera, px) @ c.R_rig_from_cam.T)
 
 
 def match_residuals_px(rig: Rig, matches: Sequence[CameraMatches], W: int,
-                       depth_m: float = math.inf, split: str = "heldout") -> np.ndarray:
+                       split: str = "heldout") -> np.ndarray:
     """Bearing disagreement (panorama px, ``|b_i - b_j| W / 2 pi``) of every match of a split
     (``"heldout"``, ``"fit"`` or ``"all"``) under a rig."""
     k = W / (2 * math.pi)
@@ -150,8 +146,8 @@ def match_residuals_px(rig: Rig, matches: Sequence[CameraMatches], W: int,
         sel = {"heldout": cm.heldout, "fit": ~cm.heldout}.get(split, np.ones(len(cm), bool))
         if not sel.any():
             continue
-        bi = bearings(rig, cm.i, cm.x_i[sel], depth_m)
-        bj = bearings(rig, cm.j, cm.x_j[sel], depth_m)
+        bi = bearings(rig, cm.i, cm.x_i[sel])
+        bj = bearings(rig, cm.j, cm.x_j[sel])
         out.append(k * np.linalg.norm(bi - bj, axis=1))
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -159,34 +155,58 @@ def match_residuals_px(rig: Rig, matches: Sequence[CameraMatches], W: int,
 class _Side:
     """One camera's end of a pair: its pixels and what the bearings need."""
 
-    def __init__(self, cam, px: np.ndarray, depth_m: float):
-        self.cam, self.px, self.depth = cam, px, depth_m
+    def __init__(self, cam, px: np.ndarray):
+        self.cam, self.px = cam, px
+        self._key: bytes | None = None
+        self._cached: tuple[np.ndarray, np.ndarray | None] | None = None
+
+    def _rays_radius(self, lens: np.ndarray | None):
+        key = None if lens is None else np.asarray(lens, float).tobytes()
+        if self._cached is None or key != self._key:
+            camera = self.cam.camera if lens is None else adjusted_camera(self.cam.camera, lens)
+            start = None if self._cached is None else self._cached[1]
+            if start is not None and self._key is not None and key is not None:
+                # Warm start from the last lens: the solve moves it little between calls.
+                out = pixel_rays_radius(camera, self.px, start)
+                if not np.all(np.isfinite(out[0])):
+                    out = pixel_rays_radius(camera, self.px)
+            else:
+                out = pixel_rays_radius(camera, self.px)
+            self._key, self._cached = key, out
+        return self._cached
 
     def rays(self, lens: np.ndarray | None) -> np.ndarray:
-        camera = self.cam.camera if lens is None else adjusted_camera(self.cam.camera, lens)
-        return pixel_rays(camera, self.px)
+        return self._rays_radius(lens)[0]
 
     def bearings(self, w: np.ndarray, rays: np.ndarray) -> np.ndarray:
         R = rotation_matrix(w) @ self.cam.R_rig_from_cam
-        return _on_sphere(rays @ R.T, self.cam.position_m, self.depth)
+        return pano_dirs_from_camera(self.cam, rays @ R.T)
 
     def jacobian(self, w: np.ndarray, lens: np.ndarray | None) -> tuple:
         """Bearings (n, 3) and their derivatives (n, 3, 3) by w and (n, 3, 5) by the lens."""
-        rays = self.rays(lens)
+        rays, radius = self._rays_radius(lens)
         b = self.bearings(w, rays)
-        Jw = np.empty(b.shape + (3,))
-        for a in range(3):
-            e = np.zeros(3)
-            e[a] = _ROT_STEP
-            Jw[..., a] = (self.bearings(w + e, rays) - self.bearings(w - e, rays)) / (2 * _ROT_STEP)
+        if math.isinf(scene_depth_m(self.cam)) or not np.any(self.cam.position_m):
+            # b = R(w) R0 r:  db/dw = -R(w) [R0 r]x J_r(w)  (as in stitch.refine)
+            v = rays @ self.cam.R_rig_from_cam.T
+            Jw = -rotation_matrix(w)[None] @ _skew_rows(v) @ _right_jacobian(w)[None]
+        else:
+            Jw = np.empty(b.shape + (3,))
+            for a in range(3):
+                e = np.zeros(3)
+                e[a] = _ROT_STEP
+                Jw[..., a] = (self.bearings(w + e, rays)
+                              - self.bearings(w - e, rays)) / (2 * _ROT_STEP)
         Jl = None
         if lens is not None:
             Jl = np.empty(b.shape + (5,))
+            base = self.cam.camera
             for a in range(5):
                 e = np.zeros(5)
                 e[a] = _FD_STEP[a]
-                Jl[..., a] = (self.bearings(w, self.rays(lens + e))
-                              - self.bearings(w, self.rays(lens - e))) / (2 * _FD_STEP[a])
+                plus = pixel_rays_radius(adjusted_camera(base, lens + e), self.px, radius)[0]
+                minus = pixel_rays_radius(adjusted_camera(base, lens - e), self.px, radius)[0]
+                Jl[..., a] = (self.bearings(w, plus) - self.bearings(w, minus)) / (2 * _FD_STEP[a])
         return b, Jw, Jl
 
 
@@ -306,7 +326,7 @@ def _lens_slots(rig: Rig, share_groups: bool) -> list[int]:
 def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
                        intrinsics: bool = True, fixed: int = 0,
                        start: tuple[np.ndarray, np.ndarray] | None = None,
-                       share_groups: bool = False, depth_m: float = math.inf,
+                       share_groups: bool = False,
                        robust_scale_px: float = 1.0, max_iterations: int = 30,
                        model: str = "auto") -> CalibrationResult:
     """Refine the rig's rotations, and its lenses with ``intrinsics``, from image matches.
@@ -327,8 +347,6 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
         Where to start (e.g. a coarse solve's result); relative to ``rig``.
     share_groups : bool
         Cameras of one lens group (``RigCamera.group``) share one lens adjustment.
-    depth_m : float
-        Scene distance of the bearings (inf: the scene at infinity).
     robust_scale_px : float
         Final Cauchy scale of the per-match robust loss.
     max_iterations : int
@@ -413,7 +431,8 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
         xi, xj, wt = cm.x_i[fit], cm.x_j[fit], np.asarray(cm.weight, float)[fit]
         base = rig[cm.j].position_m - rig[cm.i].position_m
         nb = float(np.linalg.norm(base))
-        epi = model == "epipolar" or (model == "auto" and not math.isfinite(depth_m))
+        finite = math.isfinite(scene_depth_m(rig[cm.i]))
+        epi = model == "epipolar" or (model == "auto" and not finite)
         B = base / nb if epi and nb >= _MIN_BASELINE_M else None
         if B is not None:
             # Rays close to the baseline give ill-posed epipolar planes.
@@ -422,7 +441,7 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
             xi, xj, wt = xi[keep], xj[keep], wt[keep]
             if len(xi) < 3:
                 continue
-        cost = _PairCost(_Side(rig[cm.i], xi, depth_m), _Side(rig[cm.j], xj, depth_m),
+        cost = _PairCost(_Side(rig[cm.i], xi), _Side(rig[cm.j], xj),
                          side_slots, [len(b) for b in blocks], k, wt, B)
         costs.append((cost, blocks))
     if not costs:

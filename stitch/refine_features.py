@@ -28,8 +28,8 @@ from .rig import Rig
 __all__ = ["detect_features", "feature_matches"]
 
 _MAX_FEATURES = 2000
-_MAX_SIDE_PX = 640
-_RANSAC_ROUNDS = 300
+_MAX_SIDE_PX = 448
+_RANSAC_ROUNDS = 200
 
 
 def detect_features(images: Sequence[np.ndarray], max_features: int = _MAX_FEATURES,
@@ -70,17 +70,20 @@ def _rotation_fit(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _ransac_rotation(a: np.ndarray, b: np.ndarray, thresh_rad: float,
                      rng: np.random.Generator) -> np.ndarray:
-    """Inliers (bool) of the relative rotation between bearings a and b (RANSAC, 2 matches)."""
+    """Inliers (bool) of the relative rotation between bearings a and b (RANSAC, 2 matches;
+    all hypotheses are fitted and scored at once)."""
     n = len(a)
-    best = np.zeros(n, bool)
     if n < 6:
-        return best
-    for _ in range(_RANSAC_ROUNDS):
-        s = rng.choice(n, 2, replace=False)
-        R = _rotation_fit(a[s], b[s])
-        inl = np.linalg.norm(a @ R.T - b, axis=1) < thresh_rad
-        if inl.sum() > best.sum():
-            best = inl
+        return np.zeros(n, bool)
+    s = np.stack([rng.choice(n, 2, replace=False) for _ in range(_RANSAC_ROUNDS)])
+    M = np.einsum("hsk,hsl->hkl", b[s], a[s])  # sum over the sample of b a^T
+    u, _, vt = np.linalg.svd(M)
+    d = np.sign(np.linalg.det(u @ vt))
+    u[:, :, 2] *= d[:, None]
+    R = u @ vt  # (h, 3, 3)
+    err = np.linalg.norm(np.einsum("hkl,nl->hnk", R, a) - b[None], axis=2)
+    inl = err < thresh_rad
+    best = inl[int(np.argmax(inl.sum(axis=1)))]
     if best.sum() >= 3:
         R = _rotation_fit(a[best], b[best])
         best = np.linalg.norm(a @ R.T - b, axis=1) < thresh_rad

@@ -15,6 +15,7 @@ parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import cv2
@@ -23,15 +24,17 @@ import numpy as np
 from sensors.types import CameraModel
 
 from .refine import rotation_matrix
-from .rig import Rig, RigCamera
+from .rig import Rig
 
-__all__ = ["LENS_PARAMS", "adjusted_camera", "pixel_rays", "apply_calibration",
+__all__ = ["LENS_PARAMS", "adjusted_camera", "pixel_rays", "pixel_rays_radius",
+           "apply_calibration",
            "camera_angles_deg"]
 
 #: The per-lens adjustments, in order (see the module docstring).
 LENS_PARAMS = ("log_focal", "cx_px", "cy_px", "k1", "k2")
 
 _NEWTON_STEPS = 12
+_WARM_STEPS = 4
 
 
 def adjusted_camera(cam: CameraModel, delta: np.ndarray) -> CameraModel:
@@ -63,6 +66,17 @@ def pixel_rays(cam: CameraModel, px: np.ndarray) -> np.ndarray:
     Radial-only rectilinear lenses and equidistant fisheyes are inverted by Newton's method on
     the radius (the angle); other rectilinear lenses by ``cv2.undistortPointsIter``.
     """
+    return pixel_rays_radius(cam, px)[0]
+
+
+def pixel_rays_radius(cam: CameraModel, px: np.ndarray, start: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`pixel_rays` and the solved undistorted radius (off-axis angle for a fisheye).
+
+    ``start`` (that radius for a nearby lens) starts Newton's method close to the answer, so a
+    few steps reach machine precision (the numerical derivatives of the calibration solve
+    perturb one lens parameter at a time). The radius is None for lenses inverted by OpenCV.
+    """
     px = np.asarray(px, dtype=np.float64).reshape(-1, 2)
     K = cam.K
     yd = (px[:, 1] - K[1, 2]) / K[1, 1]
@@ -70,18 +84,20 @@ def pixel_rays(cam: CameraModel, px: np.ndarray) -> np.ndarray:
     rd = np.hypot(xd, yd)
     k = np.zeros(8)
     k[: min(8, cam.dist.size)] = cam.dist[:8]
+    steps = _NEWTON_STEPS if start is None else _WARM_STEPS
     if cam.model == "opencv_fisheye":
-        th = rd.copy()
-        for _ in range(_NEWTON_STEPS):
+        th = rd.copy() if start is None else start.copy()
+        for _ in range(steps):
             t2 = th * th
             g = th * (1 + t2 * (k[0] + t2 * (k[1] + t2 * (k[2] + t2 * k[3])))) - rd
             dg = 1 + t2 * (3 * k[0] + t2 * (5 * k[1] + t2 * (7 * k[2] + t2 * 9 * k[3])))
             th = np.clip(th - g / np.where(np.abs(dg) > 1e-9, dg, 1e-9), 0.0, math.pi)
         s = np.where(rd > 1e-12, np.sin(th) / np.where(rd > 1e-12, rd, 1.0), 1.0)
-        return np.column_stack([xd * s, yd * s, np.cos(th)])
+        return np.column_stack([xd * s, yd * s, np.cos(th)]), th
+    r = None
     if _radial_only(cam):
-        r = rd.copy()
-        for _ in range(_NEWTON_STEPS):
+        r = rd.copy() if start is None else start.copy()
+        for _ in range(steps):
             r2 = r * r
             g = r * (1 + r2 * (k[0] + r2 * (k[1] + r2 * k[4]))) - rd
             dg = 1 + r2 * (3 * k[0] + r2 * (5 * k[1] + r2 * 7 * k[4]))
@@ -93,7 +109,7 @@ def pixel_rays(cam: CameraModel, px: np.ndarray) -> np.ndarray:
         und = cv2.undistortPointsIter(px.reshape(-1, 1, 2), K, cam.dist, None, None, crit)
         x, y = und[:, 0, 0].astype(np.float64), und[:, 0, 1].astype(np.float64)
     rays = np.column_stack([x, y, np.ones_like(x)])
-    return rays / np.linalg.norm(rays, axis=1, keepdims=True)
+    return rays / np.linalg.norm(rays, axis=1, keepdims=True), r
 
 
 def apply_calibration(rig: Rig, rotvec_rad: np.ndarray, lens_delta: np.ndarray | None) -> Rig:
@@ -103,7 +119,8 @@ def apply_calibration(rig: Rig, rotvec_rad: np.ndarray, lens_delta: np.ndarray |
     for k, c in enumerate(rig):
         cam = c.camera if lens_delta is None else adjusted_camera(c.camera, lens_delta[k])
         R = rotation_matrix(rotvec_rad[k]) @ c.R_rig_from_cam
-        cams.append(RigCamera(c.id, cam, R, c.position_m, c.group, c.fov_rad))
+        # replace keeps the camera's kind (a scene distance, stitch.projection.SceneRigCamera)
+        cams.append(dataclasses.replace(c, camera=cam, R_rig_from_cam=R))
     return Rig(tuple(cams), rig.source)
 
 

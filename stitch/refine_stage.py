@@ -8,10 +8,10 @@ nominal calibration:
 2. **coarse solve** (``stitch.refine_calib``): rotations and lenses from the feature matches;
 3. **dense flow** on the overlaps re-projected with the coarse rig; its matches are taken back
    to image pixels (``camera_matches_from_pano``) so every solve sees the same data;
-4. **fine solves** on features + flow: rotations only, and rotations with lenses (from the
-   coarse result);
-5. **guard**: every candidate (nominal, rotations, intrinsics) is scored on the held-out
-   matches (never used by a solve): the RMS of bearing residuals capped at ``_CAP_PX``. A more
+4. **fine solve** on features + flow: rotations with lenses (from the coarse result);
+5. **guard**: every candidate is scored on the held-out matches (never used by a solve): the
+   RMS of bearing residuals capped at ``_CAP_PX``. When the lens refinement does not beat the
+   nominal calibration, a rotations-only solve on the same data is the third candidate. A more
    refined candidate is kept only if it improves on the simpler one by ``_GAIN``; a candidate
    whose solve failed or left the plausible range (focal +-20 %, principal point 100 px,
    rotation 20 degrees) is dropped. A refinement that is not kept is reported with a warning.
@@ -53,7 +53,8 @@ GUARD_CANDIDATES = ("nominal", "rotations", "intrinsics")
 _MODEL = "rays"  # residual of the calibration solves (stitch.refine_calib)
 _CAP_PX = 10.0  # held-out residuals beyond this count as this much (wrong matches)
 _GAIN = 0.95  # a more refined candidate must cut the held-out score by 5 %
-_MAX_FIT_PER_PAIR = 300  # flow matches per pair handed to the calibration solve
+_MAX_FIT_PER_PAIR = 300  # flow matches per pair handed to the fine solves
+_MAX_FEATURES_PER_PAIR = 150  # feature matches per pair handed to the fine solves
 _MIN_SUPPORT = 40  # feature matches per camera for intrinsics
 _MIN_SPREAD = 0.4  # fraction of the image the matches span (10-90 % range, x or y)
 _LIMITS = {"log_focal": math.log(1.2), "pp_px": 100.0, "rotation_rad": math.radians(20.0)}
@@ -168,16 +169,16 @@ def calibration_report(nominal: Rig, refined: Rig) -> list[dict]:
     return rows
 
 
-def _cap(matches: list[CameraMatches]) -> list[CameraMatches]:
-    """At most ``_MAX_FIT_PER_PAIR`` fitting matches per pair (an even stride; held-out kept)."""
+def _cap(matches: list[CameraMatches], most: int) -> list[CameraMatches]:
+    """At most ``most`` fitting matches per pair (an even stride; held-out kept)."""
     out = []
     for cm in matches:
         fit = np.flatnonzero(~cm.heldout)
-        if len(fit) <= _MAX_FIT_PER_PAIR:
+        if len(fit) <= most:
             out.append(cm)
             continue
         keep = np.flatnonzero(cm.heldout)
-        pick = fit[np.linspace(0, len(fit) - 1, _MAX_FIT_PER_PAIR).round().astype(int)]
+        pick = fit[np.linspace(0, len(fit) - 1, most).round().astype(int)]
         out.append(cm.subset(np.sort(np.concatenate([pick, keep]))))
     return out
 
@@ -241,22 +242,30 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
     ovs = find_overlaps(lay)
     pm = flow(lay, ovs, params) if ovs else []
     cm = camera_matches_from_pano(start_rig, pm, W)
-    data = list(fm) + _cap(cm)
+    data = _cap(list(fm), _MAX_FEATURES_PER_PAIR) + _cap(cm, _MAX_FIT_PER_PAIR)
     start = None if coarse is None else (coarse.rotvec_rad, coarse.lens_delta)
-    for name, intr, st in (("rotations", False, None), ("intrinsics", True, start)):
+    heldout = [c.subset(c.heldout) for c in list(fm) + cm]
+    rigs = {"nominal": rig}
+    scores = {"nominal": _score(rig, heldout, W)}
+
+    def candidate(name, intr, st):
         try:
             res = refine_calibration(rig, data, W, intrinsics=intr, start=st, **kw)
         except (SolveError, InputError) as exc:
             dropped[name] = str(exc)
-            continue
+            return
         why_not = _plausible(res)
         if why_not is not None:
             dropped[name] = why_not
-            continue
+            return
         candidates[name] = res
-    heldout = [c.subset(c.heldout) for c in list(fm) + cm]
-    rigs = {"nominal": rig, **{k: v.rig for k, v in candidates.items()}}
-    scores = {k: _score(r, heldout, W) for k, r in rigs.items()}
+        rigs[name] = res.rig
+        scores[name] = _score(res.rig, heldout, W)
+
+    candidate("intrinsics", True, start)
+    # The rotations-only candidate is solved only when the lens refinement is not kept.
+    if guard_choice(scores) != "intrinsics":
+        candidate("rotations", False, None)
     kept = guard_choice(scores)
     for name, reason in dropped.items():
         note(warnings, _log, f"calibration refinement: the {name} solve was dropped ({reason})")

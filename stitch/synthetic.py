@@ -31,7 +31,14 @@ from sensors.camera import project, unproject
 from sensors.errors import InputError
 from sensors.types import CameraModel
 
-from .projection import find_overlaps, pano_dirs_from_uv, pano_uv_from_dirs, plan_layers
+from .projection import (
+    camera_dirs_from_pano,
+    find_overlaps,
+    pano_dirs_from_camera,
+    pano_dirs_from_uv,
+    pano_uv_from_dirs,
+    plan_layers,
+)
 from .rig import Rig, RigCamera
 from .rig_io import read_surround360_rig, write_colmap_rig, write_surround360_rig
 
@@ -367,7 +374,7 @@ def generate_rosette(out_dir: str | os.PathLike, n_cameras: int = 8, width: int 
     ...     g = generate_rosette(tmp, n_cameras=4, width=160, height=120, hfov_deg=110.0,
     ...                          focal_error=0.015, principal_error_px=6.0)
     >>> f_true, f_file = g.true_rig[0].camera.K[0, 0], g.rig[0].camera.K[0, 0]
-    >>> round(abs(f_true / f_file - 1), 4)
+    >>> round(float(abs(f_true / f_file - 1)), 4)
     0.015
     """
     if image_format not in ("png", "jpg"):
@@ -479,7 +486,8 @@ def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i
     ci_used, cj_used = used_rig[i], used_rig[j]
     ci_true, cj_true = truth.true_rig[i], truth.true_rig[j]
     # Pixel of camera i that the layer shows at uv_i (under the rig used for projection).
-    ray_i = pano_dirs_from_uv(uv_i[:, 0], uv_i[:, 1], W) @ ci_used.R_rig_from_cam
+    ray_i = camera_dirs_from_pano(ci_used, pano_dirs_from_uv(uv_i[:, 0], uv_i[:, 1], W)
+                                  ) @ ci_used.R_rig_from_cam
     with np.errstate(invalid="ignore", divide="ignore"):
         px_i = project(ci_used.camera, ray_i)
     wi, hi = ci_used.size
@@ -499,7 +507,8 @@ def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i
         ok &= (px_j[:, 0] >= -0.5) & (px_j[:, 0] <= wj - 0.5)
         ok &= (px_j[:, 1] >= -0.5) & (px_j[:, 1] <= hj - 0.5)
     # Camera j's layer (under the used rig) draws px_j at this panorama position.
-    d_j = _unproject(cj_used, np.where(ok[:, None], px_j, 0.0)) @ cj_used.R_rig_from_cam.T
+    d_j = pano_dirs_from_camera(
+        cj_used, _unproject(cj_used, np.where(ok[:, None], px_j, 0.0)) @ cj_used.R_rig_from_cam.T)
     uv_j = pano_uv_from_dirs(d_j, W)
     uv_j[:, 0] = uv_i[:, 0] + np.mod(uv_j[:, 0] - uv_i[:, 0] + W / 2, W) - W / 2
     uv_j[~ok] = np.nan

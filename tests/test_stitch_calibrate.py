@@ -67,7 +67,7 @@ def test_report_lists_every_refined_parameter(ring, stitched):
     g, _ = ring
     info = stitched["intrinsics"].report["refine_info"]
     assert info["mode_used"] == "intrinsics" and info["kept"] == "intrinsics"
-    assert set(info["guard"]["scores"]) == {"nominal", "rotations", "intrinsics"}
+    assert {"nominal", "intrinsics"} <= set(info["guard"]["scores"])
     for row, nom, ref in zip(info["cameras"], g.rig, stitched["intrinsics"].rig, strict=True):
         assert row["camera"] == nom.id
         f = 100 * (ref.camera.K[0, 0] / nom.camera.K[0, 0] - 1)
