@@ -1,9 +1,13 @@
 """The stitch pipeline, in the order of the algorithm (docs/architecture.md "stitch/").
 
-check images -> project to the panorama -> overlap flow -> (refine rig rotations -> re-project ->
-overlap flow) -> solve spline warps -> render (warp, exposure, blend) -> report.
+check images -> project to the panorama -> refine the calibration (``params.refine_mode``:
+``intrinsics`` = features, coarse lens + rotation solve, overlap flow, fine solve and a held-out
+guard in ``stitch.refine_stage``; ``rotations`` = overlap flow and ``stitch.refine``; ``auto`` =
+intrinsics when the matches support it) -> re-project -> overlap flow -> solve spline warps ->
+render (warp, exposure, blend) -> report.
 ``params.repair = False`` skips flow and solve (a plain rotation-only stitch);
-``params.refine = False`` keeps the rig's rotations as given.
+``params.refine = False`` (or ``refine_mode="none"``) keeps the rig's calibration as given;
+``params.depth_m`` projects rigs with a baseline at that scene distance.
 
 :func:`stitch_images` runs it on images in memory (a video tool's frames) and returns the
 panorama as an array; :func:`stitch_panorama` reads the images from files, calls it, and writes
