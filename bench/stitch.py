@@ -124,7 +124,7 @@ def run_ours(ros, out: Path, W: int, repair: bool, refine_mode: str = "auto") ->
     tr = true_seam_residuals(ros.truth, res.rig, W, res.warps)
     allv = np.concatenate(list(tr.values()))
     row["truth"] = {**residual_stats(allv), "worst_pair_p90_px": max(
-        float(np.percentile(v, 90)) for v in tr.values() if len(v))}
+        (float(np.percentile(v, 90)) for v in tr.values() if len(v)), default=float("nan"))}
     if repair and res.report.get("seams"):
         o = res.report["seams"]["overall"]
         row["heldout_before"] = o["heldout"]["before"]
@@ -243,6 +243,14 @@ def _run_case(scen: str, n: int, iw: int, ih: int, args, tmp: Path) -> dict:
             "seed": args.seed, "generator": kw, "rows": rows}
 
 
+def _write(out: str, load0: float, results: list) -> None:
+    doc = {"bench": "stitch", "machine": platform.platform(), "cpus": os.cpu_count(),
+           "load_avg_1min_at_start": load0, "load_avg_1min_at_end": os.getloadavg()[0],
+           "params": PARAMS, "results": results}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(doc, indent=2, default=float) + "\n")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cameras", type=int, nargs="+", default=[8, 12])
@@ -262,11 +270,8 @@ def main(argv=None) -> int:
         for scen in args.scenario:
             for n in args.cameras:
                 results.append(_run_case(scen, n, iw, ih, args, Path(tmp)))
-    doc = {"bench": "stitch", "machine": platform.platform(), "cpus": os.cpu_count(),
-           "load_avg_1min_at_start": load0, "load_avg_1min_at_end": os.getloadavg()[0],
-           "params": PARAMS, "results": results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(doc, indent=2, default=float) + "\n")
+                _write(args.out, load0, results)  # partial results survive a later failure
+    _write(args.out, load0, results)
     print(f"\nwrote {args.out}")
     return 0
 
