@@ -562,11 +562,16 @@ def true_seam_residuals(truth: RosetteTruth, rig: Rig, W: int, warps=None, step_
         q = np.column_stack([u[::step_px, ::step_px].ravel(), v[::step_px, ::step_px].ravel()])
         p_i = q + by_index[i].displacement(q) if i in by_index else q
         p_j, ok = true_correspondence(truth, rig, i, j, p_i, W)
-        # Content the (mis)calibration puts outside camera j's layer is not on its warp grid.
+        # Content the (mis)calibration puts outside camera j's layer (or so close to its edge
+        # that the warp's inverse steps off it) is not on its warp grid.
         lj = layers[j]
+        e = 0.0 if j not in by_index else math.ceil(by_index[j].max_displacement_px) + 2.0
+        if lj.width < W:
+            with np.errstate(invalid="ignore"):
+                cu = np.mod(p_j[:, 0] - lj.x0, W)
+                ok &= (cu >= e) & (cu < lj.width - e)
         with np.errstate(invalid="ignore"):
-            ok &= (np.mod(p_j[:, 0] - lj.x0, W) < lj.width) & (p_j[:, 1] >= lj.y0)
-            ok &= p_j[:, 1] < lj.y0 + lj.height
+            ok &= (p_j[:, 1] >= lj.y0 + e) & (p_j[:, 1] < lj.y0 + lj.height - e)
         q_j = by_index[j].inverse(p_j[ok]) if j in by_index else p_j[ok]
         d = q_j - q[ok]
         d[:, 0] = np.mod(d[:, 0] + W / 2, W) - W / 2
