@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stitch.params import EXPOSURE_CHOICES, StitchParams
+from stitch.params import EXPOSURE_CHOICES, REFINE_CHOICES, StitchParams
 
 from ._common import (
     _STITCH,
@@ -30,7 +30,14 @@ from ._common import (
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write the seam report (JSON) here.")
 @click.option("--no-repair", is_flag=True, help="Skip overlap flow and spline warps.")
-@click.option("--no-refine", is_flag=True, help="Keep the rig's camera rotations as given.")
+@click.option("--no-refine", is_flag=True, help="Keep the rig's calibration as given.")
+@click.option("--refine", "refine_mode", type=click.Choice(REFINE_CHOICES),
+              default=_STITCH["refine_mode"], show_default=True,
+              help="What the calibration refinement may change (auto: lenses too when every "
+                   "camera's matches support it).")
+@click.option("--depth", "depth_m", type=float, default=_STITCH["depth_m"],
+              help="Scene distance in metres for rigs with a baseline (default inf: the scene "
+                   "at infinity).")
 @click.option("--exposure", type=click.Choice(EXPOSURE_CHOICES),
               default=_STITCH["exposure"], show_default=True, help="Exposure compensation.")
 @click.option("--bands", type=click.IntRange(0, 12), default=_STITCH["blend_bands"],
@@ -49,7 +56,8 @@ from ._common import (
               help="Write the rig the stitch used (calibrated or refined) as camera_rig.json.")
 @_script_options
 def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair, no_refine,
-               exposure, bands, debug_dir, pto_path, dual_fisheye, fov_deg, save_rig):
+               refine_mode, depth_m, exposure, bands, debug_dir, pto_path, dual_fisheye, fov_deg,
+               save_rig):
     """Stitch a rosette: RIG file (Surround360 camera_rig.json, COLMAP rig_config.json or a
     Hugin .pto, whose images are used when none are given) and IMAGE... in rig order (or one
     folder with files named by camera id); or a dual-fisheye photo with --dual-fisheye."""
@@ -61,7 +69,8 @@ def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair
         raise click.UsageError("give RIG and IMAGE... (or a .pto project), or --dual-fisheye")
 
     params = StitchParams(width_px=width_px, repair=not no_repair, refine=not no_refine,
-                          exposure=exposure, blend_bands=bands)
+                          refine_mode=refine_mode, depth_m=depth_m, exposure=exposure,
+                          blend_bands=bands)
     _check_outputs(output, report_path, pto_path, save_rig)
     with _progress("stitch") as bar:
         if dual_fisheye:

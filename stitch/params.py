@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 
 from sensors.errors import InputError
 
-__all__ = ["StitchParams", "EXPOSURE_CHOICES", "IMAGE_SUFFIXES"]
+__all__ = ["StitchParams", "EXPOSURE_CHOICES", "IMAGE_SUFFIXES", "REFINE_CHOICES"]
 
 #: Exposure compensators by name (``cv2.detail.ExposureCompensator_*``).
 EXPOSURE_CHOICES = ("none", "gain", "gain_blocks", "channels", "channels_blocks")
+
+#: Calibration refinements by name (``StitchParams.refine_mode``, ``--refine``): ``none`` keeps
+#: the rig file, ``rotations`` refines camera rotations, ``intrinsics`` rotations with focal
+#: length, principal point and distortion, ``auto`` intrinsics when every camera's matches
+#: support it, else rotations.
+REFINE_CHOICES = ("auto", "none", "rotations", "intrinsics")
 
 #: Panorama file types the renderer writes (each carries GPano XMP metadata).
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
@@ -32,9 +39,18 @@ class StitchParams:
     repair : bool
         Run overlap flow + spline warp solve (``--no-repair`` turns it off).
     refine : bool
-        Refine camera rotations from overlap correspondences before the spline stage.
+        Refine the rig calibration from overlap correspondences before the spline stage
+        (False = ``refine_mode="none"``).
+    refine_mode : str
+        One of ``REFINE_CHOICES``: what the refinement may change (see ``stitch.refine_stage``).
+    refine_share_lens_groups : bool
+        Cameras of one lens group (the rig file's ``group``) share one lens refinement.
     refine_fixed_camera : int
-        Index of the camera held fixed by the rotation refinement.
+        Index of the camera whose rotation the refinement holds (the gauge).
+    depth_m : float
+        Scene distance of the projection, metres (``stitch.projection.with_scene_depth``): a
+        rig with a baseline is projected onto a sphere of this radius, so the parallax of
+        content near it is removed by geometry; inf = the scene at infinity.
     feather_px : float
         Width of the coverage ramp at a layer's edge (weights go 0 -> 1 over this distance).
     margin_px : int
@@ -76,7 +92,10 @@ class StitchParams:
     width_px: int = 3072
     repair: bool = True
     refine: bool = True
+    refine_mode: str = "auto"
+    refine_share_lens_groups: bool = False
     refine_fixed_camera: int = 0
+    depth_m: float = math.inf
     feather_px: float = 8.0
     margin_px: int = 4
     blend_bands: int = 5
@@ -105,6 +124,12 @@ class StitchParams:
                 f"unknown exposure compensator {self.exposure!r}; valid: "
                 + ", ".join(EXPOSURE_CHOICES)
             )
+        if self.refine_mode not in REFINE_CHOICES:
+            raise InputError(f"unknown refinement {self.refine_mode!r}; valid: "
+                             + ", ".join(REFINE_CHOICES))
+        if not (self.depth_m > 0):
+            raise InputError(f"scene depth must be positive (inf: at infinity), got "
+                             f"{self.depth_m}")
         if not 0 <= self.blend_bands <= 12:
             raise InputError(f"blend_bands must be in 0..12, got {self.blend_bands}")
         if self.feather_px < 0 or self.margin_px < 0:
@@ -113,6 +138,11 @@ class StitchParams:
             raise InputError(f"heldout_fraction must be in [0, 1), got {self.heldout_fraction}")
         if not 1 <= self.jpeg_quality <= 100:
             raise InputError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
+
+    @property
+    def refine_effective(self) -> str:
+        """The refinement that runs: ``refine_mode``, or ``"none"`` when ``refine`` is off."""
+        return self.refine_mode if self.refine else "none"
 
     @property
     def height_px(self) -> int:

@@ -1,9 +1,13 @@
 """The stitch pipeline, in the order of the algorithm (docs/architecture.md "stitch/").
 
-check images -> project to the panorama -> overlap flow -> (refine rig rotations -> re-project ->
-overlap flow) -> solve spline warps -> render (warp, exposure, blend) -> report.
+check images -> project to the panorama -> refine the calibration (``params.refine_mode``:
+``intrinsics`` = features, coarse lens + rotation solve, overlap flow, fine solve and a held-out
+guard in ``stitch.refine_stage``; ``rotations`` = overlap flow and ``stitch.refine``; ``auto`` =
+intrinsics when the matches support it) -> re-project -> overlap flow -> solve spline warps ->
+render (warp, exposure, blend) -> report.
 ``params.repair = False`` skips flow and solve (a plain rotation-only stitch);
-``params.refine = False`` keeps the rig's rotations as given.
+``params.refine = False`` (or ``refine_mode="none"``) keeps the rig's calibration as given;
+``params.depth_m`` projects rigs with a baseline at that scene distance.
 
 :func:`stitch_images` runs it on images in memory (a video tool's frames) and returns the
 panorama as an array; :func:`stitch_panorama` reads the images from files, calls it, and writes
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -30,7 +35,7 @@ from sensors.progress import report as report_progress
 
 from .images import check_images, load_images, resolve_images
 from .params import IMAGE_SUFFIXES, StitchParams
-from .projection import Overlap, ProjectedLayer, find_overlaps, project_rig
+from .projection import Overlap, ProjectedLayer, find_overlaps, project_rig, with_scene_depth
 from .render import WarpedLayer, blend_layers, warp_layers, write_layers, write_panorama
 from .rig import Rig
 from .rig_io import read_rig, write_pto, write_surround360_rig
@@ -125,6 +130,30 @@ def _optional(module: str):
 
 def _flow(layers: list[ProjectedLayer], overlaps: list[Overlap], params: StitchParams):
     return _optional("flow").overlap_correspondences(layers, overlaps, params)
+
+
+def _refine_rotations_guarded(rig: Rig, layers, matches, params: StitchParams,
+                              warnings: list[str]) -> tuple[Rig, dict]:
+    """Rotation refinement (``stitch.refine``), kept only if the held-out matches agree better
+    (``stitch.refine_stage.guard_rotations``); a failed solve keeps the rig with a warning."""
+    stage = _optional("refine_stage")
+    head = {"mode_requested": params.refine_mode, "mode_used": "rotations"}
+    try:
+        refined, info = _optional("refine").refine_rotations(
+            rig, layers, matches, fixed=params.refine_fixed_camera,
+            robust_scale_px=params.robust_scale_px, max_iterations=params.max_iterations)
+    except SolveError as exc:
+        note(warnings, _log, f"rotation refinement failed ({exc}); the rig file's calibration "
+             "is kept")
+        return rig, {**head, "kept": "nominal", "error": str(exc),
+                     "cameras": stage.calibration_report(rig, rig)}
+    kept, guard = stage.guard_rotations(rig, refined, matches, params.width_px)
+    if kept == "nominal":
+        note(warnings, _log, "rotation refinement not kept: the held-out residuals favour the "
+             "rig file's calibration")
+        refined = rig
+    return refined, {**head, "kept": kept, **info, "guard": guard,
+                     "cameras": stage.calibration_report(rig, refined)}
 
 
 def _write_debug(debug_dir: Path, name: str, img: np.ndarray) -> None:
@@ -245,6 +274,8 @@ def stitch_images(rig: Rig, images: Sequence[np.ndarray], params: StitchParams |
 
     # 1. check the images (one per camera, the camera's size, BGR uint8)
     imgs = check_images(rig, images)
+    if math.isfinite(params.depth_m):
+        rig = with_scene_depth(rig, params.depth_m)
     stages.done("load")
 
     # 2. project every camera into its layer of the panorama; find the overlaps
@@ -253,7 +284,7 @@ def stitch_images(rig: Rig, images: Sequence[np.ndarray], params: StitchParams |
     if not overlaps and len(rig) > 1:
         msg = (f"no two cameras overlap on a {W} px panorama; check the rig's orientations "
                "and fields of view")
-        if params.repair or params.refine:
+        if params.repair or params.refine_effective != "none":
             raise InputError(msg + " (seam repair needs overlaps)", rig.source)
         note(warnings, _log, msg)
     if dbg is not None:
@@ -262,22 +293,32 @@ def stitch_images(rig: Rig, images: Sequence[np.ndarray], params: StitchParams |
         _debug_overlaps(dbg, "02_before", [(p.x0, p.y0, p.image) for p in layers], overlaps, W)
     stages.done("project")
 
-    # 3. refine rotations from overlap correspondences, then re-project
+    # 3. refine the calibration from overlap correspondences, then re-project
     matches = None
     refine_info = None
-    if params.refine and overlaps:
-        refine = _optional("refine")
-        matches = _flow(layers, overlaps, params)
-        rig, refine_info = refine.refine_rotations(
-            rig, layers, matches, fixed=params.refine_fixed_camera,
-            robust_scale_px=params.robust_scale_px, max_iterations=params.max_iterations)
-        layers = project_rig(rig, imgs, W, params.feather_px, params.margin_px)
-        overlaps = find_overlaps(layers)
-        matches = None
+    mode = params.refine_effective
+    if mode != "none" and overlaps:
+        if mode in ("intrinsics", "auto"):
+            out = _optional("refine_stage").calibrate_rig(
+                rig, imgs, layers, overlaps, params, _flow)
+            if out is not None:
+                rig, layers, overlaps, refine_info = out.rig, out.layers, out.overlaps, out.info
+                warnings.extend(out.warnings)
+                # The flow matches, mapped onto the kept rig's layers, feed the repair.
+                matches = out.matches if out.matches else None
+        if refine_info is None:
+            matches = _flow(layers, overlaps, params)
+            refined, refine_info = _refine_rotations_guarded(rig, layers, matches, params,
+                                                             warnings)
+            if refined is not rig:
+                rig = refined
+                layers = project_rig(rig, imgs, W, params.feather_px, params.margin_px)
+                overlaps = find_overlaps(layers)
+            matches = None
     stages.done("refine")
 
     # 4. dense flow in every overlap -> correspondences
-    if params.repair and overlaps:
+    if params.repair and overlaps and matches is None:
         matches = _flow(layers, overlaps, params)
         if not any(len(m.p_i) for m in matches):
             raise SolveError("no usable correspondences in any overlap (textureless or "
@@ -287,6 +328,8 @@ def stitch_images(rig: Rig, images: Sequence[np.ndarray], params: StitchParams |
     # 5. spline warps in Ceres
     warps = None
     solve_info = None
+    if not params.repair:
+        matches = None
     if params.repair and matches is not None:
         warps, solve_info = _optional("warp_solve").solve_warps_info(layers, matches, params)
         solve_info = dataclasses.asdict(solve_info)

@@ -10,12 +10,17 @@ have 0 <= x0 < W and ``x0 + width`` may pass W, so a camera straddling the 0/W s
 contiguous array (code must not rely on the normalisation: any x0 is taken modulo W).
 Absolute coordinates ``u`` handed between stages may therefore lie outside [0, W) and are
 always taken modulo W. Cameras that see a pole get a full-width layer (x0 = 0, width = W).
-The projection assumes the scene at infinity (rotation only): the parallax this ignores is what
-the seam repair corrects.
+By default the projection assumes the scene at infinity (rotation only). A rig whose cameras
+carry a **scene distance** D (:class:`SceneRigCamera`, made by :func:`with_scene_depth`) is
+projected onto a sphere of radius D about the rig centre: panorama direction d is the point
+``D d``, which camera k sees along ``D d - c_k`` (its centre ``c_k``), so the parallax of content
+near D is removed by geometry; the parallax left (content nearer or farther) is what the seam
+repair corrects.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +35,11 @@ from sensors.errors import InputError
 from .rig import Rig, RigCamera
 
 __all__ = [
+    "SceneRigCamera",
+    "with_scene_depth",
+    "scene_depth_m",
+    "camera_dirs_from_pano",
+    "pano_dirs_from_camera",
     "Layer",
     "ProjectedLayer",
     "Overlap",
@@ -45,6 +55,93 @@ __all__ = [
     "project_rig",
     "find_overlaps",
 ]
+
+
+@dataclass(frozen=True, eq=False)
+class SceneRigCamera(RigCamera):
+    """A rig camera projected with a finite scene distance (see the module docstring).
+
+    Parameters
+    ----------
+    scene_depth_m : float
+        Radius of the projection sphere about the rig centre, metres (inf: at infinity).
+    """
+
+    scene_depth_m: float = math.inf
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not (self.scene_depth_m > 0):
+            raise InputError(f"camera {self.id}: scene depth must be positive, got "
+                             f"{self.scene_depth_m}", self.camera.source)
+
+    def with_rotation(self, R_rig_from_cam: np.ndarray) -> SceneRigCamera:
+        """The same camera (and scene distance) with another orientation."""
+        return dataclasses.replace(self, R_rig_from_cam=R_rig_from_cam)
+
+
+def scene_depth_m(cam: RigCamera) -> float:
+    """The scene distance a camera is projected with (inf for a plain ``RigCamera``)."""
+    return float(getattr(cam, "scene_depth_m", math.inf))
+
+
+def with_scene_depth(rig: Rig, depth_m: float) -> Rig:
+    """The rig projected with scene distance ``depth_m`` (inf: plain cameras, at infinity).
+
+    Only cameras off the rig centre are affected; the depth must exceed every camera's
+    distance from the centre.
+    """
+    depth_m = float(depth_m)
+    if not depth_m > 0:
+        raise InputError(f"scene depth must be positive, got {depth_m}", rig.source)
+    cams = []
+    for c in rig:
+        fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(RigCamera)}
+        if math.isinf(depth_m):
+            cams.append(RigCamera(**fields))
+            continue
+        if np.linalg.norm(c.position_m) >= depth_m:
+            raise InputError(f"camera {c.id} is {np.linalg.norm(c.position_m):.3f} m from the "
+                             f"rig centre, beyond the scene depth {depth_m} m", rig.source)
+        cams.append(SceneRigCamera(**fields, scene_depth_m=depth_m))
+    return Rig(tuple(cams), rig.source)
+
+
+def camera_dirs_from_pano(cam: RigCamera, dirs: np.ndarray) -> np.ndarray:
+    """Rig-frame unit directions (..., 3) in which the camera sees panorama directions (..., 3)
+    (the directions themselves at infinity; ``D d - c`` normalised with a scene distance)."""
+    D = scene_depth_m(cam)
+    c = cam.position_m
+    if math.isinf(D) or not np.any(c):
+        return dirs
+    x = D * np.asarray(dirs, dtype=np.float64) - c
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def pano_dirs_from_camera(cam: RigCamera, dirs: np.ndarray) -> np.ndarray:
+    """Panorama directions (..., 3) of rig-frame view directions (..., 3) of a camera (the
+    inverse of :func:`camera_dirs_from_pano`: where the ray from the camera's centre meets the
+    scene sphere, seen from the rig centre)."""
+    D = scene_depth_m(cam)
+    c = cam.position_m
+    if math.isinf(D) or not np.any(c):
+        return dirs
+    d = np.asarray(dirs, dtype=np.float64)
+    cr = d @ c
+    t = -cr + np.sqrt(np.maximum(cr * cr - c @ c + D * D, 0.0))
+    return (c + t[..., None] * d) / D
+
+
+def _depth_uv(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Panorama coordinates whose directions are the camera's view directions of (u, v)."""
+    if math.isinf(scene_depth_m(cam)) or not np.any(cam.position_m):
+        return u, v
+    uu, vv = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
+                                 np.asarray(v, dtype=np.float64))
+    uv = dirs_to_equirect(camera_dirs_from_pano(cam, pano_dirs_from_uv(uu, vv, W)), W)
+    # Keep u next to the asked column (the kernel wraps, but a seam jump would be visible).
+    return uu + np.mod(uv[..., 0] - uu + W / 2, W) - W / 2, uv[..., 1]
 
 
 @dataclass(frozen=True)
@@ -257,6 +354,7 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
     """
     from ._projection_kernels import _pano_to_camera
 
+    u, v = _depth_uv(cam, u, v, W)
     uu, vv = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
     shape = uu.shape
     uf = np.ascontiguousarray(uu.ravel())
@@ -284,7 +382,7 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
 def _source_pixels_reference(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numpy reference of :func:`source_pixels` (same parameters and returns)."""
-    dirs = pano_dirs_from_uv(u, v, W)
+    dirs = camera_dirs_from_pano(cam, pano_dirs_from_uv(u, v, W))
     return _maps_from_rays(cam, dirs @ cam.R_rig_from_cam)  # R^T d for row vectors
 
 

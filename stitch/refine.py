@@ -40,6 +40,7 @@ from sensors.errors import InputError, SolveError
 
 from .ceres_solve import solve
 from .flow import PairMatches
+from .projection import camera_dirs_from_pano
 
 __all__ = ["RefineInfo", "REFINE_MODELS", "refine_rotations", "rotation_matrix",
            "rotate_matches"]
@@ -59,9 +60,9 @@ def _skew(v: np.ndarray) -> np.ndarray:
 
 def rotation_matrix(rotvec: np.ndarray) -> np.ndarray:
     """Rodrigues: the rotation matrix (3, 3) of a rotation vector (3,) in radians."""
-    w = np.asarray(rotvec, dtype=np.float64)
-    th = float(np.linalg.norm(w))
-    K = _skew(w)
+    x, y, z = (float(v) for v in np.asarray(rotvec, dtype=np.float64).reshape(3))
+    th = math.sqrt(x * x + y * y + z * z)
+    K = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
     if th < 1e-12:
         return np.eye(3) + K
     return np.eye(3) + math.sin(th) / th * K + (1 - math.cos(th)) / th**2 * K @ K
@@ -261,6 +262,10 @@ def refine_rotations(rig, layers, matches: Sequence[PairMatches], fixed: int = 0
         if model == "rays":
             base = np.zeros(3)
         if np.linalg.norm(base) >= _MIN_BASELINE_M:
+            # The epipolar plane holds the cameras' own rays (with a scene distance, the
+            # panorama direction of a pixel is not its camera's ray).
+            d_i = camera_dirs_from_pano(rig[pm.i], d_i)
+            d_j = camera_dirs_from_pano(rig[pm.j], d_j)
             sin = np.linalg.norm(np.cross(base / np.linalg.norm(base), d_i), axis=1)
             keep = sin > _MIN_EPIPOLAR_SIN
             d_i, d_j, wt = d_i[keep], d_j[keep], wt[keep]

@@ -31,7 +31,14 @@ from sensors.camera import project, unproject
 from sensors.errors import InputError
 from sensors.types import CameraModel
 
-from .projection import find_overlaps, pano_dirs_from_uv, pano_uv_from_dirs, plan_layers
+from .projection import (
+    camera_dirs_from_pano,
+    find_overlaps,
+    pano_dirs_from_camera,
+    pano_dirs_from_uv,
+    pano_uv_from_dirs,
+    plan_layers,
+)
 from .rig import Rig, RigCamera
 from .rig_io import read_surround360_rig, write_colmap_rig, write_surround360_rig
 
@@ -40,6 +47,8 @@ __all__ = [
     "RosetteTruth",
     "GeneratedRosette",
     "ring_rig",
+    "LENS_KINDS",
+    "perturb_intrinsics",
     "render_view",
     "generate_rosette",
     "load_rosette_truth",
@@ -146,9 +155,17 @@ def render_view(cam: RigCamera, scene: RosetteScene, pano: np.ndarray) -> np.nda
     w, h = cam.size
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     px = np.stack([gx, gy], axis=-1)
-    rays = _unproject(cam, px)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        back = project(cam.camera, rays)
+    if cam.camera.model == "opencv_fisheye":
+        # Fisheye views reach past 90 degrees, where sensors.camera's z division stops.
+        from .projection import _project_rays
+        from .refine_lens import pixel_rays
+
+        rays = pixel_rays(cam.camera, px.reshape(-1, 2)).reshape(px.shape[:-1] + (3,))
+        back = _project_rays(cam, rays)
+    else:
+        rays = _unproject(cam, px)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            back = project(cam.camera, rays)
     # The iterative undistortion diverges where the lens model folds: check the round trip.
     bad = ~(np.abs(back - px).max(axis=-1) < 1e-3)
     if bad.any():
@@ -197,20 +214,29 @@ def _rotvec_matrix(rv: np.ndarray) -> np.ndarray:
 
 def ring_rig(n_cameras: int = 8, width: int = 960, height: int = 720, hfov_deg: float = 80.0,
              ring_radius_m: float = 0.06, dist=(-0.05, 0.01), up_down: bool = False,
-             up_down_hfov_deg: float = 140.0) -> Rig:
+             up_down_hfov_deg: float = 140.0, lens: str = "rectilinear") -> Rig:
     """An ideal rosette: cameras looking outwards on a horizontal ring, yaw 360 k / N.
 
     Camera k is ``cam{k}`` at ``ring_radius_m (sin yaw, 0, cos yaw)``; optional ``cam_up`` /
     ``cam_down`` look along -y / +y from just above / below the ring centre. Lenses are
-    rectilinear (``opencv_standard``) with mild radial distortion ``dist = (k1, k2)``.
+    rectilinear (``opencv_standard``) with mild radial distortion ``dist = (k1, k2)``, or with
+    ``lens="fisheye"`` equidistant (``opencv_fisheye``, r = f theta (1 + k1 theta^2 + k2
+    theta^4)) with ``dist`` as its k1, k2.
     """
     if n_cameras < 2:
         raise InputError(f"a rosette needs at least 2 cameras, got {n_cameras}")
     if not 10 <= hfov_deg < 170:
         raise InputError(f"hfov_deg must be in [10, 170), got {hfov_deg}")
+    if lens not in LENS_KINDS:
+        raise InputError(f"unknown lens {lens!r}; valid: {', '.join(LENS_KINDS)}")
 
-    def lens(hfov):
-        f = (width / 2) / math.tan(math.radians(hfov) / 2)
+    def model(hfov):
+        half = math.radians(hfov) / 2
+        if lens == "fisheye":
+            f = (width / 2) / half
+            K = [[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]]
+            return CameraModel(K, [dist[0], dist[1], 0, 0], "opencv_fisheye", (width, height))
+        f = (width / 2) / math.tan(half)
         K = [[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]]
         return CameraModel(K, [dist[0], dist[1], 0, 0, 0], "opencv_standard", (width, height))
 
@@ -218,15 +244,47 @@ def ring_rig(n_cameras: int = 8, width: int = 960, height: int = 720, hfov_deg: 
     for k in range(n_cameras):
         yaw = 2 * math.pi * k / n_cameras
         R = _R_y(yaw)
-        cams.append(RigCamera(f"cam{k}", lens(hfov_deg), R, ring_radius_m * R[:, 2], "side"))
+        cams.append(RigCamera(f"cam{k}", model(hfov_deg), R, ring_radius_m * R[:, 2], "side"))
     if up_down:
         # Looking up: camera z along rig -y; camera y (down in image) along rig -z.
         R_up = _R_x(math.pi / 2)
         R_down = _R_x(-math.pi / 2)
         off = ring_radius_m / 2
-        cams.append(RigCamera("cam_up", lens(up_down_hfov_deg), R_up, [0, -off, 0], "updown"))
-        cams.append(RigCamera("cam_down", lens(up_down_hfov_deg), R_down, [0, off, 0], "updown"))
+        cams.append(RigCamera("cam_up", model(up_down_hfov_deg), R_up, [0, -off, 0], "updown"))
+        cams.append(RigCamera("cam_down", model(up_down_hfov_deg), R_down, [0, off, 0],
+                              "updown"))
     return Rig(tuple(cams))
+
+
+#: Lens kinds :func:`ring_rig` builds.
+LENS_KINDS = ("rectilinear", "fisheye")
+
+
+def perturb_intrinsics(rig: Rig, rng: np.random.Generator, focal_error: float = 0.0,
+                       principal_error_px: float = 0.0, distortion_error: float = 0.0) -> Rig:
+    """The same rig with every camera's lens drawn around its nominal one.
+
+    Per camera: focal length (fx and fy alike) scaled by ``1 + focal_error * s`` with s a random
+    sign, principal point moved by ``principal_error_px`` in a uniformly random direction,
+    k1 and k2 each shifted by ``distortion_error`` times a standard normal draw (halved for
+    k2). The magnitudes are exact, the directions random, so a test knows the size of the error.
+    """
+    cams = []
+    for c in rig:
+        K = c.camera.K.copy()
+        s = 1.0 + focal_error * (1.0 if rng.random() < 0.5 else -1.0)
+        K[0, 0] *= s
+        K[1, 1] *= s
+        a = rng.uniform(0, 2 * math.pi)
+        K[0, 2] += principal_error_px * math.cos(a)
+        K[1, 2] += principal_error_px * math.sin(a)
+        d = c.camera.dist.copy()
+        dk = rng.normal(size=2) * distortion_error
+        d[0] += dk[0]
+        d[1] += 0.5 * dk[1]
+        cam = CameraModel(K, d, c.camera.model, c.camera.size)
+        cams.append(RigCamera(c.id, cam, c.R_rig_from_cam, c.position_m, c.group, c.fov_rad))
+    return Rig(tuple(cams), rig.source)
 
 
 @dataclass(frozen=True, eq=False)
@@ -270,6 +328,8 @@ def generate_rosette(out_dir: str | os.PathLike, n_cameras: int = 8, width: int 
                      ground_plane_m: float | None = 1.6, ring_radius_m: float = 0.06,
                      seed: int = 0, up_down: bool = False, gain_range: float = 0.15,
                      image_format: str = "png", panorama_path: str | os.PathLike | None = None,
+                     focal_error: float = 0.0, principal_error_px: float = 0.0,
+                     distortion_error: float = 0.0, lens: str = "rectilinear",
                      ) -> GeneratedRosette:
     """Render a rosette with known truth and write images, rig files and a truth file.
 
@@ -293,10 +353,29 @@ def generate_rosette(out_dir: str | os.PathLike, n_cameras: int = 8, width: int 
         PNG is lossless, which sub-pixel seam measurements want.
     panorama_path : path, optional
         Environment photo (default :func:`default_panorama_path`).
+    focal_error, principal_error_px, distortion_error : float
+        Lens errors: the images are rendered with lenses that differ from the nominal ones
+        written to the rig files by these amounts (relative focal, principal point px,
+        distortion k1; see :func:`perturb_intrinsics`). Zero (the default): exact lenses.
+    lens : {"rectilinear", "fisheye"}
+        Lens kind of the ring (see :func:`ring_rig`).
 
     Returns
     -------
     GeneratedRosette
+
+    Examples
+    --------
+    A ring whose real focal lengths differ from the rig file's by 1.5 % and principal points
+    by 6 px:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     g = generate_rosette(tmp, n_cameras=4, width=160, height=120, hfov_deg=110.0,
+    ...                          focal_error=0.015, principal_error_px=6.0)
+    >>> f_true, f_file = g.true_rig[0].camera.K[0, 0], g.rig[0].camera.K[0, 0]
+    >>> round(float(abs(f_true / f_file - 1)), 4)
+    0.015
     """
     if image_format not in ("png", "jpg"):
         raise InputError(f"image_format must be png or jpg, got {image_format!r}")
@@ -305,13 +384,17 @@ def generate_rosette(out_dir: str | os.PathLike, n_cameras: int = 8, width: int 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    true_rig = ring_rig(n_cameras, width, height, hfov_deg, ring_radius_m, up_down=up_down)
+    nominal = ring_rig(n_cameras, width, height, hfov_deg, ring_radius_m, up_down=up_down,
+                       lens=lens)
+    # The lens draws have their own stream, so rosettes without lens errors stay as they were.
+    true_rig = perturb_intrinsics(nominal, np.random.default_rng([seed, 1]), focal_error,
+                                  principal_error_px, distortion_error)
     n = len(true_rig)
     axes = rng.normal(size=(n, 3))
     axes /= np.linalg.norm(axes, axis=1, keepdims=True)
     rotvec = axes * math.radians(miscalibration_deg)
     gains = 1.0 + rng.uniform(-gain_range, gain_range, size=n)
-    written = true_rig.with_rotations(
+    written = nominal.with_rotations(
         np.stack([_rotvec_matrix(rv) @ c.R_rig_from_cam for rv, c in zip(rotvec, true_rig,
                                                                          strict=True)]))
     pano_path = str(panorama_path or default_panorama_path())
@@ -346,6 +429,10 @@ def generate_rosette(out_dir: str | os.PathLike, n_cameras: int = 8, width: int 
         "ground_plane_m": ground_plane_m,
         "ring_radius_m": ring_radius_m,
         "hfov_deg": hfov_deg,
+        "lens": lens,
+        "focal_error": focal_error,
+        "principal_error_px": principal_error_px,
+        "distortion_error": distortion_error,
         "panorama": pano_path,
     }
     truth_path = out / "truth.json"
@@ -399,7 +486,8 @@ def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i
     ci_used, cj_used = used_rig[i], used_rig[j]
     ci_true, cj_true = truth.true_rig[i], truth.true_rig[j]
     # Pixel of camera i that the layer shows at uv_i (under the rig used for projection).
-    ray_i = pano_dirs_from_uv(uv_i[:, 0], uv_i[:, 1], W) @ ci_used.R_rig_from_cam
+    ray_i = camera_dirs_from_pano(ci_used, pano_dirs_from_uv(uv_i[:, 0], uv_i[:, 1], W)
+                                  ) @ ci_used.R_rig_from_cam
     with np.errstate(invalid="ignore", divide="ignore"):
         px_i = project(ci_used.camera, ray_i)
     wi, hi = ci_used.size
@@ -419,7 +507,8 @@ def true_correspondence(truth: RosetteTruth, used_rig: Rig, i: int, j: int, uv_i
         ok &= (px_j[:, 0] >= -0.5) & (px_j[:, 0] <= wj - 0.5)
         ok &= (px_j[:, 1] >= -0.5) & (px_j[:, 1] <= hj - 0.5)
     # Camera j's layer (under the used rig) draws px_j at this panorama position.
-    d_j = _unproject(cj_used, np.where(ok[:, None], px_j, 0.0)) @ cj_used.R_rig_from_cam.T
+    d_j = pano_dirs_from_camera(
+        cj_used, _unproject(cj_used, np.where(ok[:, None], px_j, 0.0)) @ cj_used.R_rig_from_cam.T)
     uv_j = pano_uv_from_dirs(d_j, W)
     uv_j[:, 0] = uv_i[:, 0] + np.mod(uv_j[:, 0] - uv_i[:, 0] + W / 2, W) - W / 2
     uv_j[~ok] = np.nan
@@ -473,6 +562,16 @@ def true_seam_residuals(truth: RosetteTruth, rig: Rig, W: int, warps=None, step_
         q = np.column_stack([u[::step_px, ::step_px].ravel(), v[::step_px, ::step_px].ravel()])
         p_i = q + by_index[i].displacement(q) if i in by_index else q
         p_j, ok = true_correspondence(truth, rig, i, j, p_i, W)
+        # Content the (mis)calibration puts outside camera j's layer (or so close to its edge
+        # that the warp's inverse steps off it) is not on its warp grid.
+        lj = layers[j]
+        e = 0.0 if j not in by_index else math.ceil(by_index[j].max_displacement_px) + 2.0
+        if lj.width < W:
+            with np.errstate(invalid="ignore"):
+                cu = np.mod(p_j[:, 0] - lj.x0, W)
+                ok &= (cu >= e) & (cu < lj.width - e)
+        with np.errstate(invalid="ignore"):
+            ok &= (p_j[:, 1] >= lj.y0 + e) & (p_j[:, 1] < lj.y0 + lj.height - e)
         q_j = by_index[j].inverse(p_j[ok]) if j in by_index else p_j[ok]
         d = q_j - q[ok]
         d[:, 0] = np.mod(d[:, 0] + W / 2, W) - W / 2

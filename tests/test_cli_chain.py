@@ -142,7 +142,8 @@ STABILIZE_DEFAULTS = {"window_s": "window_s", "strength": "strength", "zoom_mode
                       "max_zoom": "max_zoom", "interpolation": "interpolation", "codec": "codec",
                       "crf": "crf", "encoder_preset": "preset", "bit_depth": "bit_depth",
                       "lens_correction": "lens_correction", "fov_scale": "fov_scale"}
-STITCH_DEFAULTS = {"width_px": "width_px", "exposure": "exposure", "bands": "blend_bands"}
+STITCH_DEFAULTS = {"width_px": "width_px", "exposure": "exposure", "bands": "blend_bands",
+                   "refine_mode": "refine_mode"}
 
 
 @pytest.mark.parametrize("command, params_class, mapping, own", [
