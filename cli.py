@@ -306,8 +306,9 @@ def _stabilize_params(opts: dict) -> StabilizeParams:
               help="Motion log (else a same-stem .gcsv beside the video, else embedded telemetry).")
 @click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
               help="Gyroflow lens profile JSON or a bundled profile's name (`steadyrig lens "
-                   "search`); else <stem>.lens.json beside the video, else a 90 degree "
-                   "pinhole is assumed and reported.")
+                   "search`); else <stem>.lens.json beside the video, else the bundled "
+                   "profile of the camera the file names, else a 90 degree pinhole is "
+                   "assumed and reported.")
 @click.option("--readout-ms", type=float,
               help="Rolling-shutter readout (else log/profile/default).")
 @click.option("--offset-ms", type=float,
@@ -352,10 +353,14 @@ def _stabilize_params(opts: dict) -> StabilizeParams:
 @click.option("--strict", is_flag=True,
               help="Refuse a log that covers only part of the clip (else pass the rest through) "
                    "and a damaged video (else skip what cannot be decoded).")
+@click.option("--allow-in-camera-stabilization", "allow_in_camera", is_flag=True,
+              help="Stabilize a clip the camera stabilized itself (e.g. GoPro HyperSmooth) "
+                   "although the file does not say how to undo it (else refused; GoPro "
+                   "HERO8+/MAX per-frame rotation is undone).")
 def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, sidecar_path,
                   debug_dir, smoothing, extra_filters, horizon_lock, blur_mask, window_s,
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, preset, rc_lookahead,
-                  bit_depth, strict):
+                  bit_depth, strict, allow_in_camera):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
@@ -389,7 +394,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         res = stabilize_video(video, out_path, gyro=gyro_path, lens=lens_path,
                               readout_ms=readout_ms, offset_ms=offset_ms, params=params,
                               sidecar=sidecar_path, debug_dir=debug_dir, progress=tick,
-                              strict=strict)
+                              strict=strict, allow_in_camera_stabilization=allow_in_camera)
     finally:
         if bars:
             bars[0].__exit__(None, None, None)

@@ -24,6 +24,7 @@ from sensors.progress import ProgressCallback, get_logger, note
 from sensors.types import CameraModel, SensorLog
 
 from .filters import FilterContext, run_chain
+from .in_camera import undo_picture_rotation
 from .inputs import DEFAULT_READOUT_S, ClipInputs, find_gyro_log, resolve_inputs
 from .motion import MotionTrack
 from .motion_sources import analyze_clip_motion
@@ -156,6 +157,8 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False) -
     """
     cm = analyze_clip_motion(clip, params.row_bands, strict)
     motion = cm.motion
+    if clip.picture_rotation is not None:  # the camera's own per-frame rotation, undone
+        motion = undo_picture_rotation(motion, clip.picture_rotation)
     frames = (0, len(motion))
     exposure = clip.log.exposure_s
     if exposure is not None and exposure.size != len(motion):
@@ -179,6 +182,7 @@ def stabilize_video(
     debug_dir: str | os.PathLike | None = None,
     progress: ProgressCallback | None = None,
     strict: bool = False,
+    allow_in_camera_stabilization: bool = False,
 ) -> StabilizeResult:
     """Stabilize ``input`` with its gyro log and write ``output`` (audio copied).
 
@@ -209,6 +213,10 @@ def stabilize_video(
         Refuse a log that leaves frames uncovered (else their motion comes from the video), and
         a damaged video (else undecodable frames are stood in for by their neighbours and named
         in the notes and the sidecar's ``damage``; ``sensors.damage``).
+    allow_in_camera_stabilization : bool
+        Stabilize a clip the camera stabilized itself although its per-frame rotation cannot
+        be undone (else refused with ``in_camera.InCameraStabilizationError``; a clip that
+        carries that rotation, GoPro ``IORI``, is undone either way: ``stabilize.in_camera``).
 
     Returns
     -------
@@ -238,7 +246,8 @@ def stabilize_video(
                                        if isinstance(p, (str, os.PathLike))))
     if sidecar is not None:
         check_not_input(sidecar, video, out_path)
-    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms)
+    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms,
+                          allow_in_camera_stabilization)
     notes = clip.notes
     # The decoder and the encoder start now, beside the analysis and the plan.
     with atomic_output(out_path) as tmp, Transcoder(video, clip.info, tmp, params,
@@ -259,7 +268,9 @@ def stabilize_video(
     if sidecar is not None:
         sc_path = Path(sidecar)
         rec = sidecar_dict(motion, ctx, params, frames,
-                           {"input": str(video), "output": str(out_path)},
+                           {"input": str(video), "output": str(out_path),
+                            "in_camera_stabilization": clip.in_camera.sidecar_value
+                            if clip.in_camera is not None else None},
                            sources=plan.sources, bias_source=plan.bias_source)
         rec["notes"] = list(all_notes)
         rec["damage"] = transcoder.damage.as_list()
