@@ -1,6 +1,7 @@
 """Benchmark: lens from the database, and in-camera stabilization undone, on the real GoPro clips.
 
-Run ``.venv/bin/python bench/in_camera.py [--out bench/results/in_camera.json]``.
+Run ``.venv/bin/python bench/in_camera.py [--out bench/results/in_camera.json]
+[--only follows]``.
 
 1. Does the picture follow the gyro? For ``max-heromode.mp4`` (GoPro MAX, HyperSmooth
    "HS HLevel", per-frame ``CORI``/``IORI``) and, as the non-EIS reference, ``karma.mp4``
@@ -8,8 +9,10 @@ Run ``.venv/bin/python bench/in_camera.py [--out bench/results/in_camera.json]``
    (``sensors.video_motion.pair_rates``, the whole clip at 320 px, with the clip's database
    lens) against the rotation the motion model predicts for the same frames: the gyro alone,
    and on the MAX also the gyro with the camera's per-frame rotation undone
-   (``stabilize.in_camera``). Figures: per-axis correlation, and the RMS of flow minus model
-   over the RMS of the flow (1 = the model explains nothing; 0 = all of it).
+   (``stabilize.in_camera``); on karma also with the bundled Wide profile. Figures: per-axis
+   correlation, the flow-over-model slope per axis (1 when the lens' focal length is right),
+   the RMS of flow minus model, and that over the RMS of the flow (1 = the model explains
+   nothing; 0 = all of it).
 2. Output quality (``bench/_video_quality.py``, from the decoded videos alone, pixels at 960 px
    width): ``karma.mp4`` stabilized with the database's profile (HERO5 Black Medium, what
    ``stabilize`` now takes with no ``--lens``) and with the bundled Wide profile the demo used
@@ -50,19 +53,23 @@ def _rates(frame_quat: np.ndarray, t_s: np.ndarray) -> np.ndarray:
 def _fit(flow: np.ndarray, model: np.ndarray, valid: np.ndarray) -> dict:
     f, m = flow[valid], model[valid]
     return {"corr_xyz": [round(float(np.corrcoef(f[:, k], m[:, k])[0, 1]), 3) for k in range(3)],
+            # flow over model, per axis: 1 when the lens' focal length is right
+            "slope_xyz": [round(float(f[:, k] @ m[:, k] / (m[:, k] @ m[:, k])), 3)
+                          for k in range(3)],
+            "residual_rad_s": round(float(np.sqrt(np.mean((f - m) ** 2))), 4),
             "residual_over_flow": round(float(np.sqrt(np.mean((f - m) ** 2))
                                               / np.sqrt(np.mean(f ** 2))), 3)}
 
 
-def follows_gyro(video: Path) -> dict:
-    """Section 1 for one clip."""
+def follows_gyro(video: Path, lens: Path | None = None) -> dict:
+    """Section 1 for one clip (with ``lens``, else the lens ``stabilize`` takes)."""
     from sensors.video_motion import flow_samples_from_video, pair_rates
     from stabilize.in_camera import undo_picture_rotation
     from stabilize.inputs import resolve_inputs
     from stabilize.motion import analyze_motion
     from stabilize.motion_sources import analyze_clip_motion
 
-    clip = resolve_inputs(video)
+    clip = resolve_inputs(video, lens=lens)
     cm = analyze_clip_motion(clip)
     m = cm.motion
     fs = flow_samples_from_video(str(video), clip.camera, readout_direction="top_to_bottom")
@@ -112,13 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "in_camera.json")
     ap.add_argument("--work", type=Path, default=Path("/tmp/steadyrig_bench_in_camera"))
+    ap.add_argument("--only", choices=("follows",), default=None,
+                    help="only section 1 (printed, nothing written)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     karma, maxc = GOPRO / "karma.mp4", GOPRO / "max-heromode.mp4"
     res: dict = {"follows_gyro": {}, "quality": {}}
-    for v in (maxc, karma):
-        print(f"flow vs gyro: {v.name}", flush=True)
-        res["follows_gyro"][v.name] = follows_gyro(v)
+    for v, lens, label in ((maxc, None, maxc.name), (karma, None, karma.name),
+                           (karma, WIDE, "karma.mp4 (bundled Wide profile)")):
+        print(f"flow vs gyro: {label}", flush=True)
+        res["follows_gyro"][label] = follows_gyro(v, lens)
+    if args.only == "follows":
+        print(json.dumps(res, indent=1))
+        return 0
     from sensors.video import probe_video
 
     runs = {

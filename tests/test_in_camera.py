@@ -113,6 +113,14 @@ def test_hero7_is_let_through_with_the_flag_and_a_warning(samples_dir):
     assert len(warn) == 1 and "--allow-in-camera-stabilization" in warn[0]
 
 
+def test_the_flag_takes_hero7_past_the_refusal_on_the_command_line(samples_dir, tmp_path):
+    # an impossible offset stops the run right after the refusal would have come
+    res = _run("stabilize", samples_dir / "gopro" / "hero7.mp4", "-o", tmp_path / "h7.mp4",
+               "--allow-in-camera-stabilization", "--offset-ms", "nan")
+    assert res.exit_code == 2
+    assert "offset nan ms is not finite" in res.output and "stabilized" not in res.output
+
+
 def test_a_lens_profile_noted_hs_eis_says_so_when_the_log_does_not(samples_dir):
     log = SensorLog("clip.gcsv", "gcsv", GyroLog(np.arange(3.0), np.zeros((3, 3))))
     prof = samples_dir / "lens_profiles" / \
