@@ -18,7 +18,9 @@ Run ``.venv/bin/python bench/in_camera.py [--out bench/results/in_camera.json]
    ``stabilize`` now takes with no ``--lens``) and with the bundled Wide profile the demo used
    before; ``max-heromode.mp4`` as recorded, stabilized with the rotation undone (the default)
    and stabilized from the gyro alone (``--allow-in-camera-stabilization`` with the ``IORI``
-   track withheld), each with its residual shake, roll, wobble and Liu distortion/crop.
+   track withheld), and undone with the camera's ``SROT`` readout (20.6 ms) instead of 0, each
+   with its residual shake, roll, wobble and Liu distortion/crop. Every run uses the command's
+   default filter chain (``intent``, ``bad_region``).
 """
 
 from __future__ import annotations
@@ -92,13 +94,23 @@ def follows_gyro(video: Path, lens: Path | None = None) -> dict:
     return out
 
 
+def cli_params():
+    """The settings ``steadyrig stabilize`` runs with when given no options."""
+    from stabilize.filters import compose_chain
+    from stabilize.params import DEFAULT_SMOOTHING, StabilizeParams
+
+    return StabilizeParams(filters=compose_chain(DEFAULT_SMOOTHING, (), horizon_lock=False,
+                                                 blur_mask=False))
+
+
 def stabilized_quality(video: Path, out: Path, **kw) -> dict:
-    """Stabilize ``video`` with ``stabilize_video(**kw)`` and measure the output."""
+    """Stabilize ``video`` as ``steadyrig stabilize`` does by default (``stabilize_video(**kw)``
+    with the command's filter chain) and measure the output."""
     from sensors.video import probe_video
     from stabilize.pipeline import stabilize_video
 
     t = time.perf_counter()
-    res = stabilize_video(video, out, **kw)
+    res = stabilize_video(video, out, params=cli_params(), **kw)
     q = video_quality(out, probe_video(video).fps, reference=video)
     q["zoom_max"] = round(float(res.zoom.max()), 3)
     q["lens"] = res.camera.meta.get("name") or res.camera.meta.get("assumed")
@@ -140,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                   ("bundled_wide", "karma_wide.mp4", {"lens": WIDE})],
         "max-heromode": [("input", None, {}),
                          ("undone", "max_undone.mp4", {}),
+                         ("undone_readout_srot", "max_undone_srot.mp4", {"readout_ms": 20.6}),
                          ("gyro_only", "max_gyro.mp4",
                           {"gyro": _without_iori(maxc), "allow_in_camera_stabilization": True})],
     }

@@ -194,8 +194,9 @@ def stabilize_video(
         The log; found automatically when omitted (``inputs.find_gyro_log``).
     lens : path-like or CameraModel, optional
         Gyroflow lens profile (scaled to the video size); else ``<stem>.lens.json`` beside the
-        video, else a distortion-free pinhole of ``motion.DEFAULT_HFOV_DEG`` is assumed (and
-        reported).
+        video, else the bundled database's profile for the camera the file names
+        (``inputs.database_camera``), else a distortion-free pinhole of
+        ``motion.DEFAULT_HFOV_DEG`` is assumed (and reported).
     readout_ms, offset_ms : float, optional
         Rolling-shutter readout and sync offset (``t_video = t_log - offset``); by default from
         the log / lens profile (``inputs.resolve_readout``), and the offset 0 for embedded
