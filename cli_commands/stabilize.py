@@ -80,8 +80,9 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
               help="Motion log (else a same-stem .gcsv beside the video, else embedded telemetry).")
 @click.option("--lens", "lens_path", type=click.Path(dir_okay=False),
               help="Gyroflow lens profile JSON or a bundled profile's name (`steadyrig lens "
-                   "search`); else <stem>.lens.json beside the video, else a 90 degree "
-                   "pinhole is assumed and reported.")
+                   "search`); else <stem>.lens.json beside the video, else the bundled "
+                   "profile of the camera the file names, else a 90 degree pinhole is "
+                   "assumed and reported.")
 @click.option("--readout-ms", type=float,
               help="Rolling-shutter readout (else log/profile/default).")
 @click.option("--offset-ms", type=float,
@@ -135,6 +136,10 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
 @click.option("--strict", is_flag=True,
               help="Refuse a log that leaves frames uncovered (else their motion comes from the "
                    "video) and a damaged video (else skip what cannot be decoded).")
+@click.option("--allow-in-camera-stabilization", "allow_in_camera", is_flag=True,
+              help="Stabilize a clip the camera stabilized itself (e.g. GoPro HyperSmooth) "
+                   "although the file does not say how to undo it (else refused; GoPro "
+                   "HERO8+/MAX per-frame rotation is undone).")
 @click.option("--preset", "preset_path", type=click.Path(dir_okay=False),
               help="JSON file of stabilize parameters (options given here override it).")
 @click.option("--save-preset", "save_preset_path", type=click.Path(dir_okay=False),
@@ -165,7 +170,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, encoder_preset,
                   rc_lookahead, bit_depth, strict, preset_path, save_preset_path, segments,
                   scheduler, workers, json_path, projection, no_level, lens_correction,
-                  fov_scale):
+                  fov_scale, allow_in_camera):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
@@ -200,7 +205,8 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         save_preset(params, save_preset_path)
         _say(f"wrote preset {save_preset_path}")
     kwargs = dict(gyro=gyro_path, lens=lens_path, readout_ms=readout_ms, offset_ms=offset_ms,
-                  params=params, sidecar=sidecar_path, strict=strict)
+                  params=params, sidecar=sidecar_path, strict=strict,
+                  allow_in_camera_stabilization=allow_in_camera)
     with _progress("stabilize") as tick:  # a Progress record per encoded frame (or segment)
         if segments > 1:
             if debug_dir:

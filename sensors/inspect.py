@@ -3,13 +3,20 @@
 Keys: ``path, kind ('log' | 'video'), format, camera, duration_s, gyro_rate_hz, samples, gaps,
 readout_ms, readout_direction, exposure_ms, accel, same_clock_as_video, imu_orientation, ois,
 frames, in_camera_stabilization, in_camera_stabilization_setting, lens_mode, lens_mode_name,
-orientation_quaternions, telemetry_reader, video, coverage, telemetry_error, damage, warnings``.
+orientation_quaternions, telemetry_reader, lens_profile, lens_profile_reason, video, coverage,
+telemetry_error, damage, warnings``.
 Values are None when unknown: ``in_camera_stabilization`` is true/false when the camera says
 whether it stabilized the image (GoPro ``EISE``/``EISA``), null when it does not say;
 ``in_camera_stabilization_setting`` is its raw setting (e.g. ``HS EIS``); ``lens_mode`` the
 camera's field-of-view code (GoPro ``VFOV``, e.g. ``W``) and ``lens_mode_name`` its name;
 ``orientation_quaternions`` the counts of per-frame camera/image orientation quaternions (GoPro
-``CORI``/``IORI``).
+``CORI``/``IORI``). Besides GoPro's own keys, ``in_camera_stabilization`` reads the stabilization
+tags telemetry-parser exposes for other makes (``sensors.in_camera``).
+
+For a video, ``lens_profile`` is the bundled database's profile for the camera the file names
+(``sensors.lens_db.for_clip``: ``name`` the profile's own name, ``key`` its database key,
+``score`` out of 100, ``reason``), the one ``steadyrig stabilize`` takes when given no lens;
+null when none is chosen, with ``lens_profile_reason`` saying why.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import numpy as np
 from .atomic import atomic_output
 from .damage import damage_note, scan_video
 from .errors import InputError
+from .in_camera import in_camera_state
 from .readers import FORMATS, detect_format, read_log
 from .readers.telemetry import VIDEO_EXTENSIONS
 from .types import SensorLog
@@ -64,14 +72,16 @@ def _log_fields(log: SensorLog) -> dict:
 def _camera_fields(log: SensorLog) -> dict:
     """What the camera says about its own processing (all None when the log does not say)."""
     cm = log.camera_meta
+    state = in_camera_state(log)
     if cm is None:
-        return {"in_camera_stabilization": None, "in_camera_stabilization_setting": None,
+        return {"in_camera_stabilization": state.applied,
+                "in_camera_stabilization_setting": state.setting,
                 "lens_mode": None, "lens_mode_name": None, "orientation_quaternions": None,
                 "telemetry_reader": log.meta.get("parser")}
     cori, iori = cm.camera_orientation, cm.image_orientation
     return {
-        "in_camera_stabilization": cm.in_camera_stabilization,
-        "in_camera_stabilization_setting": cm.stabilization_setting,
+        "in_camera_stabilization": state.applied,
+        "in_camera_stabilization_setting": state.setting,
         "lens_mode": cm.lens_mode,
         "lens_mode_name": cm.lens_mode_name,
         "orientation_quaternions": None if cori is None and iori is None else {
@@ -88,6 +98,19 @@ def _empty_log_fields() -> dict:
             "in_camera_stabilization_setting", "lens_mode", "lens_mode_name",
             "orientation_quaternions", "telemetry_reader")
     return dict.fromkeys(keys)
+
+
+def _lens_fields(log: SensorLog | None, video, path: Path) -> dict:
+    """``lens_profile`` and ``lens_profile_reason`` of a video (module docstring)."""
+    from .lens_db.for_clip import clip_facts, lens_profile_report, match_clip
+
+    facts = clip_facts(log, video, path)
+    if not facts.model:
+        return {"lens_profile": None,
+                "lens_profile_reason": "no camera model in the file's telemetry or tags"}
+    m = match_clip(facts)
+    return {"lens_profile": lens_profile_report(m),
+            "lens_profile_reason": None if m.found else m.reason}
 
 
 def _is_video(path: Path) -> bool:
@@ -126,7 +149,8 @@ def inspect_path(path: str | os.PathLike, format: str | None = None) -> tuple[di
     if format is not None and format not in FORMATS:
         raise InputError(f"unknown log format {format!r}; valid: " + ", ".join(FORMATS), str(p))
     report: dict = {"path": str(p), "kind": "log", "video": None, "coverage": None,
-                    "damage": None, "telemetry_error": None, "warnings": []}
+                    "damage": None, "telemetry_error": None, "lens_profile": None,
+                    "lens_profile_reason": "a sensor log, not a video", "warnings": []}
     log = None
     fmt = format or detect_format(p)
     if fmt == "telemetry" and _is_video(p):
@@ -161,6 +185,7 @@ def inspect_path(path: str | os.PathLike, format: str | None = None) -> tuple[di
             if side:
                 report["warnings"].append("no embedded gyro; sensor logs beside it (inspect "
                                           "them directly): " + ", ".join(side))
+        report.update(_lens_fields(log, video, p))
     else:
         log = read_log(p, fmt)
         report.update(_log_fields(log))
@@ -232,6 +257,10 @@ def format_report(r: dict) -> str:
         if q:
             lines.append(f"orientation:    {q['camera'] or 0} camera (CORI), {q['image'] or 0} "
                          "image (IORI) quaternions")
+    if r.get("kind") == "video":
+        lp = r.get("lens_profile")
+        lines.append("lens profile:   " + (f"{lp['name']} (score {lp['score']:g}/100)" if lp
+                                           else f"none ({r.get('lens_profile_reason')})"))
     c = r.get("coverage")
     if c:
         lines.append(f"coverage:       {100 * c['fraction']:.1f}% of frames "

@@ -172,6 +172,7 @@ def lens_profile_from_dict(d: dict, source: str, size: tuple[int, int] | None = 
         "camera_brand": d.get("camera_brand"),
         "camera_model": d.get("camera_model"),
         "lens_model": d.get("lens_model"),
+        "note": d.get("note") if isinstance(d.get("note"), str) else None,
         "readout_s": readout_s,
         "calib_size": calib,
         "approximate": False,

@@ -37,6 +37,7 @@ from sensors.readout import known_readout_s
 from sensors.types import CameraModel, SensorLog
 from sensors.video import VideoInfo, probe_video
 
+from .in_camera import InCameraPlan, frame_picture_rotation, plan_in_camera
 from .motion import assumed_camera
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "find_gyro_log",
     "resolve_camera",
     "resolve_projection",
+    "database_camera",
     "resolve_readout",
     "resolve_offset",
     "capture_times",
@@ -82,27 +84,69 @@ def find_gyro_log(video: str | os.PathLike, gyro: str | os.PathLike | None = Non
                          f"embedded telemetry: {exc}); pass --gyro LOG", str(v)) from None
 
 
+def _explicit_camera(lens: str | os.PathLike | CameraModel | None, video: str | os.PathLike,
+                     size: tuple[int, int], notes: list[str] | None) -> CameraModel | None:
+    """The lens the user gave, else ``<stem>.lens.json`` beside the video (noted), else None."""
+    if isinstance(lens, CameraModel):
+        return lens.scaled(size) if lens.size != size else lens
+    if lens is not None:
+        return load_lens_profile(lens, size=size)
+    side_lens = Path(video).with_suffix(".lens.json")
+    if side_lens.is_file():
+        # named in the notes, as a same-stem .gcsv is taken without being asked for
+        cam = load_lens_profile(side_lens, size=size)
+        _note(notes, f"lens profile {side_lens.name} found beside the video")
+        return cam
+    return None
+
+
+def database_camera(log: SensorLog | None, info: VideoInfo, video: str | os.PathLike,
+                    notes: list[str] | None = None) -> CameraModel:
+    """The clip's lens from the bundled database, chosen by what the file says (brand, model,
+    lens mode, in-camera stabilization, size, frame rate: ``sensors.lens_db.clip_facts``),
+    scaled to the clip; else the assumed pinhole (``meta['assumed']``). Either way noted: the
+    profile with its score and why, or why none was chosen (a digital lens mode, a camera the
+    database lacks). With no camera model known at all nothing is looked up (the assumed lens
+    is reported by the motion analysis).
+    """
+    from sensors.lens_db.for_clip import clip_facts, match_clip
+
+    size = (int(info.width), int(info.height))
+    facts = clip_facts(log, info, video)
+    if not facts.model:
+        return assumed_camera(size)
+    m = match_clip(facts)
+    if not m.found:
+        cam = assumed_camera(size)
+        _note(notes, f"no lens profile from the database: {m.reason}; assumed "
+                     f"{cam.meta['assumed']} (pass --lens)")
+        return cam
+    cam = m.camera_model(*size)
+    cam.meta["chosen_from_database"] = True
+    _note(notes, f"lens profile {m.name} from the bundled database (score {m.score:g}/100: "
+                 f"{m.reason})")
+    return cam
+
+
 def resolve_camera(lens: str | os.PathLike | CameraModel | None, video: str | os.PathLike,
-                   size: tuple[int, int], notes: list[str] | None = None) -> CameraModel:
+                   size: tuple[int, int], notes: list[str] | None = None,
+                   log: SensorLog | None = None, info: VideoInfo | None = None) -> CameraModel:
     """The source lens at the video's ``size`` (width, height).
 
     ``lens`` as given (a ``CameraModel``, scaled to ``size`` when it differs, or a Gyroflow lens
     profile path); else a profile named after the clip (``<stem>.lens.json``, as ``steadyrig
-    samples`` writes), noted; else a distortion-free pinhole of ``motion.DEFAULT_HFOV_DEG``
-    (``meta['assumed']`` set; ``analyze_motion`` reports it). A profile's own warning is noted.
+    samples`` writes), noted; else, given the clip's ``info`` (and its ``log``), the database's
+    profile for the camera the file names (``database_camera``, noted); else a distortion-free
+    pinhole of ``motion.DEFAULT_HFOV_DEG`` (``meta['assumed']`` set; ``analyze_motion`` reports
+    it). A profile's own warning is noted.
     """
     size = (int(size[0]), int(size[1]))
-    if isinstance(lens, CameraModel):
-        cam = lens.scaled(size) if lens.size != size else lens
-    elif lens is not None:
-        cam = load_lens_profile(lens, size=size)
-    elif Path(video).with_suffix(".lens.json").is_file():
-        # named in the notes, as a same-stem .gcsv is taken without being asked for
-        side_lens = Path(video).with_suffix(".lens.json")
-        cam = load_lens_profile(side_lens, size=size)
-        _note(notes, f"lens profile {side_lens.name} found beside the video")
-    else:
-        cam = assumed_camera(size)
+    cam = _explicit_camera(lens, video, size, notes)
+    if cam is None:
+        if info is not None and (int(info.width), int(info.height)) == size:
+            cam = database_camera(log, info, video, notes)
+        else:
+            cam = assumed_camera(size)
     if cam.meta.get("warning"):
         _note(notes, str(cam.meta["warning"]))
     return cam
@@ -223,6 +267,11 @@ class ClipInputs:
         Capture time of each frame on the video clock.
     notes : list of str
         What was found beside the clip or assumed.
+    in_camera : InCameraPlan, optional
+        What the clip says about the camera's own stabilization and what is done about it.
+    picture_rotation : (F, 4) float64, optional
+        ``R_cam_from_picture`` per frame when the camera's rotation is undone
+        (``in_camera.undo_picture_rotation``).
     """
 
     video: Path
@@ -234,6 +283,8 @@ class ClipInputs:
     frame_t_s: np.ndarray
     notes: list[str]
     projection: str = "flat"
+    in_camera: InCameraPlan | None = None
+    picture_rotation: np.ndarray | None = None
 
 
 def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[int, int],
@@ -255,20 +306,35 @@ def resolve_inputs(video: str | os.PathLike,
                    lens: str | os.PathLike | CameraModel | None = None,
                    readout_ms: float | None = None,
                    offset_ms: float | None = None,
-                   projection: str = "flat") -> ClipInputs:
+                   projection: str = "flat",
+                   allow_in_camera_stabilization: bool = False) -> ClipInputs:
     """Probe ``video`` and find its log, projection, lens, readout, offset and capture times,
     as ``stabilize_video`` does (``find_gyro_log``, ``resolve_projection``, ``resolve_camera``,
-    ``resolve_readout``, ``resolve_offset``, ``capture_times``).
+    ``resolve_readout``, ``resolve_offset``, ``capture_times``), and what to do about the
+    camera's own stabilization (``in_camera.plan_in_camera``: refused unless undone or
+    ``allow_in_camera_stabilization``; when undone the readout is 0 and the offset the one
+    measured against the camera's orientation, unless given).
 
     An equirect clip has no lens (``sensors.equirect.equirect_camera`` stands for it) and its
     sync offset must be known: given, or 0 for embedded telemetry, or from the log's frame
-    stamps (auto sync matches a flat camera's flow)."""
+    stamps (auto sync matches a flat camera's flow).
+
+    Raises
+    ------
+    InCameraStabilizationError
+        The camera stabilized the clip itself, the file does not say how to undo it, and
+        ``allow_in_camera_stabilization`` is False.
+    """
     video = Path(video)
     info = probe_video(video)
     notes: list[str] = []
     log = gyro if isinstance(gyro, SensorLog) else find_gyro_log(video, gyro)
     size = (info.width, info.height)
     projection = resolve_projection(projection, video, size, log, notes)
+    known = _explicit_camera(lens, video, size, notes) if projection == "flat" else None
+    # refused before the database is read: a refusal costs no more than reading the log
+    plan = plan_in_camera(log, known, str(video), allow_in_camera_stabilization, notes,
+                          offset_given=offset_ms is not None)
     if projection == "equirect":
         from sensors.equirect import equirect_camera
 
@@ -280,8 +346,17 @@ def resolve_inputs(video: str | os.PathLike,
                              "video yet: pass --offset-ms", str(video))
         cam = equirect_camera(size)
     else:
-        cam = resolve_camera(lens, video, size, notes)
-    readout_s = resolve_readout(readout_ms, log, cam, notes)
+        cam = resolve_camera(known, video, size, notes, log=log, info=info)
+    if plan.undo and readout_ms is None:
+        readout_s = 0.0
+        _note(notes, "readout taken as 0 ms: the camera's stabilization also removed the "
+                     "rolling shutter (set --readout-ms)")
+    else:
+        readout_s = resolve_readout(readout_ms, log, cam, notes)
+    if offset_ms is None and plan.offset_s is not None:
+        offset_ms = plan.offset_s * 1e3
     offset_s, log = resolve_offset(offset_ms, video, info.frame_t_s, log, cam, readout_s, notes)
     frame_t_s = capture_times(log, info, offset_s, notes)
-    return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes, projection)
+    rot = frame_picture_rotation(plan.state, info.frame_t_s) if plan.undo else None
+    return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes, projection,
+                      plan, rot)

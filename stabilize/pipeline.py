@@ -24,6 +24,7 @@ from sensors.progress import ProgressCallback, get_logger, note
 from sensors.types import CameraModel, SensorLog
 
 from .filters import FilterContext, run_chain
+from .in_camera import undo_picture_rotation
 from .inputs import DEFAULT_READOUT_S, ClipInputs, find_gyro_log, resolve_inputs
 from .motion import MotionTrack
 from .motion_sources import analyze_clip_motion
@@ -165,6 +166,8 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     cm = analyze_clip_motion(clip, params.row_bands, strict,
                              use_video=clip.projection == "flat")
     motion = cm.motion
+    if clip.picture_rotation is not None:  # the camera's own per-frame rotation, undone
+        motion = undo_picture_rotation(motion, clip.picture_rotation)
     frames = (0, len(motion))
     exposure = clip.log.exposure_s
     if exposure is not None and exposure.size != len(motion):
@@ -194,6 +197,7 @@ def stabilize_video(
     strict: bool = False,
     projection: str = "auto",
     level_sphere: bool = True,
+    allow_in_camera_stabilization: bool = False,
 ) -> StabilizeResult:
     """Stabilize ``input`` with its gyro log and write ``output`` (audio copied).
 
@@ -205,8 +209,9 @@ def stabilize_video(
         The log; found automatically when omitted (``inputs.find_gyro_log``).
     lens : path-like or CameraModel, optional
         Gyroflow lens profile (scaled to the video size); else ``<stem>.lens.json`` beside the
-        video, else a distortion-free pinhole of ``motion.DEFAULT_HFOV_DEG`` is assumed (and
-        reported).
+        video, else the bundled database's profile for the camera the file names
+        (``inputs.database_camera``), else a distortion-free pinhole of
+        ``motion.DEFAULT_HFOV_DEG`` is assumed (and reported).
     readout_ms, offset_ms : float, optional
         Rolling-shutter readout and sync offset (``t_video = t_log - offset``); by default from
         the log / lens profile (``inputs.resolve_readout``), and the offset 0 for embedded
@@ -231,6 +236,10 @@ def stabilize_video(
         written with spherical video metadata (V1 and V2), so players show it as 360.
     level_sphere : bool
         Equirect only: keep gravity down where the log has an accelerometer.
+    allow_in_camera_stabilization : bool
+        Stabilize a clip the camera stabilized itself although its per-frame rotation cannot
+        be undone (else refused with ``in_camera.InCameraStabilizationError``; a clip that
+        carries that rotation, GoPro ``IORI``, is undone either way: ``stabilize.in_camera``).
 
     Returns
     -------
@@ -260,7 +269,8 @@ def stabilize_video(
                                        if isinstance(p, (str, os.PathLike))))
     if sidecar is not None:
         check_not_input(sidecar, video, out_path)
-    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection)
+    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection,
+                          allow_in_camera_stabilization)
     notes = clip.notes
     sphere = clip.projection == "equirect"
     # The decoder and the encoder start now, beside the analysis and the plan.
@@ -296,7 +306,9 @@ def stabilize_video(
         sc_path = Path(sidecar)
         rec = sidecar_dict(motion, ctx, params, frames,
                            {"input": str(video), "output": str(out_path),
-                            "projection": clip.projection},
+                            "projection": clip.projection,
+                            "in_camera_stabilization": clip.in_camera.sidecar_value
+                            if clip.in_camera is not None else None},
                            sources=plan.sources, bias_source=plan.bias_source)
         rec["notes"] = list(all_notes)
         rec["damage"] = transcoder.damage.as_list()

@@ -63,6 +63,9 @@ def sidecar_dict(motion: MotionTrack, ctx: FilterContext, params: StabilizeParam
             k: int(np.sum(sources == k)) for k in ("gyro", "video", "none")},
         "camera": {"K": cam.K.tolist(), "dist": cam.dist.tolist(), "model": cam.model,
                    "size": list(cam.size), "source": cam.source,
+                   "profile": None if cam.meta.get("assumed") else cam.meta.get("name"),
+                   "database_key": cam.meta.get("database_key"),
+                   "chosen_from_database": bool(cam.meta.get("chosen_from_database")),
                    "assumed": cam.meta.get("assumed")},
         "conventions": "quaternions scalar-last (x, y, z, w), R_world_from_cam, OpenCV camera "
                        "axes; t_video = t_log - sync_offset_s (docs/architecture.md)",

@@ -6,7 +6,8 @@
 ``--lens`` argument (a file or a database name) into a ``CameraModel``.
 
 Modules: ``names`` (brand/model/lens-mode/EIS normalisation), ``store`` (load, index, look
-up), ``match`` (ranking), ``lookup`` (names, listings), ``pack`` (repack the collection).
+up), ``match`` (ranking), ``lookup`` (names, listings), ``for_clip`` (a clip's facts and
+its profile), ``pack`` (repack the collection).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ _WHERE = {
     "format_profile": "lookup",
     "format_search": "lookup",
     "resolve_lens": "lookup",
+    "clip_facts": "for_clip",
+    "container_make_model": "for_clip",
+    "lens_profile_report": "for_clip",
+    "match_clip": "for_clip",
     "search_profiles": "lookup",
 }
 

@@ -10,8 +10,9 @@ telemetry-parser: ``normalized_imu()`` gives ``timestamp_ms``, gyro in deg/s alr
 Gyroflow's IMU frame and accel in m/s^2 (docs/architecture.md "IMU axes"); we convert to rad/s
 in camera axes. ``telemetry()`` gives metadata groups, from which we take the sensor readout
 time (GoPro ``SROT``, ms) and per-frame exposure (GoPro ``SHUT``, exposed as the ``Exposure``
-group, seconds). ``read_with_telemetry_parser`` stays callable on GoPro files too, to compare the
-two readers.
+group, seconds) and, where a tag states it, the camera's own stabilization
+(``stabilization_tags``, into ``meta['stabilization']``). ``read_with_telemetry_parser`` stays
+callable on GoPro files too, to compare the two readers.
 
 Sidecars: given ``clip.mp4`` without embedded gyro, telemetry-parser silently falls back to a
 sibling ``clip.gcsv``/``clip.bbl``/... and re-bases its clock to 0, which would pass a sidecar
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +46,7 @@ from .mp4_tracks import Mp4Error, looks_like_mp4, read_mp4_index
 __all__ = [
     "read_telemetry",
     "read_with_telemetry_parser",
+    "stabilization_tags",
     "telemetry_parser_available",
     "TelemetryParserMissing",
     "TELEMETRY_EXTRA",
@@ -111,6 +114,63 @@ def _exposure_s(groups: list[dict]) -> list[float]:
         if isinstance(tags, dict) and str(tags.get("Unit", "s")) == "s":
             vals.extend(_numbers(tags.get("Data", [])))
     return vals
+
+
+#: Tag and tag-name words that name a camera's electronic stabilization (Sony SteadyShot,
+#: DJI RockSteady, Insta360 FlowState, telemetry-parser's ``StabilizationEnabled``, ...).
+_STAB_WORDS = re.compile(r"stabili[sz]|steady\s*shot|rock\s*steady|flow\s*state|\beis\b",
+                         re.IGNORECASE)
+
+
+def _on_off(value) -> bool | None:
+    """A stabilization tag's value as on/off: bools, 0/1, and words (y/n, on/off, true/false)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    if isinstance(value, str):
+        t = value.strip().lower()
+        if t in ("y", "yes", "on", "true", "1", "enabled", "active"):
+            return True
+        if t in ("n", "no", "off", "false", "0", "disabled", "none"):
+            return False
+    return None
+
+
+def stabilization_tags(groups: list[dict]) -> dict | None:
+    """The camera's own stabilization as telemetry-parser's metadata groups state it.
+
+    Looks for a tag whose key or ``Name`` names electronic stabilization and whose value
+    reads as on/off. Returns ``{"applied": bool, "setting": raw text, "tag": where}`` for the
+    first such tag (an "on" anywhere wins over "off"), None when no tag says.
+
+    Examples
+    --------
+    >>> stabilization_tags([{"Default": {"StabilizationEnabled": "true"}}])["applied"]
+    True
+    >>> stabilization_tags([{"Imager": {"Name": "Exposure"}}]) is None
+    True
+    """
+    found: dict | None = None
+    for g in groups:
+        for group, tags in g.items():
+            if not isinstance(tags, dict):
+                continue
+            label = str(tags.get("Name", ""))
+            for key, value in tags.items():
+                if key == "Name":
+                    continue
+                if not (_STAB_WORDS.search(str(key)) or (key == "Data"
+                                                          and _STAB_WORDS.search(label))):
+                    continue
+                on = _on_off(value)
+                if on is None:
+                    continue
+                rec = {"applied": on, "setting": str(value), "tag": f"{group}/{key}"}
+                if on:
+                    return rec
+                found = found or rec
+    return found
 
 
 def _siblings(p: Path) -> list[Path]:
@@ -246,6 +306,9 @@ def read_with_telemetry_parser(path: str | os.PathLike) -> SensorLog:
         f"{camera_brand} {model}".strip())
     meta.update({"brand": camera_brand or None, "model": model or None,
                  "readout_values": len(readout), "parser": "telemetry-parser"})
+    stab = stabilization_tags(groups)
+    if stab is not None:  # read by sensors.in_camera
+        meta["stabilization"] = stab
     return SensorLog(
         path=spath,
         format="telemetry",
