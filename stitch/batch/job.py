@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import socket
 import time
+from typing import TYPE_CHECKING
 
 from sensors.jobs.results import make_record, write_done_sidecar
 from sensors.jobs.usage import peak_rss_mb
 
-from .manifest import BatchJob
+if TYPE_CHECKING:  # the manifest module calls run_job; a job is only annotated here
+    from .manifest import BatchJob
 
 __all__ = ["run_job"]
 
