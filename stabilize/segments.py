@@ -201,6 +201,7 @@ def stabilize_segmented(
     strict: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,
+    allow_in_camera_stabilization: bool = False,
 ) -> StabilizeResult:
     """Stabilize ``input`` as ``stabilize_video`` does, its time segments on Dask workers.
 
@@ -240,7 +241,8 @@ def stabilize_segmented(
         check_not_input(sidecar, video, out_path)
     if params.codec not in ("h264", "hevc"):
         raise InputError(f"segments are joined for h264 and hevc, not {params.codec}")
-    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms)
+    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, "flat",
+                          allow_in_camera_stabilization)
     notes = clip.notes
     plan = plan_clip(clip, params, strict)
     ranges = segment_ranges(clip.info.n_frames, segments)
