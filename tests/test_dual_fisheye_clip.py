@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from sensors.equirect import equirect_to_dirs
-from sensors.synthetic import DualFisheyeCalibration, DualFisheyeScene, generate_clip
+from sensors.synthetic import (
+    DualFisheyeCalibration,
+    DualFisheyeScene,
+    generate_clip,
+    render_dual_fisheye_frame,
+)
+from sensors.synthetic.dual_fisheye import RIM_LEVEL
 from sensors.synthetic.dual_fisheye_truth import DualFisheyeClipTruth
 
 SIZE = (1024, 512)
@@ -155,3 +161,16 @@ def test_same_seed_gives_the_same_clip_and_truth(tmp_path):
     for key in ta.files:
         np.testing.assert_array_equal(ta[key], tb[key])
     assert not np.array_equal(ta["df_f_px"], np.load(c.truth_npz)["df_f_px"])
+
+
+def test_the_dark_rim_darkens_each_discs_edge_and_black_surrounds_it():
+    calib = DualFisheyeCalibration.random(2, (256, 128), rim_px=4.0)
+    grey = np.full((512, 1024, 3), 200, np.uint8)
+    frame = render_dual_fisheye_frame(grey, calib, SCENE, np.eye(3))[..., 1].astype(float)
+    for k, lens in enumerate(calib.lenses):
+        edge = lens.radius_px(lens.fov_rad)
+        for r, level in ((edge - 10, 1.0), (edge - 2, RIM_LEVEL), (edge + 2, 0.0)):
+            x, y = lens.cx_px - r / np.sqrt(2), lens.cy_px - r / np.sqrt(2)  # up and left
+            value = frame[int(round(y)), int(round(x))]
+            assert value == pytest.approx(200 * calib.gains[k] * level, abs=2), (k, r)
+        assert calib.usable_fov_rad(k) < lens.fov_rad
