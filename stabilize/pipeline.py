@@ -173,7 +173,7 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
         exposure = None
     if clip.projection == "equirect":
         path = plan_sphere_path(motion, params, clip.info.fps, frames, exposure,
-                                level=level_sphere)
+                                level=level_sphere, passthrough=cm.passthrough)
     else:
         path = plan_path(motion, params, clip.info.fps, frames, exposure, cm.passthrough)
     for n in path.notes:

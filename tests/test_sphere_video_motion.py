@@ -81,3 +81,32 @@ def test_stabilizing_an_equirect_clip_takes_bias_and_missing_motion_from_its_vid
     counts = doc["motion_sources"]
     assert counts["video"] >= 25 and counts["none"] == 0
     assert counts["gyro"] + counts["video"] == res.n_frames
+
+
+def test_frames_no_source_covers_are_drawn_uncorrected_with_the_sphere_eased_into_them(
+        walk360):
+    from sensors.quaternion import qmul as _qmul
+    from stabilize.params import StabilizeParams
+    from stabilize.sphere_plan import plan_sphere_path
+
+    info, cam = _camera(walk360)
+    motion = analyze_motion(read_log(walk360.gcsv).gyro, info.frame_t_s, cam,
+                            readout_s=READOUT_S)
+    params = StabilizeParams()
+    none = np.zeros(len(motion), dtype=bool)
+    none[40:55] = True
+    plain = plan_sphere_path(motion, params, 30.0)
+    eased = plan_sphere_path(motion, params, 30.0, passthrough=none)
+    real = motion.frame_quat
+    assert np.degrees(qangle(eased.virtual_quat[none], real[none])).max() < 1e-6
+    assert np.degrees(qangle(plain.virtual_quat[none], real[none])).min() > 0.5
+    # 0.5 s (15 frames) from them the path is the plain one
+    far = np.r_[0:25, 70:len(motion)]
+    np.testing.assert_allclose(eased.virtual_quat[far], plain.virtual_quat[far], atol=1e-12)
+    # the correction changes smoothly on the way: no step over 15 % of the largest (a cut to
+    # the real camera would step by all of it)
+    corr = _qmul(qconj(eased.virtual_quat), real)
+    steps = np.degrees(qangle(corr[:-1], corr[1:]))
+    size = np.degrees(qangle(plain.virtual_quat, real)).max()
+    assert steps.max() < 0.15 * size
+    assert np.all(eased.zoom == 1.0)
