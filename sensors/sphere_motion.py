@@ -229,7 +229,7 @@ def motion_camera(path: str, camera: CameraModel | None, projection: str = "auto
         found, why = detect_projection(path, size, camera_name)
         if found != "equirect":
             return camera, None
-    msg = f"projection equirect ({why}): motion measured on the sphere"
+    msg = f"projection equirect: {why}; camera motion measured on the sphere"
     if camera is not None:
         msg += "; the lens profile given is not used"
     return equirect_camera(size), msg

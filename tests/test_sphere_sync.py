@@ -107,7 +107,7 @@ def test_a_pan_with_its_axes_known_is_synced_within_a_millisecond(tmp_path):
     log = read_log(pan.gcsv)
     res = sync_video_to_gyro(str(pan.video), log.gyro, readout_s=log.readout_s, axes="+x+y+z")
     assert abs(res.offset_s - pan.offset_s) < 1e-3
-    assert res.notes[0].startswith("projection equirect (spherical metadata")
+    assert res.notes[0].startswith("projection equirect: spherical metadata")
 
 
 def test_cli_sync_finds_an_equirect_clips_offset(walk360, tmp_path):
@@ -138,7 +138,7 @@ def test_projection_is_forced_or_found_for_the_measurement(walk360, tmp_path):
                          audio=False)
     assert motion_camera(str(flat.video), None) == (None, None)
     cam, note = motion_camera(str(flat.video), None, "equirect")
-    assert cam.meta["projection"] == "equirect" and note.startswith("projection equirect (given)")
+    assert cam.meta["projection"] == "equirect" and note.startswith("projection equirect: given;")
     cam, _ = motion_camera(str(walk360.video), None)
     assert cam.size == (640, 320) and cam.meta["projection"] == "equirect"
     assert motion_camera(str(walk360.video), None, "flat") == (None, None)
