@@ -85,6 +85,15 @@ def test_the_offset_is_found_on_uncompressed_panoramas(walk_sphere):
     assert abs(res.offset_s - 0.2718) < 0.5e-3
 
 
+def test_an_unknown_readout_is_estimated_with_the_offset_on_the_sphere(walk_sphere):
+    samples, path = walk_sphere
+    gyro = synthesize_gyro(path, 200.0, seed=8, clock_offset_s=-0.4321, accel=False)
+    res = sync_samples_to_gyro(samples, gyro, readout_s=0.0, search_s=1.0,
+                               estimate_readout=True)
+    assert abs(res.readout_s - READOUT_S) < 2e-3
+    assert abs(res.offset_s + 0.4321) < 0.5e-3
+
+
 @pytest.fixture(scope="module")
 def walk360(tmp_path_factory):
     out = tmp_path_factory.mktemp("sync360")
