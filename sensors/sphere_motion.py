@@ -91,7 +91,8 @@ def sphere_flow_samples_from_frames(
     frame_t_s : (F,) float64 or list
         Their video times (read after the last frame, so a list a decoder thread fills works).
     camera : CameraModel, optional
-        Ignored but for its size check: the directions come from the equirect mapping.
+        Not used: the directions come from the equirect mapping at the frames' size (kept for
+        ``video_motion.flow_samples_from_frames``'s signature).
     readout_direction : str
         ``top_to_bottom`` or ``bottom_to_top``.
     grid_step_px : int
