@@ -111,7 +111,7 @@ def test_an_equirect_clip_is_synced_from_its_video_within_a_millisecond(walk360)
 
 
 def test_a_pan_with_its_axes_known_is_synced_within_a_millisecond(tmp_path):
-    pan = generate_clip(tmp_path, kind="pan", seed=34, width=640, height=320, duration_s=3.0,
+    pan = generate_clip(tmp_path, kind="pan", seed=34, width=640, height=320, duration_s=2.0,
                         log_offset_s=-0.8372, audio=False, projection="equirect")
     log = read_log(pan.gcsv)
     res = sync_video_to_gyro(str(pan.video), log.gyro, readout_s=log.readout_s, axes="+x+y+z")
