@@ -43,9 +43,11 @@ def test_the_bias_of_an_equirect_log_that_never_rests_is_measured_from_the_video
     info, cam = _camera(walk360)
     est = bias_from_video(str(walk360.video), gyro, info.frame_t_s, cam, READOUT_S)
     assert est.bias_rad_s is not None and "from the video" in est.note
-    # 0.05 deg/s, as for flat clips: a quarter of the smallest bias component
+    # 0.1 deg/s: half the smallest bias component (0.2 deg/s); what is left turns the sphere
+    # by under 0.3 deg over the 3 s clip. Over 3 s of a walk the fit's own spread is about
+    # that (0.01-0.09 deg/s on other seeds, at CRF 16 as at CRF 2; flat clips are alike)
     err = np.degrees(np.abs(est.bias_rad_s - np.asarray(DEFAULT_BIAS_RAD_S)))
-    assert err.max() < 0.05
+    assert err.max() < 0.1
 
 
 def _step_errors_deg(a, b):
