@@ -101,8 +101,8 @@ def supports_intrinsics(rig: Rig, matches: list[CameraMatches]) -> tuple[bool, s
     return True, "every camera has enough matches spread over its image"
 
 
-def _score(rig: Rig, heldout: list[CameraMatches], W: int) -> dict:
-    d = match_residuals_px(rig, heldout, W)
+def _score(rig: Rig, heldout: list[CameraMatches], W: int, ground_inv_m: float = 0.0) -> dict:
+    d = match_residuals_px(rig, heldout, W, ground_inv_m=ground_inv_m)
     stats = residual_stats(d)
     stats["score_px"] = float(np.sqrt(np.mean(np.minimum(d, _CAP_PX) ** 2))) if d.size else None
     return stats
@@ -243,10 +243,11 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
     pm = flow(lay, ovs, params) if ovs else []
     cm = camera_matches_from_pano(start_rig, pm, W)
     data = _cap(list(fm), _MAX_FEATURES_PER_PAIR) + _cap(cm, _MAX_FIT_PER_PAIR)
-    start = None if coarse is None else (coarse.rotvec_rad, coarse.lens_delta)
+    start = None if coarse is None else (coarse.rotvec_rad, coarse.lens_delta,
+                                         coarse.ground_inv_m)
     heldout = [c.subset(c.heldout) for c in list(fm) + cm]
     rigs = {"nominal": rig}
-    scores = {"nominal": _score(rig, heldout, W)}
+    scores: dict[str, dict] = {}
 
     def candidate(name, intr, st):
         try:
@@ -260,12 +261,23 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
             return
         candidates[name] = res
         rigs[name] = res.rig
-        scores[name] = _score(res.rig, heldout, W)
+
+    def rescore():
+        # One scene for every candidate: the ground plane of the most refined solve.
+        best = next((candidates[k] for k in ("intrinsics", "rotations") if k in candidates),
+                    coarse)
+        g = 0.0 if best is None else best.ground_inv_m
+        for name, r in rigs.items():
+            scores[name] = _score(r, heldout, W, g)
+        return g
 
     candidate("intrinsics", True, start)
+    ground_inv_m = rescore()
     # The rotations-only candidate is solved only when the lens refinement is not kept.
     if guard_choice(scores) != "intrinsics":
-        candidate("rotations", False, None)
+        candidate("rotations", False, (np.zeros((len(rig), 3)), np.zeros((len(rig), 5)),
+                                       ground_inv_m))
+        ground_inv_m = rescore()
     kept = guard_choice(scores)
     for name, reason in dropped.items():
         note(warnings, _log, f"calibration refinement: the {name} solve was dropped ({reason})")
@@ -289,6 +301,7 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
         "kept": kept,
         "guard": {"scores": scores, "gain_required": _GAIN, "cap_px": _CAP_PX,
                   "dropped": dropped},
+        "ground_plane_m": (1.0 / ground_inv_m) if ground_inv_m > 0 else None,
         "n_feature_matches": int(sum(len(c) for c in fm)),
         "n_flow_matches": int(sum(len(c) for c in cm)),
         "lens_params": list(LENS_PARAMS),
