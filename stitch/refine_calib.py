@@ -44,6 +44,7 @@ from .refine_lens import (
     adjusted_camera,
     apply_calibration,
     pixel_rays,
+    pixel_rays_lens_jacobian,
     pixel_rays_radius,
 )
 from .refine_scene import MAX_GROUND_INV_M, ground_bearings, ground_bearings_jacobian
@@ -202,18 +203,18 @@ class _Side:
         (n, 3, 1) by the ground plane's inverse distance (None without a ground model)."""
         rays, radius = self._rays_radius(lens)
         b = self.bearings(w, rays, rho)
+        Rw = rotation_matrix(w)
+        v = rays @ self.cam.R_rig_from_cam.T
         Jg = None
+        db_dr = None  # derivative of the bearing by the rig-frame ray R(w) v
         if rho is not None and self.ground:
-            # b = g(R(w) v, rho), v = R0 r:  db/dw = dg/dr (-R(w) [v]x J_r(w))
-            v = rays @ self.cam.R_rig_from_cam.T
-            _, dg_dr, dg_drho = ground_bearings_jacobian(self.cam.position_m,
-                                                         v @ rotation_matrix(w).T, rho)
-            Jw = dg_dr @ (-rotation_matrix(w)[None] @ _skew_rows(v) @ _right_jacobian(w)[None])
+            _, db_dr, dg_drho = ground_bearings_jacobian(self.cam.position_m, v @ Rw.T, rho)
             Jg = dg_drho[:, :, None]
         elif math.isinf(scene_depth_m(self.cam)) or not np.any(self.cam.position_m):
-            # b = R(w) R0 r:  db/dw = -R(w) [R0 r]x J_r(w)  (as in stitch.refine)
-            v = rays @ self.cam.R_rig_from_cam.T
-            Jw = -rotation_matrix(w)[None] @ _skew_rows(v) @ _right_jacobian(w)[None]
+            db_dr = np.eye(3)[None]
+        if db_dr is not None:
+            # b = g(R(w) v):  db/dw = dg/dr (-R(w) [v]x J_r(w))  (as in stitch.refine)
+            Jw = db_dr @ (-Rw[None] @ _skew_rows(v) @ _right_jacobian(w)[None])
         else:
             Jw = np.empty(b.shape + (3,))
             for a in range(3):
@@ -223,15 +224,22 @@ class _Side:
                               - self.bearings(w - e, rays)) / (2 * _ROT_STEP)
         Jl = None
         if lens is not None:
-            Jl = np.empty(b.shape + (5,))
             base = self.cam.camera
-            for a in range(5):
-                e = np.zeros(5)
-                e[a] = _FD_STEP[a]
-                plus = pixel_rays_radius(adjusted_camera(base, lens + e), self.px, radius)[0]
-                minus = pixel_rays_radius(adjusted_camera(base, lens - e), self.px, radius)[0]
-                Jl[..., a] = (self.bearings(w, plus, rho)
-                              - self.bearings(w, minus, rho)) / (2 * _FD_STEP[a])
+            dray = None
+            if db_dr is not None:
+                dray = pixel_rays_lens_jacobian(adjusted_camera(base, lens), self.px, radius)
+            if dray is not None:
+                Jl = db_dr @ (Rw @ self.cam.R_rig_from_cam)[None] @ dray
+            else:
+                Jl = np.empty(b.shape + (5,))
+                for a in range(5):
+                    e = np.zeros(5)
+                    e[a] = _FD_STEP[a]
+                    plus = pixel_rays_radius(adjusted_camera(base, lens + e), self.px, radius)[0]
+                    minus = pixel_rays_radius(adjusted_camera(base, lens - e), self.px,
+                                              radius)[0]
+                    Jl[..., a] = (self.bearings(w, plus, rho)
+                                  - self.bearings(w, minus, rho)) / (2 * _FD_STEP[a])
         return b, Jw, Jl, Jg
 
 
