@@ -349,10 +349,11 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
 
     Notes
     -----
-    Runs the numba kernel ``_projection_kernels._pano_to_camera``;
+    Runs the numba kernel ``_projection_kernels._pano_to_camera`` (its ahead-of-time build
+    when current, ``stitch.kernels``);
     :func:`_source_pixels_reference` is the numpy reference it is tested against.
     """
-    from ._projection_kernels import _pano_to_camera
+    from .kernels import projection_kernel
 
     u, v = _depth_uv(cam, u, v, W)
     uu, vv = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
@@ -373,9 +374,10 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
     mx = np.empty(uf.size, np.float32)
     my = np.empty(uf.size, np.float32)
     ok = np.empty(uf.size, np.bool_)
-    _pano_to_camera(uf, vf, int(W), np.ascontiguousarray(cam.R_rig_from_cam), c.K, dist,
-                    fisheye, float(c.width), float(c.height), use_limit, cos_limit,
-                    r_max * r_max, mx, my, ok)
+    projection_kernel()(uf, vf, int(W), np.ascontiguousarray(cam.R_rig_from_cam, np.float64),
+                        np.ascontiguousarray(c.K, np.float64), dist, bool(fisheye),
+                        float(c.width), float(c.height), bool(use_limit), float(cos_limit),
+                        float(r_max * r_max), mx, my, ok)
     return mx.reshape(shape), my.reshape(shape), ok.reshape(shape)
 
 

@@ -167,7 +167,23 @@ def _parity_cameras(samples_dir):
             s360[s360.ids.index("cam16")]]
 
 
-def test_projection_kernel_matches_numpy_reference(samples_dir):
+@pytest.fixture(params=["jit", "aot"])
+def stitch_kernel(request, monkeypatch) -> str:
+    """The projection kernel as numba compiles it, and as its ahead-of-time build."""
+    from sensors.aot import _forget, status
+    from stitch.kernels import STITCH
+
+    if request.param == "aot":
+        monkeypatch.setenv("STEADYRIG_AOT_DIR", str(request.getfixturevalue("aot_dir")))
+    else:
+        monkeypatch.setenv("STEADYRIG_AOT", "0")
+    _forget()
+    assert status(STITCH).startswith("loaded") == (request.param == "aot")
+    yield request.param
+    _forget()
+
+
+def test_projection_kernel_matches_numpy_reference(samples_dir, stitch_kernel):
     from stitch.projection import _source_pixels_reference
 
     rng = np.random.default_rng(2376609)
