@@ -1,6 +1,6 @@
 """The stitcher's numba kernel, loaded from its ahead-of-time build when current.
 
-The panorama -> camera lookup (``stitch._projection_kernels``) runs on every projection. As a
+The panorama -> camera lookups (``stitch._projection_kernels``) run on every projection. As a
 cached ``@njit`` kernel its first call costs importing numba and loading LLVM, about 1.5 s of a
 stitch that takes a few; built ahead of time (``sensors.aot``; `make` builds it, as does
 ``python -m stitch.kernels --build``) it loads in milliseconds and numba is never imported.
@@ -11,19 +11,27 @@ from __future__ import annotations
 
 from sensors.aot import AotModule, Export, kernel
 
-__all__ = ["STITCH", "projection_kernel"]
+__all__ = ["STITCH", "projection_kernel", "projection_grid_kernel"]
 
 #: The stitcher's kernels (types as ``stitch.projection.source_pixels`` calls them).
 STITCH = AotModule("stitch._aot_stitch", (
     Export("pano_to_camera", "stitch._projection_kernels", "_pano_to_camera",
            "void(f8[::1], f8[::1], i8, f8[:, ::1], f8[:, ::1], f8[::1], b1, f8, f8, b1, f8, f8, "
            "f4[::1], f4[::1], b1[::1])"),
+    Export("pano_grid_to_camera", "stitch._projection_kernels", "_pano_grid_to_camera",
+           "void(f8[::1], f8[::1], i8, f8[:, ::1], f8[:, ::1], f8[::1], b1, f8, f8, b1, f8, f8, "
+           "f4[:, ::1], f4[:, ::1], b1[:, ::1])"),
 ))
 
 
 def projection_kernel():
     """``_pano_to_camera``: the AOT build when current, else the numba kernel."""
     return kernel(STITCH, "pano_to_camera")
+
+
+def projection_grid_kernel():
+    """``_pano_grid_to_camera``: the AOT build when current, else the numba kernel."""
+    return kernel(STITCH, "pano_grid_to_camera")
 
 
 def main(argv: list[str] | None = None) -> int:

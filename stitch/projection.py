@@ -349,17 +349,26 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
 
     Notes
     -----
-    Runs the numba kernel ``_projection_kernels._pano_to_camera`` (its ahead-of-time build
-    when current, ``stitch.kernels``);
+    Runs the numba kernel ``_projection_kernels._pano_to_camera``, or ``_pano_grid_to_camera``
+    when ``u`` is a row (1, n) and ``v`` a column (m, 1) (their ahead-of-time builds when
+    current, ``stitch.kernels``);
     :func:`_source_pixels_reference` is the numpy reference it is tested against.
     """
-    from .kernels import projection_kernel
+    from .kernels import projection_grid_kernel, projection_kernel
 
     u, v = _depth_uv(cam, u, v, W)
-    uu, vv = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    # A row of columns and a column of rows (a layer's grid): one lookup per column and row.
+    grid = u.ndim == 2 and v.ndim == 2 and u.shape[0] == 1 and v.shape[1] == 1
+    uu, vv = np.broadcast_arrays(u, v)
     shape = uu.shape
-    uf = np.ascontiguousarray(uu.ravel())
-    vf = np.ascontiguousarray(vv.ravel())
+    if grid:
+        uf = np.ascontiguousarray(u[0])
+        vf = np.ascontiguousarray(v[:, 0])
+    else:
+        uf = np.ascontiguousarray(uu.ravel())
+        vf = np.ascontiguousarray(vv.ravel())
     c = cam.camera
     fisheye = c.model == "opencv_fisheye"
     dist = np.zeros(8)
@@ -371,13 +380,14 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
         use_limit = cam.fov_rad is not None
         cos_limit = math.cos(cam.fov_rad) if use_limit else -1.0
         r_max = _monotonic_radius(cam)
-    mx = np.empty(uf.size, np.float32)
-    my = np.empty(uf.size, np.float32)
-    ok = np.empty(uf.size, np.bool_)
-    projection_kernel()(uf, vf, int(W), np.ascontiguousarray(cam.R_rig_from_cam, np.float64),
-                        np.ascontiguousarray(c.K, np.float64), dist, bool(fisheye),
-                        float(c.width), float(c.height), bool(use_limit), float(cos_limit),
-                        float(r_max * r_max), mx, my, ok)
+    n = shape if grid else (uf.size,)
+    mx = np.empty(n, np.float32)
+    my = np.empty(n, np.float32)
+    ok = np.empty(n, np.bool_)
+    lookup = projection_grid_kernel() if grid else projection_kernel()
+    lookup(uf, vf, int(W), np.ascontiguousarray(cam.R_rig_from_cam, np.float64),
+           np.ascontiguousarray(c.K, np.float64), dist, bool(fisheye), float(c.width),
+           float(c.height), bool(use_limit), float(cos_limit), float(r_max * r_max), mx, my, ok)
     return mx.reshape(shape), my.reshape(shape), ok.reshape(shape)
 
 
@@ -415,8 +425,7 @@ def camera_footprint(cam: RigCamera, W: int, margin_px: int = 4, cam_index: int 
     cell_u, cell_v = W / n_u, H / n_v
     us = (np.arange(n_u) + 0.5) * cell_u - 0.5
     vs = (np.arange(n_v) + 0.5) * cell_v - 0.5
-    U, V = np.meshgrid(us, vs)
-    _, _, ok = source_pixels(cam, U, V, W)
+    _, _, ok = source_pixels(cam, us[None, :], vs[:, None], W)
     if not ok.any():
         raise InputError(f"camera {cam.id} sees no part of the panorama (check its lens and "
                          "image size)", cam.camera.source)

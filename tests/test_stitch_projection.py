@@ -198,3 +198,21 @@ def test_projection_kernel_matches_numpy_reference(samples_dir, stitch_kernel):
         np.testing.assert_allclose(mx[both], rx[both], atol=1e-3)
         np.testing.assert_allclose(my[both], ry[both], atol=1e-3)
         assert np.all(mx[~ok] == -1) and np.all(my[~ok] == -1)
+
+
+def test_grid_projection_kernel_matches_numpy_reference(samples_dir, stitch_kernel):
+    from stitch.projection import _source_pixels_reference
+
+    # A layer's grid: a row of columns (crossing the 0/W seam) and a column of rows.
+    u = np.arange(-300.0, 1500.0, 1.7)[None, :]
+    v = np.arange(0.0, W / 2, 1.3)[:, None]
+    for cam in _parity_cameras(samples_dir):
+        mx, my, ok = source_pixels(cam, u, v, W)
+        rx, ry, rok = _source_pixels_reference(cam, u, v, W)
+        assert mx.shape == ok.shape == (v.size, u.size)
+        assert ok.any()
+        assert np.count_nonzero(ok != rok) <= 2
+        both = ok & rok
+        np.testing.assert_allclose(mx[both], rx[both], atol=1e-3)
+        np.testing.assert_allclose(my[both], ry[both], atol=1e-3)
+        assert np.all(mx[~ok] == -1) and np.all(my[~ok] == -1)
