@@ -16,6 +16,16 @@ from numba import njit
 
 
 @njit(cache=True, fastmath=False)
+def _scene_ray(dx, dy, dz, c, ground_inv):
+    """The rig-frame view direction (not normalised) of panorama direction d from camera centre
+    ``c``: d itself at infinity, or ``X - c`` for the ground point X = d / (d_y ground_inv)."""
+    if ground_inv > 0.0 and dy > 0.0:
+        t = 1.0 / (dy * ground_inv)
+        return dx * t - c[0], dy * t - c[1], dz * t - c[2]
+    return dx, dy, dz
+
+
+@njit(cache=True, fastmath=False)
 def _camera_pixel(dx, dy, dz, R, K, dist, fisheye, w, h, use_cos_limit, cos_limit, r_max2):
     """Source pixel (px, py) and validity of the rig-frame direction (dx, dy, dz)."""
     fx, skew, cx = K[0, 0], K[0, 1], K[0, 2]
@@ -63,13 +73,15 @@ def _camera_pixel(dx, dy, dz, R, K, dist, fisheye, w, h, use_cos_limit, cos_limi
 
 @njit(cache=True, fastmath=False)
 def _pano_to_camera(u, v, W, R, K, dist, fisheye, w, h, use_cos_limit, cos_limit, r_max2,
-                    mx, my, ok):
+                    c, ground_inv, mx, my, ok):
     """Fill ``mx, my`` (float32, -1 where invalid) and ``ok`` (bool) for flat ``u, v``.
 
     ``R`` is ``R_rig_from_cam``; ``dist`` holds 8 OpenCV coefficients (k1 k2 p1 p2 k3 k4 k5 k6)
     for the standard model or k1..k4 (padded) for the fisheye; ``r_max2`` bounds the squared
     undistorted radius of the standard model (inf when its distortion never folds);
-    ``cos_limit`` the off-axis angle (fov / fisheye limit) when ``use_cos_limit``.
+    ``cos_limit`` the off-axis angle (fov / fisheye limit) when ``use_cos_limit``. With
+    ``ground_inv`` > 0 directions below the horizon are points of a ground plane ``1 /
+    ground_inv`` below the rig centre, which the camera at ``c`` sees along ``X - c``.
     """
     H = W // 2
     two_pi = 2.0 * math.pi
@@ -77,9 +89,10 @@ def _pano_to_camera(u, v, W, R, K, dist, fisheye, w, h, use_cos_limit, cos_limit
         yaw = (u[i] / W - 0.5) * two_pi
         pitch = (0.5 - v[i] / H) * math.pi
         cp = math.cos(pitch)
-        px, py, good = _camera_pixel(cp * math.sin(yaw), -math.sin(pitch), cp * math.cos(yaw),
-                                     R, K, dist, fisheye, w, h, use_cos_limit, cos_limit,
-                                     r_max2)
+        dx, dy, dz = _scene_ray(cp * math.sin(yaw), -math.sin(pitch), cp * math.cos(yaw), c,
+                                ground_inv)
+        px, py, good = _camera_pixel(dx, dy, dz, R, K, dist, fisheye, w, h, use_cos_limit,
+                                     cos_limit, r_max2)
         ok[i] = good
         if good:
             mx[i] = px
@@ -91,7 +104,7 @@ def _pano_to_camera(u, v, W, R, K, dist, fisheye, w, h, use_cos_limit, cos_limit
 
 @njit(cache=True, fastmath=False)
 def _pano_grid_to_camera(u, v, W, R, K, dist, fisheye, w, h, use_cos_limit, cos_limit, r_max2,
-                         mx, my, ok):
+                         c, ground_inv, mx, my, ok):
     """:func:`_pano_to_camera` over the grid of columns ``u`` (n_u,) and rows ``v`` (n_v,):
     fills ``mx, my, ok`` of shape (n_v, n_u). The trigonometry of a column or a row is done
     once, not per pixel."""
@@ -109,8 +122,9 @@ def _pano_grid_to_camera(u, v, W, R, K, dist, fisheye, w, h, use_cos_limit, cos_
         cp = math.cos(pitch)
         sp = math.sin(pitch)
         for i in range(n_u):
-            px, py, good = _camera_pixel(cp * su[i], -sp, cp * cu[i], R, K, dist, fisheye, w, h,
-                                         use_cos_limit, cos_limit, r_max2)
+            dx, dy, dz = _scene_ray(cp * su[i], -sp, cp * cu[i], c, ground_inv)
+            px, py, good = _camera_pixel(dx, dy, dz, R, K, dist, fisheye, w, h, use_cos_limit,
+                                         cos_limit, r_max2)
             ok[j, i] = good
             if good:
                 mx[j, i] = px

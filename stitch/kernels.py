@@ -17,10 +17,10 @@ __all__ = ["STITCH", "projection_kernel", "projection_grid_kernel"]
 STITCH = AotModule("stitch._aot_stitch", (
     Export("pano_to_camera", "stitch._projection_kernels", "_pano_to_camera",
            "void(f8[::1], f8[::1], i8, f8[:, ::1], f8[:, ::1], f8[::1], b1, f8, f8, b1, f8, f8, "
-           "f4[::1], f4[::1], b1[::1])"),
+           "f8[::1], f8, f4[::1], f4[::1], b1[::1])"),
     Export("pano_grid_to_camera", "stitch._projection_kernels", "_pano_grid_to_camera",
            "void(f8[::1], f8[::1], i8, f8[:, ::1], f8[:, ::1], f8[::1], b1, f8, f8, b1, f8, f8, "
-           "f4[:, ::1], f4[:, ::1], b1[:, ::1])"),
+           "f8[::1], f8, f4[:, ::1], f4[:, ::1], b1[:, ::1])"),
 ))
 
 

@@ -16,7 +16,9 @@ nominal calibration:
    whose solve failed or left the plausible range (focal +-20 %, principal point 100 px,
    rotation 20 degrees) is dropped. A refinement that is not kept is reported with a warning.
 
-The flow matches, mapped onto the kept rig's layers, feed the spline repair directly.
+The kept rig is projected onto the ground plane the solve found (``stitch.projection.
+with_ground_plane``; the scene above the horizon stays at infinity), and the flow matches,
+mapped onto its layers, feed the spline repair directly.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sensors.progress import get_logger, note
 
 from .metrics import residual_stats
 from .params import StitchParams
-from .projection import find_overlaps, project_rig
+from .projection import find_overlaps, project_rig, with_ground_plane
 from .refine_calib import (
     CalibrationResult,
     CameraMatches,
@@ -288,6 +290,10 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
              + ", ".join(f"{k} {v['score_px']:.3f} px" for k, v in scores.items()
                          if v.get("score_px") is not None) + ")")
     final = rigs[kept]
+    if ground_inv_m > 0:
+        # Project onto the scene the solve found: the ground's parallax is then removed by
+        # geometry, and the repair corrects only what the plane does not explain.
+        final = with_ground_plane(final, 1.0 / ground_inv_m)
     if final is start_rig:
         lay_f, ovs_f = lay, ovs
     else:
