@@ -163,8 +163,11 @@ def _parity_cameras(samples_dir):
     folding = RigCamera("fold", CameraModel(K, [-0.3, 0.01, 0.001, -0.002, 0.0],
                                             "opencv_standard", (200, 150)), rig[1].R_rig_from_cam)
     limited = RigCamera("fov", rig[0].camera, rig[2].R_rig_from_cam, fov_rad=0.5)
+    from stitch.projection import with_ground_plane
+
+    grounded = with_ground_plane(rig, 1.6)
     return [rig[0], rig[3], folding, limited, s360[0], s360[s360.ids.index("cam0")],
-            s360[s360.ids.index("cam16")]]
+            s360[s360.ids.index("cam16")], grounded[1], grounded[4]]
 
 
 @pytest.fixture(params=["jit", "aot"])
