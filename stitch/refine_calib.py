@@ -14,12 +14,16 @@ rig the layers were projected with. A match (x_i, x_j) becomes two rig-frame bea
     b = (c + t r) / D,  |c + t r| = D                 camera's scene distance D and centre c
 
 and the residual is ``(b_i - b_j) * W / (2 pi)`` (3-vector, about panorama px near the
-equator). Jacobians are central differences of the vectorised bearings (eight parameters per
-side). The robust loss is Cauchy by iteratively reweighted least squares, its scale annealed
-from the median residual down to ``robust_scale_px`` so that a start tens of pixels off is not
-all outliers. Priors (``pyceres.factors.NormalPrior``) pull every adjustment towards the rig
-file: focal 3 %, principal point 20 px, k1 0.02, k2 0.01, rotation 5 degrees; camera
-``fixed`` keeps its rotation (the gauge).
+equator). For a rig whose cameras sit off its centre, with the scene at infinity, a ground plane
+below the rig is solved too (``stitch.refine_scene``): a ray pointing down is compared by the
+direction of the point where it meets the plane. Jacobians are analytic for the rotations, the
+ground plane and the lenses of the radial rectilinear and equidistant models
+(``stitch.refine_lens.pixel_rays_lens_jacobian``), central differences otherwise. The robust
+loss is Cauchy by iteratively reweighted least squares, its scale annealed from the median
+residual down to ``robust_scale_px`` so that a start tens of pixels off is not all outliers.
+Priors (``pyceres.factors.NormalPrior``) pull every adjustment towards the rig file: focal
+3 %, principal point 20 px, k1 0.02, k2 0.01, rotation 5 degrees; camera ``fixed`` keeps its
+rotation (the gauge).
 """
 
 from __future__ import annotations
