@@ -290,6 +290,8 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
              + ", ".join(f"{k} {v['score_px']:.3f} px" for k, v in scores.items()
                          if v.get("score_px") is not None) + ")")
     final = rigs[kept]
+    # The kept solve's ground plane (a guard that keeps the rig file trusts no solve's scene).
+    ground_inv_m = candidates[kept].ground_inv_m if kept in candidates else 0.0
     if ground_inv_m > 0:
         # Project onto the scene the solve found: the ground's parallax is then removed by
         # geometry, and the repair corrects only what the plane does not explain.
