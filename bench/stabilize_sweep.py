@@ -8,8 +8,8 @@ For every kind and seed a 960x540 30 fps clip is generated (``sensors.synthetic.
 the default settings: as a user would (auto sync of the ``.gcsv``) and with the known offset.
 Figures (``bench/_video_quality.py`` and ground truth, pixels at 960 px wide): residual motion
 above 1 Hz from the truth and from the video alone, row-band wobble (input and output), frames
-with undefined border pixels, Liu's cropping ratio. Issue 4 asks for < 0.3 px residual, wobble
-at or below the input's, no undefined pixels and cropping >= 0.8 on walking and running clips.
+with undefined border pixels, Liu's cropping ratio. The targets: < 0.3 px residual, wobble at or
+below the input's, no undefined pixels and cropping >= 0.8 on walking and running clips.
 No peers are needed.
 """
 

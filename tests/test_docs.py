@@ -91,6 +91,18 @@ def test_user_docs_have_no_development_log_words():
     assert not found, "\n".join(found)
 
 
+def test_code_and_tests_have_no_development_log_words():
+    # "session" is a word of the code's own (pytest fixtures, terminal sessions): not checked
+    pattern = re.compile(r"\b(issue[ -]?\d+|this round|the issue)\b", re.IGNORECASE)
+    files = [p for p in _code_files() + sorted((ROOT / "tests").glob("*.py"))
+             if p.name != "test_docs.py"] + [ROOT / "Makefile"]
+    found = [f"{path.relative_to(ROOT)}:{n}: {m.group(0)!r}"
+             for path in files
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             for m in [pattern.search(line)] if m]
+    assert not found, "\n".join(found)
+
+
 def test_every_markdown_file_the_code_names_exists():
     missing = sorted(
         f"{path.relative_to(ROOT)}: {name}"

@@ -1,4 +1,4 @@
-"""A whole generated sample: files, clocks, and the issue-2 figure (gyro recovers the truth)."""
+"""A whole generated sample: files, clocks, and its log integrating back to the true orientation."""
 
 import json
 
@@ -21,7 +21,7 @@ def clip(tmp_path_factory):
 
 
 def test_gcsv_integrates_back_to_the_true_orientation(clip):
-    # Issue 2 "Done when": read the .gcsv back, estimate the bias from the still lead (not
+    # Read the .gcsv back, estimate the bias from the still lead (not
     # given), integrate, align only the initial orientation: < 0.05 deg RMS over the 10 s clip.
     log = read_log(clip.gcsv)
     truth = np.load(clip.truth_npz)
