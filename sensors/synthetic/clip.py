@@ -25,6 +25,12 @@ from ..rolling_shutter import row_time_s
 from ..spherical import PROJECTIONS, write_spherical
 from ..types import CameraModel, FrameTiming, GyroLog, OisLog
 from ..writers import write_gcsv, write_phone_log, write_truth
+from .dual_fisheye import (
+    DUAL_FISHEYE,
+    DualFisheyeCalibration,
+    DualFisheyeScene,
+    render_dual_fisheye_clip,
+)
 from .gyro import DEFAULT_BIAS_RAD_S, DEFAULT_NOISE_RAD_S, synthesize_gyro
 from .paths import KINDS, LABELS, camera_path_sequence
 from .render import (
@@ -35,7 +41,10 @@ from .render import (
     synthesize_ois,
 )
 
-__all__ = ["GeneratedClip", "generate_clip", "default_camera"]
+__all__ = ["CLIP_PROJECTIONS", "GeneratedClip", "generate_clip", "default_camera"]
+
+#: Projections ``generate_clip`` renders: a clip's projections and the dual-fisheye frame.
+CLIP_PROJECTIONS = tuple(dict.fromkeys([*PROJECTIONS, DUAL_FISHEYE]))
 
 #: Row bands stored per frame in the truth file (their centre rows are in ``band_rows``).
 TRUTH_BANDS = 9
@@ -46,7 +55,8 @@ class GeneratedClip:
     """Paths of a generated sample's files and its key truth values.
 
     ``phone_dir`` is None when neither OIS nor focus breathing was simulated; ``lens`` is None
-    for an equirectangular clip (no lens: ``projection`` says how the frame maps to rays).
+    for an equirectangular or dual-fisheye clip (no lens profile: ``projection`` says how the
+    frame maps to rays, and a dual-fisheye clip's truth holds its calibration).
     """
 
     name: str
@@ -82,6 +92,24 @@ def default_camera(width: int, height: int, hfov_deg: float = 80.0,
         raise InputError(f"unknown lens model {lens!r}; valid: opencv_standard, opencv_fisheye")
     K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.0]])
     return CameraModel(K, dist, lens, (width, height))
+
+
+def dual_fisheye_arrays(calib: DualFisheyeCalibration, scene: DualFisheyeScene) -> dict:
+    """The truth file's dual-fisheye arrays (``df_*``: per lens, front then back)."""
+    lenses = calib.lenses
+    return {
+        "df_f_px": np.array([x.f_px for x in lenses]),
+        "df_cx_px": np.array([x.cx_px for x in lenses]),
+        "df_cy_px": np.array([x.cy_px for x in lenses]),
+        "df_k1": np.array([x.k1 for x in lenses]),
+        "df_fov_rad": np.array([x.fov_rad for x in lenses]),
+        "df_R_rig_from_lens": np.stack(calib.rotations()),
+        "df_centre_m": np.asarray(calib.centres_m, dtype=np.float64),
+        "df_gain": np.asarray(calib.gains, dtype=np.float64),
+        "df_rim_px": np.float64(calib.rim_px),
+        "scene_radius_m": np.float64(scene.radius_m),
+        "scene_ground_m": np.float64(np.nan if scene.ground_m is None else scene.ground_m),
+    }
 
 
 def _fps_fraction(fps: float) -> Fraction:
@@ -162,6 +190,8 @@ def generate_clip(
     grid_step: int = 4,
     progress: ProgressCallback | None = None,
     projection: str = "flat",
+    dual_fisheye: DualFisheyeCalibration | None = None,
+    scene: DualFisheyeScene | None = None,
 ) -> GeneratedClip:
     """Render and write a complete ground-truth sample.
 
@@ -196,7 +226,17 @@ def generate_clip(
         of ``stabilize.sphere_warp``), written with spherical video metadata and without a lens
         profile (no OIS, focus breathing or motion blur). The truth's ``K`` is then
         ``sensors.equirect.equirect_camera``'s (focal ``W / 2pi``: px per radian at the
-        equator).
+        equator). ``dual-fisheye``: a 360 camera's two back-to-back fisheye lenses side by side
+        (``width = 2 * height``, front lens left; ``sensors.synthetic.dual_fisheye`` describes
+        the lenses, the scene at finite distance and the per-lens rolling shutter), without
+        spherical metadata or lens profile (no OIS, focus breathing or motion blur); the truth
+        holds the calibration, and its ``K`` / ``dist`` are the front lens's.
+    dual_fisheye : DualFisheyeCalibration, optional
+        The dual-fisheye camera (default ``DualFisheyeCalibration.random(seed + 3, (width,
+        height))``); its size must be the frame's.
+    scene : DualFisheyeScene, optional
+        What a dual-fisheye clip sees (default ``DualFisheyeScene()``: a 4 m sphere, ground
+        1.5 m below).
 
     Returns
     -------
@@ -211,18 +251,33 @@ def generate_clip(
         raise InputError(f"frame rate must be positive, got {fps}")
     if readout_s < 0 or readout_s >= 1.0 / fps:
         raise InputError(f"readout {readout_s} s must be >= 0 and shorter than a frame")
-    if projection not in PROJECTIONS:
-        raise InputError(f"unknown projection {projection!r}; valid: " + ", ".join(PROJECTIONS))
+    if projection not in CLIP_PROJECTIONS:
+        raise InputError(f"unknown projection {projection!r}; valid: "
+                         + ", ".join(CLIP_PROJECTIONS))
     sphere = projection == "equirect"
-    if sphere and width != 2 * height:
-        raise InputError(f"an equirect clip is twice as wide as high, got {width}x{height}")
-    if sphere and (ois or focus_breathing or motion_blur):
+    dual = projection == DUAL_FISHEYE
+    if (sphere or dual) and width != 2 * height:
+        raise InputError(f"an {projection} clip is twice as wide as high, got {width}x{height}")
+    if (sphere or dual) and (ois or focus_breathing or motion_blur):
         raise InputError("OIS, focus breathing and motion blur are simulated for flat clips only")
+    if dual:
+        dual_fisheye = dual_fisheye or DualFisheyeCalibration.random(seed + 3, (width, height))
+        scene = scene or DualFisheyeScene()
+        if tuple(dual_fisheye.size) != (width, height):
+            raise InputError(f"the dual-fisheye calibration is for {dual_fisheye.size[0]}x"
+                             f"{dual_fisheye.size[1]} frames, the clip is {width}x{height}")
     video_s = sum(d for _, d in parts)
     label = parts[0][0] if len(parts) == 1 else "sequence"
     name = name or f"{label}_s{seed}"
-    cam = equirect_camera((width, height)) if sphere else default_camera(width, height, hfov_deg,
-                                                                         lens)
+    if sphere:
+        cam = equirect_camera((width, height))
+    elif dual:
+        front = dual_fisheye.lenses[0]
+        K = np.array([[front.f_px, 0, front.cx_px], [0, front.f_px, front.cy_px], [0, 0, 1.0]])
+        cam = CameraModel(K, np.array([front.k1, 0.0, 0.0, 0.0]), "opencv_fisheye",
+                          (width, height), meta={"projection": DUAL_FISHEYE})
+    else:
+        cam = default_camera(width, height, hfov_deg, lens)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -238,7 +293,11 @@ def generate_clip(
         focus = synthesize_focus(base.t_s, seed + 1) if focus_breathing else None
         ois_log = OisLog(base.t_s, base.shift_px, focus)
 
-    if sphere:
+    if dual:
+        frames = render_dual_fisheye_clip(path, dual_fisheye, scene, frame_t_path, readout_s,
+                                          pano=load_panorama(), grid_step=grid_step,
+                                          progress=progress)
+    elif sphere:
         frames = render_equirect_clip(path, (width, height), frame_t_path, readout_s,
                                       pano=load_panorama(), grid_step=grid_step,
                                       progress=progress)
@@ -259,7 +318,7 @@ def generate_clip(
     named = CameraModel(cam.K, cam.dist, cam.model, cam.size,
                         meta={"name": name, "camera_brand": "steadyrig",
                               "camera_model": "synthetic", "lens_model": cam.model})
-    lens_path = None if sphere else write_lens_profile(out / f"{name}.lens.json", named,
+    lens_path = None if (sphere or dual) else write_lens_profile(out / f"{name}.lens.json", named,
                                                        readout_s)
 
     phone_dir = None
@@ -291,6 +350,8 @@ def generate_clip(
         "dist": cam.dist,
         "bias_rad_s": np.asarray(bias_rad_s, dtype=np.float64),
     }
+    if dual:
+        arrays.update(dual_fisheye_arrays(dual_fisheye, scene))
     if ois_log is not None:
         arrays["ois_t_s"] = ois_log.t_s - still_lead_s
         arrays["ois_shift_px"] = ois_log.shift_px
@@ -305,11 +366,17 @@ def generate_clip(
         "exposure_s": exposure_s, "offset_s": log_offset_s, "still_lead_s": still_lead_s,
         "gyro_rate_hz": gyro_rate_hz, "gyro_jitter_s": gyro_jitter_s, "gcsv_orientation": axes,
         "noise_rad_s_sqrt_hz": noise_rad_s, "bias_rad_s": list(map(float, bias_rad_s)),
-        "lens_model": cam.model, "K": cam.K.tolist(), "dist": cam.dist.tolist(),
-        "hfov_deg": None if sphere else hfov_deg, "projection": projection, "ois": bool(ois),
+        "lens_model": DUAL_FISHEYE if dual else cam.model, "K": cam.K.tolist(),
+        "dist": cam.dist.tolist(), "hfov_deg": None if (sphere or dual) else hfov_deg,
+        "projection": projection, "ois": bool(ois),
         "focus_breathing": bool(focus_breathing),
         "motion_blur": bool(motion_blur),
         "clocks": "t_video = t_log - offset_s; frame time = centre of exposure of middle row",
+        "dual_fisheye": None if not dual else {
+            **dual_fisheye.to_dict(), "scene": scene.to_dict(),
+            "rolling_shutter": "each lens's sensor reads its rows top to bottom in step with "
+                               "the other: frame row v at t_frame + ((v + 0.5) / H - 0.5) * "
+                               "readout_s in both halves"},
         "files": {"video": video.name, "gcsv": gcsv.name,
                   "lens": None if lens_path is None else lens_path.name,
                   "phone": None if phone_dir is None else phone_dir.name},
