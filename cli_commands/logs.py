@@ -73,8 +73,9 @@ def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str 
 @click.option("--motion-blur", is_flag=True, help="Average sub-exposure renders.")
 @click.option("--no-audio", is_flag=True, help="Leave out the quiet tone track.")
 @click.option("--projection", type=_Names(_projection_names), default="flat", show_default=True,
-              help="flat (the lens above) or equirect: a 360 camera's panorama, W = 2H, with "
-                   "spherical metadata and no lens profile.")
+              help="flat (the lens above), equirect: a 360 camera's panorama, W = 2H, with "
+                   "spherical metadata and no lens profile, or dual-fisheye: its two lenses "
+                   "side by side, unstitched (the truth holds their calibration).")
 @_script_options
 def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset_ms, lens, ois,
                 focus_breathing, motion_blur, no_audio, projection):
@@ -95,7 +96,7 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 
     from sensors.progress import report
 
-    if projection == "equirect":
+    if projection in ("equirect", "dual-fisheye"):
         width = width // 4 * 4
         height = width // 2
     else:

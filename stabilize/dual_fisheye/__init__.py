@@ -23,6 +23,8 @@ _WHERE = {
     "calibrate_frames": "calibrate_clip",
     "SeamTrack": "seams",
     "DualFisheyeWarper": "warp",
+    "DualFisheyeOptions": "options",
+    "plan_dual_fisheye": "plan",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _WHERE)
