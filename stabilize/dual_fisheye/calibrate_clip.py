@@ -32,7 +32,7 @@ from stitch.dual_fisheye.ring import (
     coarse_matches,
     dense_matches,
     ring_agreement,
-    ring_strips,
+    ring_strips_many,
     strip_columns,
 )
 from stitch.params import StitchParams
@@ -44,6 +44,7 @@ __all__ = ["pick_calibration_frames", "read_frames", "calibrate_frames"]
 _MIN_PAIRS = 30
 _FOV_SEARCH_DEG = 14.0
 _FOV_STEP_DEG = 2.0
+_MOST_DENSE_PAIRS = 6000
 
 
 def pick_calibration_frames(rate_rad_s: np.ndarray, n: int = 3) -> list[int]:
@@ -77,17 +78,23 @@ def read_frames(video, indices: Sequence[int]) -> dict[int, np.ndarray]:
     return out
 
 
-def _pooled(parts: list[PixelPairs]) -> PixelPairs:
+def _pooled(parts: list[PixelPairs], most: int | None = None) -> PixelPairs:
+    """The frames' pairs in one set; thinned evenly to ``most`` (the solve's cost grows with
+    the pairs, its accuracy hardly past a few thousand spread around the ring)."""
     parts = [p for p in parts if len(p)]
     if not parts:
         return PixelPairs(np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0))
-    return PixelPairs(np.concatenate([p.x0 for p in parts]),
-                      np.concatenate([p.x1 for p in parts]),
-                      np.concatenate([p.weight for p in parts]))
+    x0 = np.concatenate([p.x0 for p in parts])
+    x1 = np.concatenate([p.x1 for p in parts])
+    wt = np.concatenate([p.weight for p in parts])
+    if most is not None and len(x0) > most:
+        keep = np.linspace(0, len(x0) - 1, most).round().astype(np.intp)
+        x0, x1, wt = x0[keep], x1[keep], wt[keep]
+    return PixelPairs(x0, x1, wt)
 
 
 def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
-                     params: StitchParams | None = None, dense_rounds: int = 3,
+                     params: StitchParams | None = None, dense_rounds: int = 2,
                      source: str | None = None) -> LensPair:
     """Calibrate both lenses and their relative orientation from several frames.
 
@@ -144,22 +151,21 @@ def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
     fovs = fov_deg + np.arange(-_FOV_SEARCH_DEG, _FOV_SEARCH_DEG + 0.5, _FOV_STEP_DEG)
     fovs = fovs[fovs > 181.0]
     span = math.radians(max(fovs) / 2 - 90 + 4)
-    scores = [sum(ring_agreement(ring_strips(im, nominal_lenses(circles, fv), R, circles, edge,
-                                             n_cols // 2, span)) for im in imgs)
-              for fv in fovs]
+    scores = [sum(ring_agreement(st) for st in ring_strips_many(
+        imgs, nominal_lenses(circles, fv), R, circles, edge, n_cols // 2, span)) for fv in fovs]
     best = float(fovs[int(np.argmax(scores))])
     lenses = nominal_lenses(circles, best)
     info["searched_fov_deg"] = best
-    pairs = _pooled([coarse_matches(ring_strips(im, lenses, R, circles, edge, n_cols,
-                                                math.radians(30))) for im in imgs])
+    pairs = _pooled([coarse_matches(st) for st in ring_strips_many(
+        imgs, lenses, R, circles, edge, n_cols, math.radians(30))])
     try:
         if len(pairs) >= _MIN_PAIRS:
             lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
                                                robust_scale_px=3.0)
             info["stages"].append({"stage": "coarse", **fig})
         for _ in range(dense_rounds):
-            pairs = _pooled([dense_matches(ring_strips(im, lenses, R, circles, edge, n_cols),
-                                           params) for im in imgs])
+            pairs = _pooled([dense_matches(st, params) for st in ring_strips_many(
+                imgs, lenses, R, circles, edge, n_cols)], _MOST_DENSE_PAIRS)
             robust = params.robust_scale_px if info["stages"] else 3.0
             lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
                                                robust_scale_px=robust)
