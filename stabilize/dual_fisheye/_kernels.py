@@ -105,9 +105,8 @@ def _lens_point(dx, dy, dz, M, lens, R, field, step, pano_w, iterations):
 @njit(cache=True, nogil=True)
 def _df_nodes(us, vs, width, height, M, lenses, R0, R1, field0, field1, step, pano_w,
               iterations, out):
-    """Both lenses' frame pixels and the front lens's blend weight at every output grid node:
-    ``out[i, j] = (x0, y0, x1, y1, w0)``. A lens's weight is its angle inside its usable disc
-    (0 outside); ``w0 = e0 / (e0 + e1)``, and where neither lens sees, the nearer one."""
+    """Both lenses' frame pixels and angles inside their usable discs at every output grid
+    node: ``out[i, j] = (x0, y0, x1, y1, e0, e1)`` (``e_k = fov_k - theta_k``, radians)."""
     for i in range(vs.shape[0]):
         pitch = (0.5 - vs[i] / height) * math.pi
         cp = math.cos(pitch)
@@ -121,28 +120,35 @@ def _df_nodes(us, vs, width, height, M, lenses, R0, R1, field0, field1, step, pa
                                      iterations)
             x1, y1, t1 = _lens_point(dx, dy, dz, M, lenses[1], R1, field1, step, pano_w,
                                      iterations)
-            e0 = lenses[0, 4] - t0
-            e1 = lenses[1, 4] - t1
-            if e0 <= 0.0 and e1 <= 0.0:
-                w0 = 1.0 if e0 >= e1 else 0.0
-            elif e1 <= 0.0:
-                w0 = 1.0
-            elif e0 <= 0.0:
-                w0 = 0.0
-            else:
-                w0 = e0 / (e0 + e1)
             out[i, j, 0] = x0
             out[i, j, 1] = y0
             out[i, j, 2] = x1
             out[i, j, 3] = y1
-            out[i, j, 4] = w0
+            out[i, j, 4] = lenses[0, 4] - t0
+            out[i, j, 5] = lenses[1, 4] - t1
 
 
 @njit(cache=True, nogil=True)
-def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, mx0, my0, mx1, my1, w0):
+def _front_weight(e0, e1):
+    """Blend weight of the front lens from both lenses' angles inside their discs: ``e0 / (e0 +
+    e1)`` where both see, the one that sees alone, and where neither does, the nearer."""
+    if e0 <= 0.0 and e1 <= 0.0:
+        return 1.0 if e0 >= e1 else 0.0
+    if e1 <= 0.0:
+        return 1.0
+    if e0 <= 0.0:
+        return 0.0
+    return e0 / (e0 + e1)
+
+
+@njit(cache=True, nogil=True)
+def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, mx0, my0, mx1, my1, w0):
     """Bilinear interpolation of the node grid at plane samples (continuous luma coordinates
     ``qu`` (pw,) x ``qv`` (ph,)); lens pixels scaled into the plane (``sx``, ``sy``: plane px per
-    luma px, centres at integers)."""
+    luma px, centres at integers). The blend weight is computed per sample from where it lands
+    in each disc (``edges[k] = (cx, cy, edge radius, px per radian at the edge)``), so no sample
+    beyond a disc's edge gets weight; a lens whose nodes around the sample are all more than
+    ``far`` radians outside its disc does not see it (its interpolated pixel means nothing)."""
     ny, nx = nodes.shape[0], nodes.shape[1]
     for i in range(qv.shape[0]):
         y = qv[i] / node_dv
@@ -168,11 +174,17 @@ def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, mx0, my0, mx1, my1, w0):
             y0 = c00 * n00[1] + c01 * n01[1] + c10 * n10[1] + c11 * n11[1]
             x1 = c00 * n00[2] + c01 * n01[2] + c10 * n10[2] + c11 * n11[2]
             y1 = c00 * n00[3] + c01 * n01[3] + c10 * n10[3] + c11 * n11[3]
+            e0 = (edges[0, 2] - math.hypot(x0 - edges[0, 0], y0 - edges[0, 1])) / edges[0, 3]
+            e1 = (edges[1, 2] - math.hypot(x1 - edges[1, 0], y1 - edges[1, 1])) / edges[1, 3]
+            if max(n00[4], n01[4], n10[4], n11[4]) < -far:
+                e0 = -far
+            if max(n00[5], n01[5], n10[5], n11[5]) < -far:
+                e1 = -far
             mx0[i, j] = (x0 + 0.5) * sx - 0.5
             my0[i, j] = (y0 + 0.5) * sy - 0.5
             mx1[i, j] = (x1 + 0.5) * sx - 0.5
             my1[i, j] = (y1 + 0.5) * sy - 0.5
-            w0[i, j] = c00 * n00[4] + c01 * n01[4] + c10 * n10[4] + c11 * n11[4]
+            w0[i, j] = _front_weight(e0, e1)
 
 
 @njit(cache=True, nogil=True)

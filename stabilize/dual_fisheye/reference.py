@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-__all__ = ["field_at", "lens_points", "nodes_reference", "dense_reference", "blend_reference"]
+__all__ = ["field_at", "lens_points", "nodes_reference", "front_weight", "dense_reference",
+           "blend_reference"]
 
 
 def field_at(field: np.ndarray, step: float, qu: np.ndarray, qv: np.ndarray) -> np.ndarray:
@@ -61,7 +62,7 @@ def lens_points(d: np.ndarray, M: np.ndarray, lens: np.ndarray, R: np.ndarray,
 
 def nodes_reference(us, vs, width, height, M, lenses, R0, R1, field0, field1, step, pano_w,
                     iterations) -> np.ndarray:
-    """Numpy twin of ``_kernels._df_nodes``: (ny, nx, 5) = (x0, y0, x1, y1, w0)."""
+    """Numpy twin of ``_kernels._df_nodes``: (ny, nx, 6) = (x0, y0, x1, y1, e0, e1)."""
     U, V = np.meshgrid(np.asarray(us, np.float64), np.asarray(vs, np.float64))
     yaw = (U / width - 0.5) * 2 * math.pi
     pitch = (0.5 - V / height) * math.pi
@@ -69,15 +70,18 @@ def nodes_reference(us, vs, width, height, M, lenses, R0, R1, field0, field1, st
                  axis=-1)
     x0, y0, t0 = lens_points(d, M, lenses[0], R0, field0, step, pano_w, iterations)
     x1, y1, t1 = lens_points(d, M, lenses[1], R1, field1, step, pano_w, iterations)
-    e0 = lenses[0, 4] - t0
-    e1 = lenses[1, 4] - t1
+    return np.stack([x0, y0, x1, y1, lenses[0, 4] - t0, lenses[1, 4] - t1], axis=-1)
+
+
+def front_weight(e0: np.ndarray, e1: np.ndarray) -> np.ndarray:
+    """Numpy twin of ``_kernels._front_weight``."""
     both = (e0 > 0) & (e1 > 0)
-    w0 = np.where(both, e0 / np.where(both, e0 + e1, 1.0),
-                  np.where(e1 <= 0, np.where((e0 <= 0) & (e0 < e1), 0.0, 1.0), 0.0))
-    return np.stack([x0, y0, x1, y1, w0], axis=-1)
+    alone = np.where(e1 <= 0, np.where((e0 <= 0) & (e0 < e1), 0.0, 1.0), 0.0)
+    return np.where(both, e0 / np.where(both, e0 + e1, 1.0), alone)
 
 
-def dense_reference(nodes, node_du, node_dv, qu, qv, sx, sy) -> tuple[np.ndarray, ...]:
+def dense_reference(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far
+                    ) -> tuple[np.ndarray, ...]:
     """Numpy twin of ``_kernels._df_dense``: (mx0, my0, mx1, my1, w0) float64 planes."""
     ny, nx = nodes.shape[:2]
     y = np.asarray(qv, np.float64) / node_dv
@@ -86,10 +90,18 @@ def dense_reference(nodes, node_du, node_dv, qu, qv, sx, sy) -> tuple[np.ndarray
     j0 = np.minimum(x.astype(np.intp), nx - 2)
     b = (y - i0)[:, None, None]
     a = (x - j0)[None, :, None]
-    n = ((1 - a) * (1 - b) * nodes[i0][:, j0] + a * (1 - b) * nodes[i0][:, j0 + 1]
-         + (1 - a) * b * nodes[i0 + 1][:, j0] + a * b * nodes[i0 + 1][:, j0 + 1])
+    corners = (nodes[i0][:, j0], nodes[i0][:, j0 + 1], nodes[i0 + 1][:, j0],
+               nodes[i0 + 1][:, j0 + 1])
+    n = ((1 - a) * (1 - b) * corners[0] + a * (1 - b) * corners[1]
+         + (1 - a) * b * corners[2] + a * b * corners[3])
+    e = []
+    for k in (0, 1):
+        ek = (edges[k, 2] - np.hypot(n[..., 2 * k] - edges[k, 0],
+                                     n[..., 2 * k + 1] - edges[k, 1])) / edges[k, 3]
+        nearest = np.max(np.stack([c[..., 4 + k] for c in corners]), axis=0)
+        e.append(np.where(nearest < -far, -far, ek))
     return ((n[..., 0] + 0.5) * sx - 0.5, (n[..., 1] + 0.5) * sy - 0.5,
-            (n[..., 2] + 0.5) * sx - 0.5, (n[..., 3] + 0.5) * sy - 0.5, n[..., 4])
+            (n[..., 2] + 0.5) * sx - 0.5, (n[..., 3] + 0.5) * sy - 0.5, front_weight(*e))
 
 
 def blend_reference(a0, a1, w0, g0, g1, base, top) -> np.ndarray:

@@ -16,7 +16,9 @@ The two lenses are blended by the angle each direction lies inside each lens's u
 pixel is defined), with the lenses' gains matched about black (luma) and neutral (chroma).
 
 The exact mapping is computed on a grid of output nodes (``step_px``) and interpolated
-bilinearly in between (numba kernels in ``_kernels``, numpy twins in ``reference``).
+bilinearly in between; the blend weight is taken per sample from where it lands in each disc,
+so no sample beyond a disc's edge is weighted (numba kernels in ``_kernels``, numpy twins in
+``reference``).
 """
 
 from __future__ import annotations
@@ -41,12 +43,15 @@ __all__ = ["DualFisheyeMap", "DualFisheyeWarper", "DEFAULT_STEP_PX", "ITERATIONS
 DEFAULT_STEP_PX = 8
 #: Fixed-point iterations on a lens's row after the first evaluation.
 ITERATIONS = 2
+#: A lens whose grid nodes around a sample all lie this far (radians) outside its disc does not
+#: see the sample: its interpolated pixel there is meaningless (directions near its back axis).
+FAR_RAD = 0.3
 
 
 @dataclass(frozen=True, eq=False)
 class DualFisheyeMap:
-    """One frame's mapping: the node grid ``(x0, y0, x1, y1, w0)`` (ny, nx, 5) and the lenses'
-    gains."""
+    """One frame's mapping: the node grid ``(x0, y0, x1, y1, e0, e1)`` (ny, nx, 6; ``e_k``: the
+    angle inside lens k's usable disc) and the lenses' gains."""
 
     nodes: np.ndarray
     gains: tuple[float, float]
@@ -102,6 +107,9 @@ class DualFisheyeWarper:
         self._lenses = np.ascontiguousarray(pair.lens_array())
         R0, R1 = pair.rotations()
         self._R = (np.ascontiguousarray(R0), np.ascontiguousarray(R1))
+        # per lens: disc centre, edge radius and px per radian there (the blend weights)
+        self._edges = np.array([[L.cx_px, L.cy_px, float(L.radius_px(L.fov_rad)),
+                                 L.f_px * (1 + 3 * L.k1 * L.fov_rad ** 2)] for L in pair.lenses])
         self._planes: dict[tuple, tuple] = {}
 
     # -- the frame's mapping --------------------------------------------------------------
@@ -128,7 +136,7 @@ class DualFisheyeWarper:
         """The mapping of per-source-row rotations ``M`` (H, 3, 3) (camera direction = ``M[row]``
         output direction) with the seam of frame ``frame_index``."""
         args, gains = self.node_args(M, frame_index)
-        nodes = np.empty((self.vs.size, self.us.size, 5))
+        nodes = np.empty((self.vs.size, self.us.size, 6))
         _kernels._df_nodes(*args, nodes)
         return DualFisheyeMap(nodes, gains)
 
@@ -159,8 +167,14 @@ class DualFisheyeWarper:
         out = tuple(np.empty((qv.size, qu.size), np.float32) for _ in range(5))
         du = self.us[1] - self.us[0]
         dv = self.vs[1] - self.vs[0]
-        _kernels._df_dense(m.nodes, du, dv, qu, qv, sx, sy, *out)
+        _kernels._df_dense(m.nodes, du, dv, qu, qv, sx, sy, self._edges, FAR_RAD, *out)
         return out
+
+    def dense_args(self, m: DualFisheyeMap, plane_size: tuple[int, int]) -> tuple:
+        """The dense kernel's inputs (also the numpy reference's), outputs left out."""
+        qu, qv, sx, sy = self._plane(int(plane_size[0]), int(plane_size[1]))
+        return (m.nodes, self.us[1] - self.us[0], self.vs[1] - self.vs[0], qu, qv, sx, sy,
+                self._edges, FAR_RAD)
 
     # -- resampling -----------------------------------------------------------------------
     def _warp_planes(self, srcs: list[np.ndarray], m: DualFisheyeMap, bases: list[float],
