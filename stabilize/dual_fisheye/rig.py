@@ -10,6 +10,7 @@ stitch panorama's centre (docs/architecture.md "360 video"). The rig file is the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ from sensors.errors import InputError
 from stitch.dual_fisheye.lens import LENS_IDS, FisheyeLens, rig_from_lenses
 from stitch.rig import Rig
 
-__all__ = ["LensPair", "read_lens_pair", "write_lens_pair"]
+__all__ = ["LensPair", "read_lens_pair", "write_lens_pair", "R_SEAM_FROM_CAM"]
+
+#: The seam frame: the camera frame turned a quarter about x so that the front lens looks up
+#: (its axis at the stitch panorama's north pole, the back lens's at the south pole) and the
+#: overlap ring runs along the equator, where a panorama's pixels are even and the seam warps'
+#: spline grid has no pole to pinch it.
+R_SEAM_FROM_CAM = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +54,12 @@ class LensPair:
     def rig(self, source: str | None = None) -> Rig:
         """The two-camera ``stitch`` rig (each camera the whole frame)."""
         return rig_from_lenses(self.lenses, self.R_rig_from_back, self.size, source)
+
+    def seam_rig(self) -> Rig:
+        """The rig turned into the seam frame (``R_SEAM_FROM_CAM``), for the seam solves."""
+        rig = self.rig()
+        return Rig(tuple(dataclasses.replace(c, R_rig_from_cam=R_SEAM_FROM_CAM @ c.R_rig_from_cam)
+                         for c in rig), rig.source)
 
     def rotations(self) -> tuple[np.ndarray, np.ndarray]:
         """``R_rig_from_cam`` of the front and the back lens."""

@@ -1,9 +1,11 @@
 """Seam warps and lens gains of a dual-fisheye clip: solved on keyframes, smoothed over time.
 
 On a keyframe (the first and last frame, and one every ``interval_s``) the frame is stitched as
-``stitch.dual_fisheye`` stitches a still with a known rig: both lenses projected into the
-panorama (``stitch.projection``), dense flow in the overlap ring (``stitch.flow``) and a cubic
-B-spline displacement per lens solved in Ceres (``stitch.warp_solve``). Each lens's warp is
+``stitch.dual_fisheye`` stitches a still with a known rig, but in the seam frame
+(``rig.R_SEAM_FROM_CAM``: the lens axes at the poles, the overlap ring along the equator): both
+lenses projected into the panorama (``stitch.projection``), dense flow in the overlap ring
+(``stitch.flow``) and a cubic B-spline displacement per lens solved in Ceres
+(``stitch.warp_solve``). Each lens's warp is
 kept as a **seam field**: its displacement sampled every ``field_step_px`` on the stitch
 panorama (zero outside the lens's layer, where its blend weight is zero anyway), a few tens of
 kilobytes per keyframe. The gain between the lenses is the ratio of their mean brightness
@@ -111,7 +113,7 @@ def solve_keyframe(frame: np.ndarray, pair: LensPair, width_px: int | None = Non
     """
     W = seam_width_px(pair) if width_px is None else int(width_px)
     params = (params or StitchParams()).with_(width_px=W, heldout_fraction=0.0)
-    rig = pair.rig()
+    rig = pair.seam_rig()
     img = np.ascontiguousarray(frame)
     layers = project_rig(rig, [img, img], W, params.feather_px, params.margin_px)
     overlaps = find_overlaps(layers)

@@ -6,10 +6,10 @@ An output pixel is a direction ``d`` of the virtual camera, as for an equirect c
 ``M(t) = R_world_from_cam(t)^T R_virtual`` at the time ``t`` of the lens row it lands on (each
 lens reads its own rows; row ``y`` of the frame at ``t_frame + ((y + 0.5) / H - 0.5) *
 readout``): found by fixed-point iteration from the middle row, as the flat rolling-shutter
-warp iterates. That camera direction is a point ``q`` of the stitch panorama; the lens's seam
-field moves it to ``q + D(q)`` (``seams``), whose direction the lens images at a frame pixel
-through the calibration (``rig``). So stabilization, rolling shutter and the stitch are one
-mapping, and each lens is sampled once.
+warp iterates. That camera direction is a point ``q`` of the stitch panorama in the seam frame
+(``rig.R_SEAM_FROM_CAM``); the lens's seam field moves it to ``q + D(q)`` (``seams``), whose
+direction the lens images at a frame pixel through the calibration (``rig``). So
+stabilization, rolling shutter and the stitch are one mapping, and each lens is sampled once.
 
 The two lenses are blended by the angle each direction lies inside each lens's usable disc
 (``w_k = fov_k - theta_k``, normalised; the nearer lens alone where neither sees, so every
@@ -34,7 +34,7 @@ from ..motion import FrameMotion
 from ..sphere_warp import row_rotations
 from ..synthesis import INTERPOLATION_FLAGS
 from . import _kernels
-from .rig import LensPair
+from .rig import R_SEAM_FROM_CAM, LensPair
 from .seams import SeamTrack
 
 __all__ = ["DualFisheyeMap", "DualFisheyeWarper", "DEFAULT_STEP_PX", "ITERATIONS"]
@@ -105,8 +105,10 @@ class DualFisheyeWarper:
         self.us = np.linspace(0.0, float(w), nx)
         self.vs = np.linspace(0.0, float(h), ny)
         self._lenses = np.ascontiguousarray(pair.lens_array())
+        # the kernels work in the seam frame, where the seam fields live
         R0, R1 = pair.rotations()
-        self._R = (np.ascontiguousarray(R0), np.ascontiguousarray(R1))
+        self._R = (np.ascontiguousarray(R_SEAM_FROM_CAM @ R0),
+                   np.ascontiguousarray(R_SEAM_FROM_CAM @ R1))
         # per lens: disc centre, edge radius and px per radian there (the blend weights)
         self._edges = np.array([[L.cx_px, L.cy_px, float(L.radius_px(L.fov_rad)),
                                  L.f_px * (1 + 3 * L.k1 * L.fov_rad ** 2)] for L in pair.lenses])
@@ -128,6 +130,7 @@ class DualFisheyeWarper:
         if M.shape != (h, 3, 3) or not np.all(np.isfinite(M)):
             raise InputError(f"row rotations must be finite ({h}, 3, 3), got {M.shape}")
         f0, f1, gains = self.seams.at(frame_index)
+        M = np.ascontiguousarray(np.einsum("ij,rjk->rik", R_SEAM_FROM_CAM, M))
         return ((self.us, self.vs, float(w), float(h), M, self._lenses, self._R[0], self._R[1],
                  f0, f1, float(self.seams.step_px), float(self.seams.pano_width_px),
                  ITERATIONS), gains)
