@@ -6,7 +6,7 @@ measured:
 
 - **Residual jitter against the truth**, two ways, both >1 Hz high-pass RMS:
   *orientation* - per truth row band, the orientation the output shows there
-  (``q_true(t_row) q_est(t_row)^-1 q_virtual``) as ``stabilize.metrics.truth_jitter_px``, in px
+  (``q_true(t_row) q_est(t_row)^-1 q_virtual``) as ``stabilize.metrics.band_jitter_px``, in px
   on the sphere at a 960 px wide equirect (152.8 px/rad) and in a 90-degree forward view 960 px
   wide (480 px/rad), RMS over bands; *image* - every encoded output frame against the ideal
   frame (the panorama seen by the virtual camera, rendered directly), shift of three latitude
@@ -49,7 +49,12 @@ from sensors.synthetic import generate_clip, load_panorama, panorama_for_focal  
 from sensors.synthetic.render import render_equirect_frame  # noqa: E402
 from stabilize.horizon import fixed_orientation  # noqa: E402
 from stabilize.inputs import resolve_inputs  # noqa: E402
-from stabilize.metrics import REFERENCE_WIDTH, high_pass_rms, truth_jitter_px  # noqa: E402
+from stabilize.metrics import (  # noqa: E402
+    REFERENCE_WIDTH,
+    band_jitter_px,
+    high_pass_rms,
+    truth_jitter_px,
+)
 from stabilize.params import DEFAULT_SMOOTHING, StabilizeParams  # noqa: E402
 from stabilize.pipeline import plan_clip, stabilize_video  # noqa: E402
 from stabilize.sphere_warp import SphereWarper  # noqa: E402
@@ -133,14 +138,11 @@ def truth_and_images(clip, out_video: Path) -> dict:
     q_true = d["band_quat"]  # (F, B, 4)
     q_est_rows = np.stack([motion.real.at(band_t[:, b]) for b in range(band_rows.size)], axis=1)
     q_est_frame = np.broadcast_to(motion.frame_quat[:, None, :], q_true.shape)
-    qv = np.broadcast_to(ctx.virtual_quat[:, None, :], q_true.shape)
     res: dict = {}
     for name, q_est in (("steadyrig", q_est_rows), ("plain_rotation", q_est_frame)):
-        shown = qmul(qmul(q_true, qconj(np.ascontiguousarray(q_est))), np.ascontiguousarray(qv))
         for label, f in (("sphere960", F_SPHERE), ("view960", F_VIEW)):
-            per_band = [truth_jitter_px(t, shown[:, b], f, fps) for b in range(band_rows.size)]
-            res.setdefault(name, {})[f"orientation_jitter_px_{label}"] = float(
-                np.sqrt(np.mean(np.square(per_band))))
+            res.setdefault(name, {})[f"orientation_jitter_px_{label}"] = band_jitter_px(
+                t, q_true, q_est, ctx.virtual_quat, f, fps)
     shown_in = d["frame_quat"]
     res["input"] = {"orientation_jitter_px_sphere960": truth_jitter_px(t, shown_in, F_SPHERE,
                                                                        fps),

@@ -16,7 +16,6 @@ from ._common import (
     _Names,
     _notes,
     _progress,
-    _projection_names,
     _say,
     _script_options,
 )
@@ -52,6 +51,12 @@ def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str 
 
 
 # samples
+def _sample_projections() -> list[str]:
+    from sensors.synthetic import CLIP_PROJECTIONS
+
+    return list(CLIP_PROJECTIONS)
+
+
 @click.command("samples", cls=_Command)
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--kinds", default="static,walk,run,pan,tilt,free", show_default=True,
@@ -72,17 +77,19 @@ def inspect_cmd(file: str, json_out: str | None, plot_out: str | None, fmt: str 
 @click.option("--focus-breathing", is_flag=True, help="Simulate focal-length breathing.")
 @click.option("--motion-blur", is_flag=True, help="Average sub-exposure renders.")
 @click.option("--no-audio", is_flag=True, help="Leave out the quiet tone track.")
-@click.option("--projection", type=_Names(_projection_names), default="flat", show_default=True,
-              help="flat (the lens above), equirect: a 360 camera's panorama, W = 2H, with "
-                   "spherical metadata and no lens profile, or dual-fisheye: its two lenses "
-                   "side by side, unstitched (the truth holds their calibration).")
+@click.option("--projection", type=_Names(_sample_projections), default="flat",
+              show_default=True,
+              help="flat (the lens above); equirect: a 360 camera's panorama, W = 2H, with "
+                   "spherical metadata and no lens profile; dual-fisheye: a 360 camera's two "
+                   "back-to-back fisheye lenses side by side, W = 2H, the calibration in the "
+                   "truth.")
 @_script_options
 def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset_ms, lens, ois,
                 focus_breathing, motion_blur, no_audio, projection):
     """Write generated ground-truth samples to OUT_DIR.
 
-    Per kind: <kind>_s<seed>.mp4, .gcsv, .lens.json, .truth.npz/.json (and a _phone folder with
-    --ois/--focus-breathing), each file written atomically.
+    Per kind: <kind>_s<seed>.mp4, .gcsv, .lens.json (flat clips), .truth.npz/.json (and a
+    _phone folder with --ois/--focus-breathing), each file written atomically.
     """
     from sensors.errors import InputError
     from sensors.synthetic import KINDS, generate_clip

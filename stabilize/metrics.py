@@ -16,7 +16,9 @@ paths for video stabilization", SIGGRAPH):
 
 With ground truth (generated clips): ``truth_jitter_px`` measures the same high-pass on the
 orientation the output actually shows, ``q_true q_est^-1 q_virtual`` (the estimated real camera
-is what the warp undoes), projected with the output focal length.
+is what the warp undoes), projected with the output focal length; ``band_jitter_px`` does it per
+row band of a rolling-shutter sensor (the truth's ``band_quat`` rows: of the frame, of an
+equirect clip's panorama, or of both lenses of a dual-fisheye clip) and takes the RMS over bands.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "compare_frames",
     "video_metrics",
     "truth_jitter_px",
+    "band_jitter_px",
     "REFERENCE_WIDTH",
 ]
 
@@ -221,3 +224,35 @@ def truth_jitter_px(t_s: np.ndarray, shown_quat: np.ndarray, focal_px: float, fp
     q = np.asarray(shown_quat, dtype=np.float64)
     rv = qlog(qmul(np.broadcast_to(qconj(q[:1]), q.shape), q))
     return high_pass_rms(rv * focal_px, fps, cutoff_hz)
+
+
+def band_jitter_px(t_s: np.ndarray, true_band_quat: np.ndarray, est_band_quat: np.ndarray,
+                   virtual_quat: np.ndarray, focal_px: float, fps: float,
+                   cutoff_hz: float = 1.0) -> float:
+    """RMS over row bands of ``truth_jitter_px`` of the orientation each band shows.
+
+    Parameters
+    ----------
+    t_s : (F,) float
+        Frame times.
+    true_band_quat, est_band_quat : (F, B, 4) float
+        True and estimated ``R_world_from_cam`` at each frame's band rows' capture times (the
+        truth's ``band_quat``; the estimate evaluated at the same times).
+    virtual_quat : (F, 4) float
+        The output's virtual camera per frame.
+    focal_px, fps, cutoff_hz
+        As ``truth_jitter_px`` (e.g. ``REFERENCE_WIDTH / 2pi``: px on the sphere at 960 wide).
+
+    Returns
+    -------
+    float: ``sqrt(mean_b jitter_b^2)``, px, where band ``b`` shows ``q_true q_est^-1 q_virtual``.
+    """
+    qt = np.ascontiguousarray(true_band_quat, dtype=np.float64)
+    qe = np.ascontiguousarray(est_band_quat, dtype=np.float64)
+    qv = np.broadcast_to(np.asarray(virtual_quat, dtype=np.float64)[:, None, :], qt.shape)
+    if qe.shape != qt.shape or qt.ndim != 3:
+        raise InputError(f"band orientations must both be (F, B, 4), got {qt.shape}, {qe.shape}")
+    shown = qmul(qmul(qt, qconj(qe)), np.ascontiguousarray(qv))
+    per_band = [truth_jitter_px(t_s, shown[:, b], focal_px, fps, cutoff_hz)
+                for b in range(qt.shape[1])]
+    return float(np.sqrt(np.mean(np.square(per_band))))

@@ -192,6 +192,7 @@ def generate_clip(
     projection: str = "flat",
     dual_fisheye: DualFisheyeCalibration | None = None,
     scene: DualFisheyeScene | None = None,
+    panorama: np.ndarray | None = None,
 ) -> GeneratedClip:
     """Render and write a complete ground-truth sample.
 
@@ -237,6 +238,8 @@ def generate_clip(
     scene : DualFisheyeScene, optional
         What a dual-fisheye clip sees (default ``DualFisheyeScene()``: a 4 m sphere, ground
         1.5 m below).
+    panorama : (H, 2H, 3) uint8, optional
+        The world's equirectangular photo (default ``load_panorama()``, the bundled one).
 
     Returns
     -------
@@ -293,16 +296,17 @@ def generate_clip(
         focus = synthesize_focus(base.t_s, seed + 1) if focus_breathing else None
         ois_log = OisLog(base.t_s, base.shift_px, focus)
 
+    pano = load_panorama() if panorama is None else panorama
     if dual:
         frames = render_dual_fisheye_clip(path, dual_fisheye, scene, frame_t_path, readout_s,
-                                          pano=load_panorama(), grid_step=grid_step,
+                                          pano=pano, grid_step=grid_step,
                                           progress=progress)
     elif sphere:
         frames = render_equirect_clip(path, (width, height), frame_t_path, readout_s,
-                                      pano=load_panorama(), grid_step=grid_step,
+                                      pano=pano, grid_step=grid_step,
                                       progress=progress)
     else:
-        frames = render_clip(path, cam, frame_t_path, readout_s, pano=load_panorama(),
+        frames = render_clip(path, cam, frame_t_path, readout_s, pano=pano,
                              ois=ois_log, exposure_s=exposure_s, motion_blur=motion_blur,
                              grid_step=grid_step, progress=progress)
     video = out / f"{name}.mp4"

@@ -49,7 +49,7 @@ from ..fisheye import R_BACK, FisheyeLens, pixels_to_rays, rotation_matrix
 from ..progress import ProgressCallback, report
 from ..rolling_shutter import row_time_s
 from .paths import TruePath
-from .render import _grid, equirect_maps, load_panorama, panorama_for_focal
+from .render import _grid, equirect_maps, load_panorama, panorama_for_focal, row_rotations
 
 __all__ = ["DUAL_FISHEYE", "DualFisheyeCalibration", "DualFisheyeScene", "lens_mask",
            "render_dual_fisheye_frame", "render_dual_fisheye_clip"]
@@ -306,13 +306,7 @@ def render_dual_fisheye_frame(pano: np.ndarray, calib: DualFisheyeCalibration,
     (64, 128, 3)
     """
     w, h = calib.size
-    R = np.asarray(R_rows, dtype=np.float64)
-    if R.shape == (3, 3):
-        R = np.broadcast_to(R, (h, 3, 3))
-    if R.shape != (h, 3, 3):
-        raise InputError(f"row rotations must be (3, 3) or ({h}, 3, 3), got {R.shape}")
-    if interpolation not in INTERPOLATIONS:
-        raise InputError(f"unknown interpolation {interpolation!r}")
+    R = row_rotations(R_rows, h, interpolation)
     step = int(grid_step)
     rays = _lens_grids(calib, step) if rays is None else rays
     masks = [lens_mask(calib, k) for k in range(2)] if masks is None else masks

@@ -44,6 +44,7 @@ __all__ = [
     "render_clip",
     "render_equirect_frame",
     "render_equirect_clip",
+    "row_rotations",
     "synthesize_ois",
     "synthesize_focus",
 ]
@@ -66,20 +67,45 @@ def load_panorama(path: str | Path | None = None, *, gray: bool = False) -> np.n
     return img
 
 
+#: The 5-tap binomial low-pass of an image pyramid level.
+_PYRAMID_TAPS = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+
+
 def panorama_for_focal(pano: np.ndarray, focal_px: float) -> np.ndarray:
-    """Halve the panorama (wrap-aware) while it keeps at least ``focal_px`` pixels per radian."""
+    """Halve the panorama (wrap-aware) while it keeps at least ``focal_px`` pixels per radian.
+
+    Each halving low-passes with the pyramid's binomial taps and averages pixel pairs, so a
+    reduced pixel ``j`` is centred between ``2j`` and ``2j + 1`` and every direction keeps its
+    panorama coordinate (``cv2.pyrDown`` centres ``j`` on ``2j``: a quarter-pixel shift).
+    """
     img = pano
     while img.shape[1] / 2 / (2 * np.pi) >= focal_px and img.shape[0] >= 64:
         pad = 8
         wrapped = cv2.copyMakeBorder(img, 0, 0, pad, pad, cv2.BORDER_WRAP)
         wrapped = cv2.copyMakeBorder(wrapped, pad, pad, 0, 0, cv2.BORDER_REPLICATE)
-        small = cv2.pyrDown(wrapped)
+        blurred = cv2.sepFilter2D(wrapped, -1, _PYRAMID_TAPS, _PYRAMID_TAPS,
+                                  borderType=cv2.BORDER_REPLICATE)
+        h, w = blurred.shape[:2]
+        small = cv2.resize(blurred, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         img = np.ascontiguousarray(small[pad // 2:-pad // 2, pad // 2:-pad // 2])
     return img
 
 
 def _grid(n: int, step: int) -> np.ndarray:
     return np.arange(0, n - 1 + step, step, dtype=np.float64)
+
+
+def row_rotations(R_rows: np.ndarray, h: int, interpolation: str) -> np.ndarray:
+    """``R_rows`` (a frame's (3, 3) or per row (h, 3, 3)) as (h, 3, 3), after checking it and
+    the interpolation name."""
+    R = np.asarray(R_rows, dtype=np.float64)
+    if R.shape == (3, 3):
+        R = np.broadcast_to(R, (h, 3, 3))
+    if R.shape != (h, 3, 3):
+        raise InputError(f"row rotations must be (3, 3) or ({h}, 3, 3), got {R.shape}")
+    if interpolation not in INTERPOLATIONS:
+        raise InputError(f"unknown interpolation {interpolation!r}")
+    return R
 
 
 def grid_rays(cam: CameraModel, step: int, shift_px: np.ndarray | None = None,
@@ -146,13 +172,7 @@ def render_frame(
     (H, W[, C]) array of the panorama's dtype.
     """
     w, h = cam.size
-    R = np.asarray(R_rows, dtype=np.float64)
-    if R.shape == (3, 3):
-        R = np.broadcast_to(R, (h, 3, 3))
-    if R.shape != (h, 3, 3):
-        raise InputError(f"row rotations must be (3, 3) or ({h}, 3, 3), got {R.shape}")
-    if interpolation not in INTERPOLATIONS:
-        raise InputError(f"unknown interpolation {interpolation!r}")
+    R = row_rotations(R_rows, h, interpolation)
     step = int(grid_step)
     if rays is None:
         rays = grid_rays(cam, step, shift_px, focus)
@@ -350,13 +370,7 @@ def render_equirect_frame(pano: np.ndarray, size: tuple[int, int], R_rows: np.nd
         ``R_world_from_cam`` for the frame or for each row.
     """
     w, h = int(size[0]), int(size[1])
-    R = np.asarray(R_rows, dtype=np.float64)
-    if R.shape == (3, 3):
-        R = np.broadcast_to(R, (h, 3, 3))
-    if R.shape != (h, 3, 3):
-        raise InputError(f"row rotations must be (3, 3) or ({h}, 3, 3), got {R.shape}")
-    if interpolation not in INTERPOLATIONS:
-        raise InputError(f"unknown interpolation {interpolation!r}")
+    R = row_rotations(R_rows, h, interpolation)
     step = int(grid_step)
     gx, gy = _grid(w, step), _grid(h, step)
     uv = np.stack(np.broadcast_arrays(gx[None, :] + 0.5, gy[:, None] + 0.5), axis=-1)
