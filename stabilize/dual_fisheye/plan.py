@@ -88,7 +88,6 @@ def plan_dual_fisheye(video, motion: MotionTrack, size: tuple[int, int], fps: fl
         frames = read_frames(video, picks)
         if not frames:
             raise InputError("no frame could be decoded to calibrate the lenses from", src)
-        report(progress, "calibrate", 0, 1)
         pair = calibrate_frames([frames[i] for i in sorted(frames)], fov, source=src)
         report(progress, "calibrate", 1, 1)
         pair.info["frames"] = sorted(frames)
