@@ -57,6 +57,17 @@ def walk(tmp_path_factory):
     return clip, out, rig, res
 
 
+@pytest.fixture(scope="module")
+def walk_plan(walk):
+    """The walk clip's motion, path and dual-fisheye plan (its saved lenses, fresh seams)."""
+    clip, out, rig, res = walk
+    inputs = resolve_inputs(clip.video, offset_ms=0.0, projection="dual-fisheye")
+    plan = plan_clip(inputs, StabilizeParams())
+    df = plan_dual_fisheye(clip.video, plan.motion, (W, H), inputs.info.fps,
+                           DualFisheyeOptions(rig=rig, keyframe_interval_s=0.5))
+    return plan, df
+
+
 def _truth(clip):
     from sensors.synthetic.dual_fisheye_truth import DualFisheyeClipTruth
 
@@ -111,12 +122,10 @@ def test_seam_warps_do_not_flicker_on_a_steady_scene(steady):
     assert np.abs(np.diff(med)).max() < 0.1
 
 
-def test_seam_warps_cut_the_parallax_at_the_seam_and_follow_the_motion_smoothly(walk):
-    clip, out, rig, res = walk
-    inputs = resolve_inputs(clip.video, offset_ms=0.0, projection="dual-fisheye")
-    plan = plan_clip(inputs, StabilizeParams())
-    df = plan_dual_fisheye(clip.video, plan.motion, (W, H), inputs.info.fps,
-                           DualFisheyeOptions(rig=rig, keyframe_interval_s=0.5))
+def test_seam_warps_cut_the_parallax_at_the_seam_and_follow_the_motion_smoothly(walk,
+                                                                              walk_plan):
+    clip = walk[0]
+    plan, df = walk_plan
     truth = _truth(clip)
     frames = range(0, clip.n_frames, 4)
     from stabilize.dual_fisheye.warp import DualFisheyeWarper
@@ -172,15 +181,12 @@ def _shown_rotations_rad(truth, warper, motion, virtual_quat, align, step=8):
     return np.array(out)
 
 
-def test_stabilized_output_shows_the_truth_without_jitter(walk):
+def test_stabilized_output_shows_the_truth_without_jitter(walk, walk_plan):
     # what the output's pixels show (through the warp, the calibration and the seams, each lens
     # at its own rows' times) against where they should point: >1 Hz RMS, px at 960 wide
-    clip, out, rig, res = walk
+    clip = walk[0]
+    plan, df = walk_plan
     d = np.load(clip.truth_npz)
-    inputs = resolve_inputs(clip.video, offset_ms=0.0, projection="dual-fisheye")
-    plan = plan_clip(inputs, StabilizeParams())
-    df = plan_dual_fisheye(clip.video, plan.motion, (W, H), inputs.info.fps,
-                           DualFisheyeOptions(rig=rig, keyframe_interval_s=0.5))
     align = fixed_orientation(qmul(d["frame_quat"], qconj(plan.motion.frame_quat)))
     fps = 1.0 / float(np.median(np.diff(d["frame_t_s"])))
     f960 = REFERENCE_WIDTH / (2 * np.pi)
