@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 
@@ -150,35 +151,46 @@ def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, mx0, my0, mx1
     beyond a disc's edge gets weight; a lens whose nodes around the sample are all more than
     ``far`` radians outside its disc does not see it (its interpolated pixel means nothing)."""
     ny, nx = nodes.shape[0], nodes.shape[1]
+    pw = qu.shape[0]
+    cols = np.empty(pw, np.int64)
+    fr = np.empty(pw)
+    for j in range(pw):
+        x = qu[j] / node_du
+        j0 = int(x)
+        if j0 > nx - 2:
+            j0 = nx - 2
+        cols[j] = j0
+        fr[j] = x - j0
+    cx0, cy0, r0, s0 = edges[0, 0], edges[0, 1], edges[0, 2], 1.0 / edges[0, 3]
+    cx1, cy1, r1, s1 = edges[1, 0], edges[1, 1], edges[1, 2], 1.0 / edges[1, 3]
     for i in range(qv.shape[0]):
         y = qv[i] / node_dv
         i0 = int(y)
         if i0 > ny - 2:
             i0 = ny - 2
         b = y - i0
-        for j in range(qu.shape[0]):
-            x = qu[j] / node_du
-            j0 = int(x)
-            if j0 > nx - 2:
-                j0 = nx - 2
-            a = x - j0
+        for j in range(pw):
+            j0 = cols[j]
+            a = fr[j]
             c00 = (1 - a) * (1 - b)
             c01 = a * (1 - b)
             c10 = (1 - a) * b
             c11 = a * b
-            n00 = nodes[i0, j0]
-            n01 = nodes[i0, j0 + 1]
-            n10 = nodes[i0 + 1, j0]
-            n11 = nodes[i0 + 1, j0 + 1]
-            x0 = c00 * n00[0] + c01 * n01[0] + c10 * n10[0] + c11 * n11[0]
-            y0 = c00 * n00[1] + c01 * n01[1] + c10 * n10[1] + c11 * n11[1]
-            x1 = c00 * n00[2] + c01 * n01[2] + c10 * n10[2] + c11 * n11[2]
-            y1 = c00 * n00[3] + c01 * n01[3] + c10 * n10[3] + c11 * n11[3]
-            e0 = (edges[0, 2] - math.hypot(x0 - edges[0, 0], y0 - edges[0, 1])) / edges[0, 3]
-            e1 = (edges[1, 2] - math.hypot(x1 - edges[1, 0], y1 - edges[1, 1])) / edges[1, 3]
-            if max(n00[4], n01[4], n10[4], n11[4]) < -far:
+            x0 = (c00 * nodes[i0, j0, 0] + c01 * nodes[i0, j0 + 1, 0]
+                  + c10 * nodes[i0 + 1, j0, 0] + c11 * nodes[i0 + 1, j0 + 1, 0])
+            y0 = (c00 * nodes[i0, j0, 1] + c01 * nodes[i0, j0 + 1, 1]
+                  + c10 * nodes[i0 + 1, j0, 1] + c11 * nodes[i0 + 1, j0 + 1, 1])
+            x1 = (c00 * nodes[i0, j0, 2] + c01 * nodes[i0, j0 + 1, 2]
+                  + c10 * nodes[i0 + 1, j0, 2] + c11 * nodes[i0 + 1, j0 + 1, 2])
+            y1 = (c00 * nodes[i0, j0, 3] + c01 * nodes[i0, j0 + 1, 3]
+                  + c10 * nodes[i0 + 1, j0, 3] + c11 * nodes[i0 + 1, j0 + 1, 3])
+            e0 = (r0 - math.sqrt((x0 - cx0) * (x0 - cx0) + (y0 - cy0) * (y0 - cy0))) * s0
+            e1 = (r1 - math.sqrt((x1 - cx1) * (x1 - cx1) + (y1 - cy1) * (y1 - cy1))) * s1
+            if (nodes[i0, j0, 4] < -far and nodes[i0, j0 + 1, 4] < -far
+                    and nodes[i0 + 1, j0, 4] < -far and nodes[i0 + 1, j0 + 1, 4] < -far):
                 e0 = -far
-            if max(n00[5], n01[5], n10[5], n11[5]) < -far:
+            if (nodes[i0, j0, 5] < -far and nodes[i0, j0 + 1, 5] < -far
+                    and nodes[i0 + 1, j0, 5] < -far and nodes[i0 + 1, j0 + 1, 5] < -far):
                 e1 = -far
             mx0[i, j] = (x0 + 0.5) * sx - 0.5
             my0[i, j] = (y0 + 0.5) * sy - 0.5
