@@ -85,6 +85,11 @@ def _dual_fisheye_options(video, dual_fisheye, projection, fov, rig_path, save_r
                          video)
     dual = dual_fisheye or projection == "dual-fisheye"
     if not dual:
+        if projection == "auto" and (rig_path or save_rig_path):
+            # the library refuses them unless the clip turns out to be dual-fisheye
+            from stabilize.dual_fisheye.options import DualFisheyeOptions
+
+            return DualFisheyeOptions(rig=rig_path, save_rig=save_rig_path)
         for name, given in (("--rig", rig_path), ("--save-rig", save_rig_path)):
             if given is not None:
                 raise InputError(f"{name} goes with --dual-fisheye", video)
@@ -190,8 +195,9 @@ def _dual_fisheye_options(video, dual_fisheye, projection, fov, rig_path, save_r
 @click.option("--projection", type=_Names(_projection_choices), default="auto",
               show_default=True,
               help="auto: equirect when the clip has spherical metadata or is a 2:1 frame from a "
-                   "360 camera, else flat. An equirect clip is stabilized by rotating the sphere "
-                   "(no crop, no zoom) and keeps its spherical metadata.")
+                   "360 camera, dual-fisheye when a 2:1 frame is two fisheye discs on black, "
+                   "else flat. An equirect clip is stabilized by rotating the sphere (no crop, "
+                   "no zoom) and keeps its spherical metadata.")
 @click.option("--dual-fisheye", "dual_fisheye", is_flag=True,
               help="The clip holds a 360 camera's two fisheye lenses side by side (found by "
                    "--projection auto when the frame is two discs on black): calibrate the "
@@ -234,7 +240,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
     df_options = _dual_fisheye_options(video, dual_fisheye, projection,
                                        fov_scale if fov_given else None, rig_path,
                                        save_rig_path, segments, lens_path)
-    if df_options is not None:
+    if dual_fisheye or projection == "dual-fisheye":
         projection = "dual-fisheye"
         click.get_current_context().params["fov_scale"] = _STAB["fov_scale"]
     elif not 0.1 <= fov_scale <= 4.0:

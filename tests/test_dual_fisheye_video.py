@@ -275,10 +275,15 @@ def test_dual_fisheye_with_an_option_that_does_not_fit_is_refused(equirect_clip,
     assert words in lines[0] and not out.exists()
 
 
-def test_a_rig_for_a_flat_clip_is_refused(equirect_clip, tmp_path):
-    r = _run(["stabilize", str(equirect_clip.video), "--rig", "r.json", "-o",
-              str(tmp_path / "o.mp4")])
+def test_a_rig_for_a_clip_of_another_projection_is_refused(equirect_clip, tmp_path):
+    r = _run(["stabilize", str(equirect_clip.video), "--rig", "r.json", "--projection",
+              "equirect", "-o", str(tmp_path / "o.mp4")])
     assert r.exit_code == 2 and r.output.strip().endswith("--rig goes with --dual-fisheye")
+    r = _run(["stabilize", str(equirect_clip.video), "--rig", "r.json", "--offset-ms", "0",
+              "-o", str(tmp_path / "o.mp4")])  # auto: found equirect, then refused
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and "for dual-fisheye clips" in lines[0]
+    assert not list(tmp_path.iterdir())
 
 
 def test_auto_projection_finds_the_two_discs(walk):
