@@ -190,7 +190,10 @@ class DualFisheyeWarper:
             a1 = cv2.remap(src, mx1, my1, self.flag, borderMode=cv2.BORDER_REPLICATE)
             if dst is None:
                 dst = np.empty_like(src)
-            top = float(np.iinfo(src.dtype).max) if src.dtype.kind in "ui" else 1.0
+            # deep samples are 10-bit (``stabilize.pixel_format``): clip there, not at 65535
+            top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 1023.0}.get(src.dtype)
+            if top is None:
+                raise InputError(f"{src.dtype} planes are not warped; 8-bit or 10-bit only")
             if src.ndim == 3:
                 for c in range(src.shape[2]):
                     tmp = np.empty(src.shape[:2], src.dtype)
