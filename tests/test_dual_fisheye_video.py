@@ -122,6 +122,17 @@ def test_seam_warps_do_not_flicker_on_a_steady_scene(steady):
     assert np.abs(np.diff(med)).max() < 0.1
 
 
+def test_a_keyframes_seam_is_the_same_every_time(steady):
+    from stabilize.dual_fisheye.calibrate_clip import read_frames
+    from stabilize.dual_fisheye.seams import solve_keyframe
+
+    clip, plan, df = steady
+    frame = read_frames(clip.video, [3])[3]
+    a, b = (solve_keyframe(frame, df.pair, index=3) for _ in range(2))
+    assert np.array_equal(a.fields, b.fields) and a.gain_ratio == b.gain_ratio
+    assert np.abs(a.fields).max() > 0  # a real solve, not an empty field
+
+
 def test_seam_warps_cut_the_parallax_at_the_seam_and_follow_the_motion_smoothly(walk,
                                                                               walk_plan):
     clip = walk[0]

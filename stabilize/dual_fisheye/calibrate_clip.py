@@ -2,11 +2,12 @@
 
 The still calibration of ``stitch.dual_fisheye.calibrate`` (circles, a nominal back-to-back
 equidistant start, a field-of-view search, SIFT and dense ring flow solved in Ceres) run on
-several frames at once: the field of view scores, the SIFT matches and the dense pairs of every
-frame are pooled into each solve, so a stretch of plain sky in one frame is covered by the
-others. Frames are picked where the gyro says the camera turns slowest (one per part of the
-clip): the two lenses read a point of the ring at nearly the same row time, but a fast turn
-still blurs and skews the ring.
+several frames at once: the field-of-view scores of every frame are summed, and the dense pairs
+of every frame pooled into the last solve, so a stretch of plain sky in one frame is covered by
+the others; the stages before it, which only give that solve its start, take frames in turn
+until they have enough pairs. Frames are picked where the gyro says the camera turns slowest
+(one per part of the clip): the two lenses read a point of the ring at nearly the same row
+time, but a fast turn still blurs and skews the ring.
 """
 
 from __future__ import annotations
@@ -93,6 +94,17 @@ def _pooled(parts: list[PixelPairs], most: int | None = None) -> PixelPairs:
     return PixelPairs(x0, x1, wt)
 
 
+def _first_enough(imgs: list[np.ndarray], pairs_of) -> PixelPairs:
+    """Pairs of the first frame, of the first two if too few, ..., of all of them."""
+    got: list[PixelPairs] = []
+    for im in imgs:
+        got.extend(pairs_of([im]))
+        pooled = _pooled(got, _MOST_DENSE_PAIRS)
+        if len(pooled) >= 10 * _MIN_PAIRS:
+            return pooled
+    return _pooled(got, _MOST_DENSE_PAIRS)
+
+
 def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
                      params: StitchParams | None = None, dense_rounds: int = 2,
                      source: str | None = None) -> LensPair:
@@ -156,16 +168,22 @@ def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
     best = float(fovs[int(np.argmax(scores))])
     lenses = nominal_lenses(circles, best)
     info["searched_fov_deg"] = best
-    pairs = _pooled([coarse_matches(st) for st in ring_strips_many(
-        imgs, lenses, R, circles, edge, n_cols, math.radians(30))])
+    # The coarse stages only need a start for the last, pooled, round: each takes frames in
+    # turn until one gives enough pairs (all of them when the rings are poor in texture).
+    pairs = _first_enough(imgs, lambda ims: [coarse_matches(st) for st in ring_strips_many(
+        ims, lenses, R, circles, edge, n_cols, math.radians(30))])
     try:
         if len(pairs) >= _MIN_PAIRS:
             lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
                                                robust_scale_px=3.0)
             info["stages"].append({"stage": "coarse", **fig})
-        for _ in range(dense_rounds):
-            pairs = _pooled([dense_matches(st, params) for st in ring_strips_many(
-                imgs, lenses, R, circles, edge, n_cols)], _MOST_DENSE_PAIRS)
+        for k in range(dense_rounds):
+            def dense(ims, lenses=lenses, R=R):
+                return [dense_matches(st, params)
+                        for st in ring_strips_many(ims, lenses, R, circles, edge, n_cols)]
+
+            pairs = (_pooled(dense(imgs), _MOST_DENSE_PAIRS) if k == dense_rounds - 1
+                     else _first_enough(imgs, dense))
             robust = params.robust_scale_px if info["stages"] else 3.0
             lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
                                                robust_scale_px=robust)
