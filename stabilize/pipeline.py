@@ -244,7 +244,7 @@ def stabilize_video(
         seam warps and stabilized the same way into an equirect video of the same size
         (``stabilize.dual_fisheye``; docs/architecture.md "360 video").
     level_sphere : bool
-        Equirect only: keep gravity down where the log has an accelerometer.
+        Equirect and dual-fisheye only: keep gravity down where the log has an accelerometer.
     allow_in_camera_stabilization : bool
         Stabilize a clip the camera stabilized itself although its per-frame rotation cannot
         be undone (else refused with ``in_camera.InCameraStabilizationError``; a clip that
