@@ -51,9 +51,11 @@ def walk(tmp_path_factory):
     clip = generate_clip(folder, kind="walk", seed=1, width=W, height=H, duration_s=1.5,
                          projection="dual-fisheye")
     out, rig = folder / "steady360.mp4", folder / "rig.json"
-    res = stabilize_video(clip.video, out, offset_ms=0.0,
+    stages = []
+    res = stabilize_video(clip.video, out, offset_ms=0.0, progress=stages.append,
                           dual_fisheye=DualFisheyeOptions(save_rig=rig,
                                                           keyframe_interval_s=0.5))
+    res.extras["progress"] = stages
     return clip, out, rig, res
 
 
@@ -206,6 +208,29 @@ def test_stabilized_output_shows_the_truth_without_jitter(walk, walk_plan):
     assert high_pass_rms(shown * f960, fps) < 0.03
     # the input shakes by a hundred times more
     assert truth_jitter_px(d["frame_t_s"], d["frame_quat"], f960, fps) > 1.0
+
+
+def test_progress_is_reported_for_the_calibration_the_seams_and_every_frame(walk):
+    clip, out, rig, res = walk
+    stages = res.extras["progress"]
+    order = list(dict.fromkeys(p.stage for p in stages))
+    assert order == ["calibrate", "seams", "stabilize"]
+    seams = [p for p in stages if p.stage == "seams"]
+    assert [p.done for p in seams] == list(range(1, 5)) and seams[-1].total == 4  # 0 .. 1.5 s
+    frames = [p for p in stages if p.stage == "stabilize"]
+    assert frames[-1].done == frames[-1].total == clip.n_frames
+
+
+def test_the_command_line_reuses_a_rig_file(walk, tmp_path):
+    clip, out, rig, res = walk
+    again = tmp_path / "again.mp4"
+    r = _run(["stabilize", str(clip.video), "--dual-fisheye", "--rig", str(rig),
+              "--offset-ms", "0", "-o", str(again), "-q"])
+    assert r.exit_code == 0, r.output
+    assert read_spherical(again).projection == "equirect"
+    with av.open(str(again)) as c:
+        assert c.streams.video[0].frames in (0, clip.n_frames)
+        assert sum(1 for _ in c.decode(video=0)) == clip.n_frames
 
 
 def test_a_saved_rig_reads_back_as_the_same_lenses(walk, tmp_path):
