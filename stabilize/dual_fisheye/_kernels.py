@@ -15,6 +15,10 @@ import math
 import numpy as np
 from numba import njit
 
+#: A lens point this far (radians) outside its usable disc after an evaluation is not iterated
+#: further: no sample near it is weighted (``FAR_RAD`` in ``warp``, plus a node cell).
+EXIT_RAD = 0.5
+
 
 @njit(cache=True, nogil=True)
 def _field_at(field, step, qu, qv):
@@ -100,6 +104,8 @@ def _lens_point(dx, dy, dz, M, lens, R, field, step, pano_w, iterations):
             x = cx
             y = cy
         row = y
+        if th - lens[4] > EXIT_RAD:
+            break  # far outside the disc: weighted zero, its pixel needs no precision
     return x, y, th
 
 
@@ -207,6 +213,91 @@ def _df_blend(a0, a1, w0, g0, g1, base, top, out):
         for j in range(out.shape[1]):
             w = w0[i, j]
             val = base + w * g0 * (a0[i, j] - base) + (1.0 - w) * g1 * (a1[i, j] - base)
+            val = math.floor(val + 0.5)
+            if val < 0.0:
+                val = 0.0
+            if val > top:
+                val = top
+            out[i, j] = val
+
+
+@njit(cache=True, nogil=True)
+def _bilinear_at(src, x, y):
+    """Bilinear sample of a plane at (x, y), pixel centres at integers, edges replicated."""
+    h, w = src.shape[0], src.shape[1]
+    if x < 0.0:
+        x = 0.0
+    if x > w - 1.0:
+        x = w - 1.0
+    if y < 0.0:
+        y = 0.0
+    if y > h - 1.0:
+        y = h - 1.0
+    j0 = int(x)
+    i0 = int(y)
+    j1 = j0 + 1 if j0 < w - 1 else j0
+    i1 = i0 + 1 if i0 < h - 1 else i0
+    a = x - j0
+    b = y - i0
+    return ((1 - b) * ((1 - a) * src[i0, j0] + a * src[i0, j1])
+            + b * ((1 - a) * src[i1, j0] + a * src[i1, j1]))
+
+
+@njit(cache=True, nogil=True)
+def _df_sample_blend(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, src, g0, g1, base,
+                     top, out):
+    """``_df_dense``, bilinear sampling of both lenses and ``_df_blend`` in one pass over a
+    plane: no maps are stored, and a lens whose weight is zero at a sample is not read."""
+    ny, nx = nodes.shape[0], nodes.shape[1]
+    pw = qu.shape[0]
+    cols = np.empty(pw, np.int64)
+    fr = np.empty(pw)
+    for j in range(pw):
+        x = qu[j] / node_du
+        j0 = int(x)
+        if j0 > nx - 2:
+            j0 = nx - 2
+        cols[j] = j0
+        fr[j] = x - j0
+    cx0, cy0, r0, s0 = edges[0, 0], edges[0, 1], edges[0, 2], 1.0 / edges[0, 3]
+    cx1, cy1, r1, s1 = edges[1, 0], edges[1, 1], edges[1, 2], 1.0 / edges[1, 3]
+    for i in range(qv.shape[0]):
+        y = qv[i] / node_dv
+        i0 = int(y)
+        if i0 > ny - 2:
+            i0 = ny - 2
+        b = y - i0
+        for j in range(pw):
+            j0 = cols[j]
+            a = fr[j]
+            c00 = (1 - a) * (1 - b)
+            c01 = a * (1 - b)
+            c10 = (1 - a) * b
+            c11 = a * b
+            x0 = (c00 * nodes[i0, j0, 0] + c01 * nodes[i0, j0 + 1, 0]
+                  + c10 * nodes[i0 + 1, j0, 0] + c11 * nodes[i0 + 1, j0 + 1, 0])
+            y0 = (c00 * nodes[i0, j0, 1] + c01 * nodes[i0, j0 + 1, 1]
+                  + c10 * nodes[i0 + 1, j0, 1] + c11 * nodes[i0 + 1, j0 + 1, 1])
+            x1 = (c00 * nodes[i0, j0, 2] + c01 * nodes[i0, j0 + 1, 2]
+                  + c10 * nodes[i0 + 1, j0, 2] + c11 * nodes[i0 + 1, j0 + 1, 2])
+            y1 = (c00 * nodes[i0, j0, 3] + c01 * nodes[i0, j0 + 1, 3]
+                  + c10 * nodes[i0 + 1, j0, 3] + c11 * nodes[i0 + 1, j0 + 1, 3])
+            e0 = (r0 - math.sqrt((x0 - cx0) * (x0 - cx0) + (y0 - cy0) * (y0 - cy0))) * s0
+            e1 = (r1 - math.sqrt((x1 - cx1) * (x1 - cx1) + (y1 - cy1) * (y1 - cy1))) * s1
+            if (nodes[i0, j0, 4] < -far and nodes[i0, j0 + 1, 4] < -far
+                    and nodes[i0 + 1, j0, 4] < -far and nodes[i0 + 1, j0 + 1, 4] < -far):
+                e0 = -far
+            if (nodes[i0, j0, 5] < -far and nodes[i0, j0 + 1, 5] < -far
+                    and nodes[i0 + 1, j0, 5] < -far and nodes[i0 + 1, j0 + 1, 5] < -far):
+                e1 = -far
+            w = _front_weight(e0, e1)
+            val = base
+            if w > 0.0:
+                val += w * g0 * (_bilinear_at(src, (x0 + 0.5) * sx - 0.5, (y0 + 0.5) * sy - 0.5)
+                                 - base)
+            if w < 1.0:
+                val += (1.0 - w) * g1 * (_bilinear_at(src, (x1 + 0.5) * sx - 0.5,
+                                                      (y1 + 0.5) * sy - 0.5) - base)
             val = math.floor(val + 0.5)
             if val < 0.0:
                 val = 0.0

@@ -7,8 +7,10 @@ import math
 
 import numpy as np
 
+from ._kernels import EXIT_RAD
+
 __all__ = ["field_at", "lens_points", "nodes_reference", "front_weight", "dense_reference",
-           "blend_reference"]
+           "blend_reference", "sample_blend_reference", "bilinear_reference"]
 
 
 def field_at(field: np.ndarray, step: float, qu: np.ndarray, qv: np.ndarray) -> np.ndarray:
@@ -33,6 +35,8 @@ def lens_points(d: np.ndarray, M: np.ndarray, lens: np.ndarray, R: np.ndarray,
     n = M.shape[0]
     f, cx, cy, k1 = lens[:4]
     row = np.full(d.shape[:-1], 0.5 * (n - 1))
+    done = np.zeros(d.shape[:-1], bool)
+    x = y = th = None
     for _ in range(iterations + 1):
         r = np.clip(row, 0.0, n - 1.0)
         r0 = np.minimum(r.astype(np.intp), n - 2)
@@ -54,10 +58,15 @@ def lens_points(d: np.ndarray, M: np.ndarray, lens: np.ndarray, R: np.ndarray,
         th = np.arctan2(rho, ray[..., 2])
         rad = f * th * (1.0 + k1 * th * th)
         s_ = np.where(rho > 1e-12, rad / np.where(rho > 1e-12, rho, 1.0), 0.0)
-        x = cx + ray[..., 0] * s_
-        y = cy + ray[..., 1] * s_
+        if x is None:
+            x, y, t = cx + ray[..., 0] * s_, cy + ray[..., 1] * s_, th
+        else:  # points that stopped iterating keep their values (``EXIT_RAD``)
+            x = np.where(done, x, cx + ray[..., 0] * s_)
+            y = np.where(done, y, cy + ray[..., 1] * s_)
+            t = np.where(done, t, th)
         row = y
-    return x, y, th
+        done |= t - lens[4] > EXIT_RAD
+    return x, y, t
 
 
 def nodes_reference(us, vs, width, height, M, lenses, R0, R1, field0, field1, step, pano_w,
@@ -109,3 +118,26 @@ def blend_reference(a0, a1, w0, g0, g1, base, top) -> np.ndarray:
     w = np.asarray(w0, np.float64)
     val = base + w * g0 * (a0 - base) + (1.0 - w) * g1 * (np.asarray(a1, np.float64) - base)
     return np.clip(np.floor(val + 0.5), 0.0, top)
+
+
+def sample_blend_reference(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, src, g0, g1,
+                           base, top) -> np.ndarray:
+    """Numpy twin of ``_kernels._df_sample_blend`` (float64 result, rounded and clipped)."""
+    mx0, my0, mx1, my1, w0 = dense_reference(nodes, node_du, node_dv, qu, qv, sx, sy, edges,
+                                             far)
+    a0 = bilinear_reference(src, mx0, my0)
+    a1 = bilinear_reference(src, mx1, my1)
+    return blend_reference(a0, a1, w0, g0, g1, base, top)
+
+
+def bilinear_reference(src: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a plane at (x, y), pixel centres at integers, edges replicated."""
+    h, w = src.shape
+    x = np.clip(x, 0.0, w - 1.0)
+    y = np.clip(y, 0.0, h - 1.0)
+    j0, i0 = x.astype(np.intp), y.astype(np.intp)
+    j1, i1 = np.minimum(j0 + 1, w - 1), np.minimum(i0 + 1, h - 1)
+    a, b = x - j0, y - i0
+    s = src.astype(np.float64)
+    return ((1 - b) * ((1 - a) * s[i0, j0] + a * s[i0, j1])
+            + b * ((1 - a) * s[i1, j0] + a * s[i1, j1]))

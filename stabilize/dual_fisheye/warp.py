@@ -17,8 +17,10 @@ pixel is defined), with the lenses' gains matched about black (luma) and neutral
 
 The exact mapping is computed on a grid of output nodes (``step_px``) and interpolated
 bilinearly in between; the blend weight is taken per sample from where it lands in each disc,
-so no sample beyond a disc's edge is weighted (numba kernels in ``_kernels``, numpy twins in
-``reference``).
+so no sample beyond a disc's edge is weighted. With bilinear sampling (the default) the maps,
+the sampling and the blend are one pass over each plane, reading a lens only where it is
+weighted; other interpolations remap each lens with OpenCV and blend (numba kernels in
+``_kernels``, numpy twins in ``reference``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ class DualFisheyeMap:
 
     nodes: np.ndarray
     gains: tuple[float, float]
+
+
+def _top(src: np.ndarray) -> float:
+    """Largest sample value: deep samples are 10-bit (``stabilize.pixel_format``), not 16."""
+    top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 1023.0}.get(src.dtype)
+    if top is None:
+        raise InputError(f"{src.dtype} planes are not warped; 8-bit or 10-bit samples only")
+    return top
 
 
 class DualFisheyeWarper:
@@ -183,6 +193,18 @@ class DualFisheyeWarper:
     def _warp_planes(self, srcs: list[np.ndarray], m: DualFisheyeMap, bases: list[float],
                      dsts: list[np.ndarray | None]) -> list[np.ndarray]:
         ph, pw = srcs[0].shape[:2]
+        if self.flag == cv2.INTER_LINEAR and all(s.ndim == 2 for s in srcs):
+            # bilinear planes: maps, sampling and blend in one pass, each lens read only where
+            # it is weighted
+            args = self.dense_args(m, (pw, ph))
+            outs = []
+            for src, base, dst in zip(srcs, bases, dsts, strict=True):
+                if dst is None:
+                    dst = np.empty_like(src)
+                _kernels._df_sample_blend(*args, src, m.gains[0], m.gains[1], base,
+                                          _top(src), dst)
+                outs.append(dst)
+            return outs
         mx0, my0, mx1, my1, w0 = self.dense_maps(m, (pw, ph))
         outs = []
         for src, base, dst in zip(srcs, bases, dsts, strict=True):
@@ -190,10 +212,7 @@ class DualFisheyeWarper:
             a1 = cv2.remap(src, mx1, my1, self.flag, borderMode=cv2.BORDER_REPLICATE)
             if dst is None:
                 dst = np.empty_like(src)
-            # deep samples are 10-bit (``stabilize.pixel_format``): clip there, not at 65535
-            top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 1023.0}.get(src.dtype)
-            if top is None:
-                raise InputError(f"{src.dtype} planes are not warped; 8-bit or 10-bit only")
+            top = _top(src)
             if src.ndim == 3:
                 for c in range(src.shape[2]):
                     tmp = np.empty(src.shape[:2], src.dtype)
