@@ -22,10 +22,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m compileall -q sensors stabilize stitch cli_commands cli.py
 	touch $(STAMP)
 
-# Ahead-of-time builds of the stabilizer's numba kernels (sensors.aot): `steadyrig stabilize`
-# then starts without importing numba. Without a C compiler the JIT kernels serve instead.
-$(AOT): $(STAMP) sensors/_kernels.py stabilize/_kernels.py stabilize/_sphere_kernels.py sensors/aot.py stabilize/warmup.py
+# Ahead-of-time builds of the stabilizer's and the stitcher's numba kernels (sensors.aot):
+# `steadyrig stabilize` and `steadyrig stitch` then start without importing numba. Without a C
+# compiler the JIT kernels serve instead.
+$(AOT): $(STAMP) sensors/_kernels.py stabilize/_kernels.py stabilize/_sphere_kernels.py sensors/aot.py stabilize/warmup.py stitch/_projection_kernels.py stitch/kernels.py
 	$(PY) -m stabilize.warmup --build || echo "note: kernels not built ahead of time; numba JIT kernels are used"
+	$(PY) -m stitch.kernels --build || echo "note: the stitcher's kernel not built ahead of time; its numba JIT kernel is used"
 	touch $(AOT)
 
 demo: $(STAMP) $(AOT)

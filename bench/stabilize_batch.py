@@ -21,7 +21,11 @@ The machine's 1-minute load average is recorded beside every figure: on a shared
 decides them. Writes ``bench/results/stabilize_batch.json``.
 
 Run: ``.venv/bin/python bench/stabilize_batch.py [--jobs 4] [--size 480x270] [--clip-s 3]
-[--long-s 8] [--segments 3]``.
+[--long-s 8] [--long-size WxH] [--segments 3] [--only batch|segments] [--no-remote]
+[--out FILE]``. ``--long-clip CLIP.mp4`` reuses a clip written by ``steadyrig samples`` (its
+``.gcsv`` beside it) instead of generating the long clip. ``segments`` also compares each
+output's frame-to-frame shake (:func:`stabilize.metrics.frame_shake_px`) with the input's and
+the audio packets with the input's.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import numpy as np  # noqa: E402
 import stabilize.batch  # noqa: E402, F401  (registers the stabilize job kind)
 from sensors.jobs import run_batch  # noqa: E402
 from sensors.synthetic import generate_clip  # noqa: E402
+from stabilize.metrics import frame_shake_px, track_video  # noqa: E402
 from stabilize.params import StabilizeParams  # noqa: E402
 from stabilize.pipeline import stabilize_video  # noqa: E402
 from stabilize.segments import segment_ranges, stabilize_segmented  # noqa: E402
@@ -79,6 +84,29 @@ def _luma(path: Path) -> tuple[list[int], list[np.ndarray]]:
     return [p for p, _ in frames], [y for _, y in frames]
 
 
+def _audio(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return []
+        return [bytes(p) for p in c.demux(c.streams.audio[0]) if p.size]
+
+
+def _shake(source: Path, single: Path, seg: Path, joins: list[int]) -> dict:
+    # a visible join is a frame pair that shakes more than the input did there
+    s_in, s_one, s_seg = (frame_shake_px(track_video(p)) for p in (source, single, seg))
+    excess = s_seg - s_in
+    return {"input_at_joins_px": [round(float(s_in[j - 1]), 3) for j in joins],
+            "single_at_joins_px": [round(float(s_one[j - 1]), 3) for j in joins],
+            "segmented_at_joins_px": [round(float(s_seg[j - 1]), 3) for j in joins],
+            "segmented_excess_over_input_max_at_joins_px": round(
+                float(max(excess[j - 1] for j in joins)), 3),
+            "segmented_excess_over_input_max_any_pair_px": round(float(excess.max()), 3),
+            "single_excess_over_input_max_any_pair_px": round(float((s_one - s_in).max()), 3),
+            "rms_px": {"input": round(float(np.sqrt(np.mean(s_in ** 2))), 3),
+                       "single": round(float(np.sqrt(np.mean(s_one ** 2))), 3),
+                       "segmented": round(float(np.sqrt(np.mean(s_seg ** 2))), 3)}}
+
+
 def _compare(single: Path, seg: Path, joins: list[int]) -> dict:
     pa, ya = _luma(single)
     pb, yb = _luma(seg)
@@ -107,26 +135,36 @@ def _compare(single: Path, seg: Path, joins: list[int]) -> dict:
     }
 
 
-def _segments(clip, out: Path, n: int, **kw) -> dict:
+def _segments(video: Path, n_frames: int, out: Path, n: int, **kw) -> dict:
     p1 = StabilizeParams(filters=("intent",), encoder_threads=1)
     runs = {}
     for name, params in (("single_1_encoder_thread", p1),
                          ("single_default_threads", p1.replace(encoder_threads=0))):
         load0 = _load()
         t0 = time.perf_counter()
-        stabilize_video(clip.video, out / f"{name}.mp4", offset_ms=0.0, params=params)
+        stabilize_video(video, out / f"{name}.mp4", offset_ms=0.0, params=params)
         runs[name] = {"wall_s": round(time.perf_counter() - t0, 2),
                       "load_avg_1min": [load0, _load()]}
     load0 = _load()
     t0 = time.perf_counter()
-    stabilize_segmented(clip.video, out / "segmented.mp4", segments=n, offset_ms=0.0,
+    stabilize_segmented(video, out / "segmented.mp4", segments=n, offset_ms=0.0,
                         params=p1, **kw)
     runs[f"segmented_{n}"] = {"wall_s": round(time.perf_counter() - t0, 2),
                               "load_avg_1min": [load0, _load()]}
-    joins = [s for s, _ in segment_ranges(clip.n_frames, n)[1:]]
+    joins = [s for s, _ in segment_ranges(n_frames, n)[1:]]
+    single, seg = out / "single_1_encoder_thread.mp4", out / "segmented.mp4"
+    audio_in = _audio(video)
     return {"runs": runs, "joins": joins,
-            "vs_single_1_thread": _compare(out / "single_1_encoder_thread.mp4",
-                                           out / "segmented.mp4", joins)}
+            "vs_single_1_thread": _compare(single, seg, joins),
+            "shake": _shake(video, single, seg, joins),
+            "audio_packets": {"input": len(audio_in),
+                              "single_equal_input": _audio(single) == audio_in,
+                              "segmented_equal_input": _audio(seg) == audio_in}}
+
+
+def _frames(video: Path) -> int:
+    with av.open(str(video)) as c:
+        return sum(1 for _ in c.demux(c.streams.video[0]) if _.size)
 
 
 def _dask(*args: str, log: Path) -> subprocess.Popen:
@@ -168,44 +206,64 @@ def main() -> None:
     ap.add_argument("--clip-s", type=float, default=3.0)
     ap.add_argument("--long-s", type=float, default=8.0)
     ap.add_argument("--segments", type=int, default=3)
+    ap.add_argument("--long-size", default=None, help="WxH of the long clip (default --size)")
+    ap.add_argument("--long-clip", type=Path, default=None)
+    ap.add_argument("--only", choices=("batch", "segments"), default=None)
     ap.add_argument("--no-remote", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULTS / "stabilize_batch.json")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.lower().split("x"))
+    lw, lh = (int(v) for v in (args.long_size or args.size).lower().split("x"))
     work = Path(tempfile.mkdtemp(prefix="steadyrig-bench-"))
+    do_batch, do_segments = args.only in (None, "batch"), args.only in (None, "segments")
+    out: dict = {"benchmark": "stabilize_batch", "jobs": args.jobs, "size": [w, h],
+                 "clip_s": args.clip_s, "long_size": [lw, lh], "segments": args.segments,
+                 "cpu_count": os.cpu_count(), "machine": platform.machine(),
+                 "python": platform.python_version()}
     try:
-        clips = [generate_clip(work / "clips", name=f"clip{k:02d}", kind="walk", seed=k,
-                               width=w, height=h, duration_s=args.clip_s)
-                 for k in range(args.jobs)]
-        manifest = work / "clips" / "manifest.jsonl"
-        manifest.write_text("".join(json.dumps({"id": c.name, "video": c.video.name,
-                                                "offset_ms": 0.0}) + "\n" for c in clips))
-        long = generate_clip(work / "long", name="long", kind="walk", seed=99, width=w,
-                             height=h, duration_s=args.long_s)
-        out: dict = {"benchmark": "stabilize_batch", "jobs": args.jobs, "size": [w, h],
-                     "clip_s": args.clip_s, "long_s": args.long_s, "segments": args.segments,
-                     "cpu_count": os.cpu_count(), "machine": platform.machine(),
-                     "python": platform.python_version()}
-        out["batch"] = {f"local_{n}": _batch(manifest, work / f"b{n}", workers=n)
-                        for n in (1, 2)}
-        print(json.dumps(out["batch"], indent=1), flush=True)
-        (work / "s").mkdir()
-        out["segments_local_2"] = _segments(long, work / "s", args.segments, workers=2)
-        print(json.dumps(out["segments_local_2"], indent=1), flush=True)
+        if do_batch:
+            clips = [generate_clip(work / "clips", name=f"clip{k:02d}", kind="walk", seed=k,
+                                   width=w, height=h, duration_s=args.clip_s)
+                     for k in range(args.jobs)]
+            manifest = work / "clips" / "manifest.jsonl"
+            manifest.write_text("".join(json.dumps({"id": c.name, "video": c.video.name,
+                                                    "offset_ms": 0.0}) + "\n" for c in clips))
+            out["batch"] = {f"local_{n}": _batch(manifest, work / f"b{n}", workers=n)
+                            for n in (1, 2)}
+            print(json.dumps(out["batch"], indent=1), flush=True)
+        if do_segments:
+            if args.long_clip is not None:
+                long_video = args.long_clip.resolve()
+            else:
+                t0 = time.perf_counter()
+                long_video = generate_clip(work / "long", name="long", kind="walk", seed=99,
+                                           width=lw, height=lh,
+                                           duration_s=args.long_s).video
+                out["long_generate_s"] = round(time.perf_counter() - t0, 1)
+            n_frames = _frames(long_video)
+            out["long_clip"] = {"name": long_video.name, "frames": n_frames}
+            (work / "s").mkdir()
+            out["segments_local_2"] = _segments(long_video, n_frames, work / "s",
+                                                args.segments, workers=2)
+            print(json.dumps(out["segments_local_2"], indent=1), flush=True)
         if not args.no_remote:
             def remote(address):
-                (work / "rs").mkdir()
-                return {"batch": _batch(manifest, work / "rb", scheduler=address),
-                        "segments": _segments(long, work / "rs", args.segments,
-                                              scheduler=address)}
+                res = {}
+                if do_batch:
+                    res["batch"] = _batch(manifest, work / "rb", scheduler=address)
+                if do_segments:
+                    (work / "rs").mkdir()
+                    res["segments"] = _segments(long_video, n_frames, work / "rs",
+                                                args.segments, scheduler=address)
+                return res
 
             out["remote_localhost_2"] = _remote(work, remote)
             print(json.dumps(out["remote_localhost_2"], indent=1), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "stabilize_batch.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {path}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

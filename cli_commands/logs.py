@@ -16,6 +16,7 @@ from ._common import (
     _Names,
     _notes,
     _progress,
+    _projection_choices,
     _say,
     _script_options,
 )
@@ -146,9 +147,14 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
               help="Write the result (- for standard output).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="PNG of the rates before and after alignment.")
+@click.option("--projection", type=_Names(_projection_choices), default="auto",
+              show_default=True,
+              help="auto: equirect when the clip has spherical metadata or is a 2:1 frame from a "
+                   "360 camera, else flat. An equirect clip's rotation is measured on the "
+                   "sphere (no lens).")
 @_script_options
 def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, axes,
-             csv_gyro_unit, json_path, plot_path):
+             csv_gyro_unit, json_path, plot_path, projection):
     """Find the time offset (t_video = t_log - offset), drift and IMU axes of a motion log."""
     from sensors.atomic import check_not_input
     from sensors.errors import InputError
@@ -191,7 +197,8 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
         with _progress("sync: decoding + flow") as bar:
             res = sync_video_to_gyro(video, log.gyro, camera=cam, readout_s=readout_s,
                                      search_s=search_s, axes=axes,
-                                     readout_direction=direction, progress=bar)
+                                     readout_direction=direction, progress=bar,
+                                     projection=projection, camera_name=log.camera)
         what = f"{video} <- {gyro_path} (t_video = t_log - offset)"
     _say(what)
     _say(f"offset:     {res.offset_s * 1e3:.3f} ms")

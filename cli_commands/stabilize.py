@@ -273,12 +273,11 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         if segments > 1:
             if debug_dir:
                 raise click.UsageError("--debug-dir needs a single run (without --segments)")
-            if projection in ("equirect", "dual-fisheye"):
-                raise click.UsageError("--segments stabilizes flat clips only")
             from stabilize.segments import stabilize_segmented
 
             res = stabilize_segmented(video, out_path, segments=segments, scheduler=scheduler,
-                                      workers=workers, progress=tick, **kwargs)
+                                      workers=workers, progress=tick, projection=projection,
+                                      level_sphere=not no_level, **kwargs)
         else:
             res = stabilize_video(video, out_path, debug_dir=debug_dir, progress=tick,
                                   projection=projection, level_sphere=not no_level, **kwargs)

@@ -15,7 +15,7 @@ gyro's rotation at each sample's own row time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import cv2
@@ -250,6 +250,7 @@ def flow_samples_from_video(
     windows_s: Sequence[tuple[float, float]] | None = None,
     keyframes_s: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    analyse: Callable[..., FlowSamples] | None = None,
 ) -> FlowSamples:
     """Decode ``path`` at ~``target_width`` px wide and return its ``FlowSamples``.
 
@@ -269,6 +270,9 @@ def flow_samples_from_video(
         Called with a ``sensors.progress.Progress`` record (stage ``"motion"``) after every frame
         analysed; ``total`` is the frames expected (the stream's frame count, or the windows'
         length times the frame rate) when the container tells.
+    analyse : callable, optional
+        Turns the decoded frames into samples, with ``flow_samples_from_frames``'s signature
+        (``sensors.sphere_motion`` passes its panorama version); that function when None.
     """
     import queue
     import threading
@@ -391,10 +395,10 @@ def flow_samples_from_video(
                 yield img
 
         try:
-            samples = flow_samples_from_frames(frames(), times, camera,
-                                               readout_direction=readout_direction,
-                                               progress=progress, source=str(path),
-                                               total_frames=_expected_frames(stream, windows_s))
+            samples = (analyse or flow_samples_from_frames)(
+                frames(), times, camera, readout_direction=readout_direction,
+                progress=progress, source=str(path),
+                total_frames=_expected_frames(stream, windows_s))
             samples = replace(samples, frames_decoded=int(decoded[0]),
                               damage=tuple(damage.ranges()))
         except InputError:

@@ -207,8 +207,9 @@ def resolve_offset(offset_ms: float | None, video: str | os.PathLike, video_t_s:
 
     ``offset_ms`` when given; 0 for a log on the video's clock (embedded telemetry); the median
     difference of the log's frame stamps and the video's PTS when the log stamps every frame
-    (phone layout); else ``sensors.sync.sync_video_to_gyro``, whose IMU axis mapping is then
-    applied to the returned log's gyro. How it was found is noted.
+    (phone layout); else ``sensors.sync.sync_video_to_gyro`` (on the sphere for an equirect
+    ``camera``), whose IMU axis mapping is then applied to the returned log's gyro. How it was
+    found is noted.
     """
     if offset_ms is not None:
         if not np.isfinite(offset_ms):
@@ -224,7 +225,8 @@ def resolve_offset(offset_ms: float | None, video: str | os.PathLike, video_t_s:
     from sensors.sync import apply_axes, sync_video_to_gyro
 
     res = sync_video_to_gyro(str(video), log.gyro, camera=camera, readout_s=readout_s,
-                             readout_direction=log.readout_direction)
+                             readout_direction=log.readout_direction,
+                             projection=camera.meta.get("projection", "flat"))
     _note(notes, f"auto sync: offset {res.offset_s * 1e3:.2f} ms, axes {res.axes}, "
           f"confidence {res.confidence:.2f}")
     for n in res.notes:
@@ -322,9 +324,8 @@ def resolve_inputs(video: str | os.PathLike,
     ``allow_in_camera_stabilization``; when undone the readout is 0 and the offset the one
     measured against the camera's orientation, unless given).
 
-    An equirect clip has no lens (``sensors.equirect.equirect_camera`` stands for it) and its
-    sync offset must be known: given, or 0 for embedded telemetry, or from the log's frame
-    stamps (auto sync matches a flat camera's flow).
+    An equirect clip has no lens (``sensors.equirect.equirect_camera`` stands for it); its
+    auto sync measures the camera's rotation on the sphere (``sensors.sphere_motion``).
 
     Raises
     ------
@@ -347,10 +348,11 @@ def resolve_inputs(video: str | os.PathLike,
 
         if lens is not None:
             _note(notes, f"{projection}: the lens profile given is not used")
-        if (offset_ms is None and not log.same_clock_as_video
+        # a dual-fisheye clip's auto sync would need the flow of its fisheye frames: not yet
+        if (projection == "dual-fisheye" and offset_ms is None and not log.same_clock_as_video
                 and (log.frames is None or len(log.frames) != info.frame_t_s.size)):
-            raise InputError(f"the sync offset of an {projection} clip cannot be found from "
-                             "its video yet: pass --offset-ms", str(video))
+            raise InputError("the sync offset of a dual-fisheye clip cannot be found from its "
+                             "video yet: pass --offset-ms", str(video))
         cam = equirect_camera(size)
     else:
         cam = resolve_camera(known, video, size, notes, log=log, info=info)

@@ -160,15 +160,16 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     does before the first frame is warped.
 
     The motion comes from the gyro and, where the log has none, from the video
-    (``motion_sources.analyze_clip_motion``; flat clips); frames with no source at all are drawn
-    uncorrected with the path eased into them. With ``strict`` a log that leaves frames
-    uncovered raises ``CoverageError``. The motion's and the chain's notes are logged and kept
-    in the plan (``ClipPlan.notes``). An equirect clip's path is a rotation of the sphere
-    (``sphere_plan.plan_sphere_path``; ``level_sphere``: gravity kept down where the log has an
-    accelerometer).
+    (``motion_sources.analyze_clip_motion``; on the sphere for an equirect clip); frames
+    with no source at all are drawn uncorrected with the path eased into them. With
+    ``strict`` a log that leaves frames uncovered raises ``CoverageError``. The motion's and
+    the chain's notes are logged and kept in the plan (``ClipPlan.notes``). An equirect
+    clip's path is a rotation of the sphere (``sphere_plan.plan_sphere_path``;
+    ``level_sphere``: gravity kept down where the log has an accelerometer).
     """
+    # a dual-fisheye frame is not a panorama the sphere's flow could be measured on (yet)
     cm = analyze_clip_motion(clip, params.row_bands, strict,
-                             use_video=clip.projection == "flat")
+                             use_video=clip.projection != "dual-fisheye")
     motion = cm.motion
     if clip.picture_rotation is not None:  # the camera's own per-frame rotation, undone
         motion = undo_picture_rotation(motion, clip.picture_rotation)
@@ -178,7 +179,7 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
         exposure = None
     if clip.projection in ("equirect", "dual-fisheye"):
         path = plan_sphere_path(motion, params, clip.info.fps, frames, exposure,
-                                level=level_sphere)
+                                level=level_sphere, passthrough=cm.passthrough)
     else:
         path = plan_path(motion, params, clip.info.fps, frames, exposure, cm.passthrough)
     for n in path.notes:

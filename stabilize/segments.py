@@ -62,9 +62,10 @@ def segment_ranges(n_frames: int, n_segments: int) -> list[tuple[int, int]]:
 
 
 def encode_segment(video: str, plan: ClipPlan, info, params: StabilizeParams,
-                   segment: tuple[int, int], out_path: str) -> dict:
+                   segment: tuple[int, int], out_path: str, projection: str = "flat") -> dict:
     """Warp and encode frames ``segment`` of ``video`` along ``plan`` into ``out_path`` (video
-    only; runs on a worker). Returns ``{"frames", "wall_s", "first_pts"}``.
+    only; runs on a worker). Returns ``{"frames", "wall_s", "first_pts"}``. An ``equirect``
+    clip's sphere is rotated (``sphere_warp.SphereWarper``), as a single run does.
 
     Raises
     ------
@@ -76,8 +77,13 @@ def encode_segment(video: str, plan: ClipPlan, info, params: StabilizeParams,
 
     t0 = time.perf_counter()
     warm_up_kernels()
+    warper = None
+    if projection == "equirect":
+        from .sphere_warp import SphereWarper
+
+        warper = SphereWarper(plan.motion.camera.size, interpolation=params.interpolation)
     with Transcoder(Path(video), info, Path(out_path), params, segment=segment) as tc:
-        written = tc.run(plan.motion, plan.path, plan.frames, None, None)
+        written = tc.run(plan.motion, plan.path, plan.frames, None, None, warper)
     if written != segment[1] - segment[0]:
         raise InputError(f"segment {segment[0]}..{segment[1] - 1} decoded {written} frames, "
                          f"not {segment[1] - segment[0]}", video)
@@ -202,6 +208,8 @@ def stabilize_segmented(
     scheduler: str | None = None,
     workers: int | None = None,
     allow_in_camera_stabilization: bool = False,
+    projection: str = "auto",
+    level_sphere: bool = True,
 ) -> StabilizeResult:
     """Stabilize ``input`` as ``stabilize_video`` does, its time segments on Dask workers.
 
@@ -214,7 +222,10 @@ def stabilize_segmented(
         (default: one per core). Inside a Dask task, that task's cluster is used.
     others
         As :func:`stabilize.pipeline.stabilize_video`; ``progress`` is called as each segment
-        completes, with ``Progress("stabilize", frames_done, n_frames, "segment k/n")``.
+        completes, with ``Progress("stabilize", frames_done, n_frames, "segment k/n")``. An
+        equirect clip (``projection``) is planned once as a rotation of the sphere, its segments
+        warped by ``sphere_warp.SphereWarper`` and the joined file given spherical video
+        metadata (V1 and V2, MP4/MOV), as a single run writes it.
 
     Returns
     -------
@@ -241,10 +252,10 @@ def stabilize_segmented(
         check_not_input(sidecar, video, out_path)
     if params.codec not in ("h264", "hevc"):
         raise InputError(f"segments are joined for h264 and hevc, not {params.codec}")
-    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, "flat",
+    clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection,
                           allow_in_camera_stabilization)
     notes = clip.notes
-    plan = plan_clip(clip, params, strict)
+    plan = plan_clip(clip, params, strict, level_sphere=level_sphere)
     ranges = segment_ranges(clip.info.n_frames, segments)
     folder = out_path.parent if str(out_path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
@@ -256,7 +267,7 @@ def stabilize_segmented(
         with _cluster(scheduler, workers) as client:
             [plan_f] = client.scatter([plan], hash=False)
             futures = {client.submit(encode_segment, str(video.resolve()), plan_f, clip.info,
-                                     params, r, str(p.resolve()), pure=False,
+                                     params, r, str(p.resolve()), clip.projection, pure=False,
                                      key=f"steadyrig-segment-{token}-{k}"): k
                        for k, (r, p) in enumerate(zip(ranges, seg_paths, strict=True))}
             from distributed import as_completed
@@ -277,6 +288,8 @@ def stabilize_segmented(
             tb = clip.info.time_base
             written = join_segments(seg_paths, video, tmp,
                                     [round(clip.info.frame_t_s[s] / tb) for s, _ in ranges])
+            if clip.projection == "equirect":
+                _mark_spherical(tmp, out_path, notes)
     finally:
         for p in seg_paths:
             with contextlib.suppress(FileNotFoundError):
@@ -291,6 +304,7 @@ def stabilize_segmented(
         sc_path = Path(sidecar)
         rec = sidecar_dict(plan.motion, ctx, params, plan.frames,
                            {"input": str(video), "output": str(out_path),
+                            "projection": clip.projection,
                             "segments": [list(r) for r in ranges]},
                            sources=plan.sources, bias_source=plan.bias_source)
         rec["notes"] = list(all_notes)
@@ -298,6 +312,18 @@ def stabilize_segmented(
     return StabilizeResult(out_path, sc_path, written, plan.frames, clip.offset_s,
                            clip.readout_s, clip.camera, ctx.real_quat, ctx.virtual_quat,
                            ctx.zoom, dict(ctx.extras), all_notes,
-                           time.perf_counter() - t_start, plan.sources)
+                           time.perf_counter() - t_start, plan.sources, clip.projection)
+
+
+def _mark_spherical(tmp: Path, out_path: Path, notes: list[str]) -> None:
+    """Spherical video metadata on the joined file (the muxer writes none), as
+    ``stabilize_video`` adds it: into MP4/MOV outputs, else a note."""
+    if out_path.suffix.lower() in (".mp4", ".mov", ".m4v"):
+        from sensors.spherical import write_spherical
+
+        write_spherical(tmp)
+    else:
+        note(notes, _log, f"spherical metadata is written into MP4/MOV only, not "
+             f"{out_path.suffix}: players may not show {out_path.name} as 360")
 
 

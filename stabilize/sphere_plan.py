@@ -8,6 +8,8 @@ stays 1. Where the log has an accelerometer the sphere is then leveled (``level_
 virtual camera's down axis is gravity, so the horizon is the panorama's middle row, and only the
 heading (yaw) follows the smoothed path. Without one, leveling is done only when asked for
 (``horizon`` in the chain), against the mean camera down, as ``stabilize.horizon`` does.
+Frames with no motion source are drawn uncorrected, the path eased into them
+(``filters.passthrough``), as on a flat clip.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sensors.progress import get_logger
 from sensors.quaternion import qfrom_matrix, qto_matrix
 
 from .filters import FilterContext, get_filter
+from .filters.passthrough import ease_to_passthrough
 from .horizon import gravity_world
 from .motion import MotionTrack
 from .params import StabilizeParams
@@ -67,17 +70,19 @@ def level_sphere(virtual_quat: np.ndarray, down_world: np.ndarray) -> np.ndarray
 def plan_sphere_path(motion: MotionTrack, params: StabilizeParams, fps: float,
                      frames: tuple[int, int] | None = None,
                      exposure_s: np.ndarray | None = None,
-                     level: bool = True) -> FilterContext:
+                     level: bool = True,
+                     passthrough: np.ndarray | None = None) -> FilterContext:
     """Offline virtual path of an equirect clip over frames ``[i0, i1)``: the smoothing entries
-    of the chain, then leveling (``level`` and an accelerometer, or ``horizon`` in the chain);
-    zoom 1 throughout."""
+    of the chain, then leveling (``level`` and an accelerometer, or ``horizon`` in the chain),
+    then the ease into the frames ``passthrough`` (F,) flags (no motion source: drawn as the
+    real camera saw them); zoom 1 throughout."""
     i0, i1 = (0, len(motion)) if frames is None else frames
     q = motion.frame_quat[i0:i1]
     ctx = FilterContext(motion.frame_t_s[i0:i1], q, q.copy(), np.ones(i1 - i0), motion.camera,
                         motion.real, float(fps), motion.readout_s, motion.readout_direction,
                         params, motion.gyro,
                         None if exposure_s is None else exposure_s[i0:i1], first_frame=i0,
-                        ois=None)
+                        ois=None, passthrough=None if passthrough is None else passthrough[i0:i1])
     skipped = [n for n in params.filters if n in SPHERE_SKIPPED - {"horizon"}]
     if skipped:
         ctx = ctx.with_note("equirect: no crop, zoom or border on a sphere; skipped "
@@ -97,4 +102,4 @@ def plan_sphere_path(motion: MotionTrack, params: StabilizeParams, fps: float,
         ctx = ctx.with_note("equirect: no accelerometer in the log, sphere not leveled "
                             "(add the horizon filter to level against the mean camera down)",
                             _log)
-    return ctx.with_(zoom=np.ones(len(ctx)))
+    return ease_to_passthrough(ctx).with_(zoom=np.ones(len(ctx)))

@@ -9,6 +9,12 @@ alone, a ``Stabilizer`` runs the same filter chain over a bounded lookahead inst
 (``chain_reach_s``) in frames, so away from the clip ends the virtual path equals the offline
 one (the ``fixed`` zoom mode is the exception: it can only take the largest need within the
 window).
+
+An equirect clip (``from_video`` detects it as ``stabilize_video`` does, or
+``projection="equirect"``) is stabilized by rotating the sphere: the path is the sphere's
+(``sphere_plan.plan_sphere_path``, leveled where the log has an accelerometer) and the frames
+are warped by ``sphere_warp.SphereWarper``, so they come back as ``stabilize_video`` writes
+them, every pixel defined.
 """
 
 from __future__ import annotations
@@ -62,6 +68,11 @@ class Stabilizer:
     indexed : bool
         ``push`` and ``flush`` return ``(index, frame)`` pairs (the default here) rather than
         frames alone (``from_video``'s default).
+    projection : str
+        ``flat``, or ``equirect``: ``motion.camera`` is ``sensors.equirect.equirect_camera``,
+        the sphere is rotated (no zoom) and, without a plan, the window's path is the sphere's.
+    level_sphere : bool
+        Equirect without a plan: keep gravity down where the log has an accelerometer.
 
     Attributes
     ----------
@@ -93,7 +104,8 @@ class Stabilizer:
     """
 
     def __init__(self, motion: MotionTrack, params: StabilizeParams, fps: float, *,
-                 plan: FilterContext | None = None, indexed: bool = True):
+                 plan: FilterContext | None = None, indexed: bool = True,
+                 projection: str = "flat", level_sphere: bool = True):
         self.motion = motion
         self.params = params
         self.fps = float(fps)
@@ -108,8 +120,17 @@ class Stabilizer:
             if not 0 <= self.stabilized_frames[0] < self.stabilized_frames[1] <= len(motion):
                 raise InputError(f"the plan's frames {self.stabilized_frames} are not frames of "
                                  f"the {len(motion)}-frame motion track")
-        self.warper = MeshWarper(motion.camera, params.mesh, params.interpolation,
-                                 params.output_lens())
+        if projection not in ("flat", "equirect"):
+            raise InputError(f"unknown projection {projection!r}; valid: flat, equirect")
+        self.projection = projection
+        self.level_sphere = bool(level_sphere)
+        if projection == "equirect":
+            from .sphere_warp import SphereWarper
+
+            self.warper = SphereWarper(motion.camera.size, interpolation=params.interpolation)
+        else:
+            self.warper = MeshWarper(motion.camera, params.mesh, params.interpolation,
+                                     params.output_lens())
         self._queue: deque = deque()
         self._next_in = 0
         self._next_out = 0
@@ -128,6 +149,8 @@ class Stabilizer:
         params: StabilizeParams | None = None,
         strict: bool = False,
         indexed: bool = False,
+        projection: str = "auto",
+        level_sphere: bool = True,
         **settings,
     ) -> Stabilizer:
         """A stabilizer for the frames of the video at ``path``, ready for ``push``.
@@ -157,6 +180,11 @@ class Stabilizer:
             Refuse a log that covers only part of the clip (else those frames pass through).
         indexed : bool
             ``push`` returns ``(index, frame)`` pairs rather than frames.
+        projection : str
+            ``auto`` (as ``stabilize_video`` decides: spherical metadata, or a 2:1 frame from a
+            360 camera), ``flat`` or ``equirect``: the sphere is rotated.
+        level_sphere : bool
+            Equirect only: keep gravity down where the log has an accelerometer.
         **settings
             ``StabilizeParams`` fields to set (e.g. ``window_s=0.4``, ``zoom="fixed"``), on top
             of ``params``.
@@ -176,9 +204,10 @@ class Stabilizer:
         params = StabilizeParams() if params is None else params
         if settings:
             params = params.replace(**settings)
-        clip = resolve_inputs(path, gyro, lens, readout_ms, offset_ms)
-        plan = plan_clip(clip, params, strict)
-        st = cls(plan.motion, params, clip.info.fps, plan=plan.path, indexed=indexed)
+        clip = resolve_inputs(path, gyro, lens, readout_ms, offset_ms, projection)
+        plan = plan_clip(clip, params, strict, level_sphere=level_sphere)
+        st = cls(plan.motion, params, clip.info.fps, plan=plan.path, indexed=indexed,
+                 projection=clip.projection, level_sphere=level_sphere)
         st.notes.extend(clip.notes)
         st.notes.extend(plan.notes)  # logged by the motion analysis and plan_clip
         st.motion_source = plan.sources
@@ -202,10 +231,15 @@ class Stabilizer:
         i1 = min(F, index + self.lookahead + 1)
         q = self.motion.frame_quat[i0:i1]
         m = self.motion
-        ctx = FilterContext(m.frame_t_s[i0:i1], q, q.copy(), np.ones(i1 - i0), m.camera, m.real,
-                            self.fps, m.readout_s, m.readout_direction, self.params, m.gyro,
-                            first_frame=i0, ois=m.ois)
-        ctx = run_chain(ctx)
+        if self.projection == "equirect":
+            from .sphere_plan import plan_sphere_path
+
+            ctx = plan_sphere_path(m, self.params, self.fps, (i0, i1), level=self.level_sphere)
+        else:
+            ctx = FilterContext(m.frame_t_s[i0:i1], q, q.copy(), np.ones(i1 - i0), m.camera,
+                                m.real, self.fps, m.readout_s, m.readout_direction,
+                                self.params, m.gyro, first_frame=i0, ois=m.ois)
+            ctx = run_chain(ctx)
         k = index - i0
         for n in ctx.notes:
             if n not in self.notes:
@@ -230,8 +264,8 @@ class Stabilizer:
 
         ``image`` is (H, W) or (H, W, C) at the video's size, e.g. BGR uint8 as OpenCV and
         PyAV (``to_ndarray(format="bgr24")``) decode it; each comes back warped, of the same
-        shape and type (black outside the source, which the zoom avoids). With ``indexed``,
-        ``(index, frame)`` pairs.
+        shape and type (black outside the source, which the zoom avoids; none on a sphere).
+        With ``indexed``, ``(index, frame)`` pairs.
         """
         w, h = self.motion.camera.size
         if image.ndim not in (2, 3) or image.shape[:2] != (h, w):

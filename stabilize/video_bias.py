@@ -74,7 +74,8 @@ def bias_from_video(video: str, gyro: GyroLog, frame_t_s: np.ndarray, camera: Ca
     frame_t_s : (F,) float64
         Frame times.
     camera : CameraModel
-        The lens at the video size.
+        The lens at the video size (``sensors.equirect.equirect_camera`` for an equirect clip:
+        its rotation is then measured on the sphere, ``sensors.sphere_motion``).
     readout_s : float
         Rolling-shutter readout.
     readout_direction : str
@@ -84,7 +85,8 @@ def bias_from_video(video: str, gyro: GyroLog, frame_t_s: np.ndarray, camera: Ca
     -------
     VideoBias
     """
-    from sensors.video_motion import flow_samples_from_video, pair_rates
+    from sensors.sphere_motion import flow_samples_for_camera
+    from sensors.video_motion import pair_rates
 
     ft = np.asarray(frame_t_s, dtype=np.float64)
     lo = max(float(ft[0]), float(gyro.t_s[0]))
@@ -92,7 +94,7 @@ def bias_from_video(video: str, gyro: GyroLog, frame_t_s: np.ndarray, camera: Ca
     if hi - lo < 1.0:
         return VideoBias(None, 0, "gyro bias not removed: too little video beside the log")
     try:
-        samples = flow_samples_from_video(video, camera, readout_direction=readout_direction,
+        samples = flow_samples_for_camera(video, camera, readout_direction=readout_direction,
                                           windows_s=_windows(lo, hi))
         rates = pair_rates(samples, readout_s)
     except (InputError, SolveError) as exc:

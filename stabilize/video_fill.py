@@ -127,7 +127,8 @@ def fill_from_video(
     covered : (F,) bool
         Frames the log covers (``MotionTrack.covered``).
     camera : CameraModel
-        The lens at the video size.
+        The lens at the video size (``sensors.equirect.equirect_camera`` for an equirect clip:
+        its rotation is then measured on the sphere, ``sensors.sphere_motion``).
     readout_s : float
         Rolling-shutter readout.
     readout_direction : str
@@ -138,7 +139,8 @@ def fill_from_video(
     VideoFill
         ``gyro`` unchanged and no spans when nothing could be filled.
     """
-    from sensors.video_motion import flow_samples_from_video, pair_rates
+    from sensors.sphere_motion import flow_samples_for_camera
+    from sensors.video_motion import pair_rates
 
     ft = np.asarray(frame_t_s, dtype=np.float64)
     runs = uncovered_runs(covered)
@@ -155,7 +157,7 @@ def fill_from_video(
         else:
             windows.append([w0, w1])
     try:
-        samples = flow_samples_from_video(video, camera, readout_direction=readout_direction,
+        samples = flow_samples_for_camera(video, camera, readout_direction=readout_direction,
                                           windows_s=[(a, b + 0.5 * period) for a, b in windows])
         rates = pair_rates(samples, readout_s)
     except (InputError, SolveError) as exc:

@@ -47,6 +47,9 @@ def match_residuals(pm: PairMatches, warps_by_index: dict | None = None
     return before, np.linalg.norm(qj - qi, axis=1)
 
 
+_SIM_MARGIN_PX = 16  # beyond the reach of the SSIM window (Gaussian, sigma 1.5)
+
+
 def _ssim(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:
     """Mean SSIM (Gaussian window, sigma 1.5) over valid pixels; grey levels 0..255."""
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
@@ -100,12 +103,23 @@ def overlap_similarity(warped_layers: Sequence, min_area_px: int = 256) -> list[
             if not _columns_meet(la.layer, lb.layer):
                 continue
             base = la if la.layer.width <= lb.layer.width else lb
-            x0, y0 = base.layer.x0, max(la.layer.y0, lb.layer.y0)
+            other = lb if base is la else la
+            y0 = max(la.layer.y0, lb.layer.y0)
             y1 = min(la.layer.y0 + la.layer.height, lb.layer.y0 + lb.layer.height)
             if y1 <= y0:
                 continue
-            ga, va = _crop(la, x0, y0, base.layer.width, y1 - y0, W)
-            gb, vb = _crop(lb, x0, y0, base.layer.width, y1 - y0, W)
+            # Only the columns both layers hold (plus a margin wider than the SSIM window, so
+            # the figures are those of the whole base crop: outside the overlap both are 0).
+            t = np.arange(base.layer.width)
+            shared = np.flatnonzero(np.mod(base.layer.x0 + t - other.layer.x0, W)
+                                    < other.layer.width)
+            if not shared.size:
+                continue
+            t0 = max(0, int(shared[0]) - _SIM_MARGIN_PX)
+            t1 = min(base.layer.width, int(shared[-1]) + 1 + _SIM_MARGIN_PX)
+            x0 = base.layer.x0 + t0
+            ga, va = _crop(la, x0, y0, t1 - t0, y1 - y0, W)
+            gb, vb = _crop(lb, x0, y0, t1 - t0, y1 - y0, W)
             both = va & vb
             n = int(both.sum())
             if n < min_area_px:

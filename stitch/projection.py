@@ -32,11 +32,14 @@ from sensors.camera import project
 from sensors.equirect import dirs_to_equirect, equirect_to_dirs
 from sensors.errors import InputError
 
+from .refine_scene import ground_bearings
 from .rig import Rig, RigCamera
 
 __all__ = [
     "SceneRigCamera",
     "with_scene_depth",
+    "with_ground_plane",
+    "scene_ground_inv_m",
     "scene_depth_m",
     "camera_dirs_from_pano",
     "pano_dirs_from_camera",
@@ -65,15 +68,23 @@ class SceneRigCamera(RigCamera):
     ----------
     scene_depth_m : float
         Radius of the projection sphere about the rig centre, metres (inf: at infinity).
+    ground_m : float
+        With the scene at infinity: distance of a ground plane below the rig centre, metres
+        (inf: none). Directions below the horizon are its points, directions above it stay at
+        infinity (the scene the calibration solve finds, ``stitch.refine_scene``).
     """
 
     scene_depth_m: float = math.inf
+    ground_m: float = math.inf
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not (self.scene_depth_m > 0):
             raise InputError(f"camera {self.id}: scene depth must be positive, got "
                              f"{self.scene_depth_m}", self.camera.source)
+        if not (self.ground_m > 0):
+            raise InputError(f"camera {self.id}: ground distance must be positive, got "
+                             f"{self.ground_m}", self.camera.source)
 
     def with_rotation(self, R_rig_from_cam: np.ndarray) -> SceneRigCamera:
         """The same camera (and scene distance) with another orientation."""
@@ -83,6 +94,28 @@ class SceneRigCamera(RigCamera):
 def scene_depth_m(cam: RigCamera) -> float:
     """The scene distance a camera is projected with (inf for a plain ``RigCamera``)."""
     return float(getattr(cam, "scene_depth_m", math.inf))
+
+
+def scene_ground_inv_m(cam: RigCamera) -> float:
+    """Inverse distance (1/m) of the ground plane a camera is projected with (0: none; only
+    for cameras off the rig centre with the scene at infinity)."""
+    g = float(getattr(cam, "ground_m", math.inf))
+    if math.isinf(g) or not math.isinf(scene_depth_m(cam)) or not np.any(cam.position_m):
+        return 0.0
+    return 1.0 / g
+
+
+def with_ground_plane(rig: Rig, ground_m: float) -> Rig:
+    """The rig projected onto a ground plane ``ground_m`` below its centre (inf: none), the
+    rest of the scene at infinity (see :class:`SceneRigCamera`)."""
+    ground_m = float(ground_m)
+    if not ground_m > 0:
+        raise InputError(f"ground distance must be positive, got {ground_m}", rig.source)
+    cams = []
+    for c in rig:
+        fields = {f.name: getattr(c, f.name) for f in dataclasses.fields(RigCamera)}
+        cams.append(SceneRigCamera(**fields, scene_depth_m=scene_depth_m(c), ground_m=ground_m))
+    return Rig(tuple(cams), rig.source)
 
 
 def with_scene_depth(rig: Rig, depth_m: float) -> Rig:
@@ -112,6 +145,13 @@ def camera_dirs_from_pano(cam: RigCamera, dirs: np.ndarray) -> np.ndarray:
     (the directions themselves at infinity; ``D d - c`` normalised with a scene distance)."""
     D = scene_depth_m(cam)
     c = cam.position_m
+    g = scene_ground_inv_m(cam)
+    if g > 0:
+        d = np.asarray(dirs, dtype=np.float64)
+        down = d[..., 1] > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(down[..., None], d / (d[..., 1:2] * g) - c, d)
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
     if math.isinf(D) or not np.any(c):
         return dirs
     x = D * np.asarray(dirs, dtype=np.float64) - c
@@ -124,6 +164,9 @@ def pano_dirs_from_camera(cam: RigCamera, dirs: np.ndarray) -> np.ndarray:
     scene sphere, seen from the rig centre)."""
     D = scene_depth_m(cam)
     c = cam.position_m
+    g = scene_ground_inv_m(cam)
+    if g > 0:
+        return ground_bearings(c, dirs, g)
     if math.isinf(D) or not np.any(c):
         return dirs
     d = np.asarray(dirs, dtype=np.float64)
@@ -349,16 +392,26 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
 
     Notes
     -----
-    Runs the numba kernel ``_projection_kernels._pano_to_camera``;
+    Runs the numba kernel ``_projection_kernels._pano_to_camera``, or ``_pano_grid_to_camera``
+    when ``u`` is a row (1, n) and ``v`` a column (m, 1) (their ahead-of-time builds when
+    current, ``stitch.kernels``);
     :func:`_source_pixels_reference` is the numpy reference it is tested against.
     """
-    from ._projection_kernels import _pano_to_camera
+    from .kernels import projection_grid_kernel, projection_kernel
 
     u, v = _depth_uv(cam, u, v, W)
-    uu, vv = np.broadcast_arrays(np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64))
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    # A row of columns and a column of rows (a layer's grid): one lookup per column and row.
+    grid = u.ndim == 2 and v.ndim == 2 and u.shape[0] == 1 and v.shape[1] == 1
+    uu, vv = np.broadcast_arrays(u, v)
     shape = uu.shape
-    uf = np.ascontiguousarray(uu.ravel())
-    vf = np.ascontiguousarray(vv.ravel())
+    if grid:
+        uf = np.ascontiguousarray(u[0])
+        vf = np.ascontiguousarray(v[:, 0])
+    else:
+        uf = np.ascontiguousarray(uu.ravel())
+        vf = np.ascontiguousarray(vv.ravel())
     c = cam.camera
     fisheye = c.model == "opencv_fisheye"
     dist = np.zeros(8)
@@ -370,12 +423,15 @@ def source_pixels(cam: RigCamera, u: np.ndarray, v: np.ndarray, W: int
         use_limit = cam.fov_rad is not None
         cos_limit = math.cos(cam.fov_rad) if use_limit else -1.0
         r_max = _monotonic_radius(cam)
-    mx = np.empty(uf.size, np.float32)
-    my = np.empty(uf.size, np.float32)
-    ok = np.empty(uf.size, np.bool_)
-    _pano_to_camera(uf, vf, int(W), np.ascontiguousarray(cam.R_rig_from_cam), c.K, dist,
-                    fisheye, float(c.width), float(c.height), use_limit, cos_limit,
-                    r_max * r_max, mx, my, ok)
+    n = shape if grid else (uf.size,)
+    mx = np.empty(n, np.float32)
+    my = np.empty(n, np.float32)
+    ok = np.empty(n, np.bool_)
+    lookup = projection_grid_kernel() if grid else projection_kernel()
+    lookup(uf, vf, int(W), np.ascontiguousarray(cam.R_rig_from_cam, np.float64),
+           np.ascontiguousarray(c.K, np.float64), dist, bool(fisheye), float(c.width),
+           float(c.height), bool(use_limit), float(cos_limit), float(r_max * r_max),
+           np.ascontiguousarray(cam.position_m, np.float64), scene_ground_inv_m(cam), mx, my, ok)
     return mx.reshape(shape), my.reshape(shape), ok.reshape(shape)
 
 
@@ -413,8 +469,7 @@ def camera_footprint(cam: RigCamera, W: int, margin_px: int = 4, cam_index: int 
     cell_u, cell_v = W / n_u, H / n_v
     us = (np.arange(n_u) + 0.5) * cell_u - 0.5
     vs = (np.arange(n_v) + 0.5) * cell_v - 0.5
-    U, V = np.meshgrid(us, vs)
-    _, _, ok = source_pixels(cam, U, V, W)
+    _, _, ok = source_pixels(cam, us[None, :], vs[:, None], W)
     if not ok.any():
         raise InputError(f"camera {cam.id} sees no part of the panorama (check its lens and "
                          "image size)", cam.camera.source)

@@ -14,12 +14,16 @@ rig the layers were projected with. A match (x_i, x_j) becomes two rig-frame bea
     b = (c + t r) / D,  |c + t r| = D                 camera's scene distance D and centre c
 
 and the residual is ``(b_i - b_j) * W / (2 pi)`` (3-vector, about panorama px near the
-equator). Jacobians are central differences of the vectorised bearings (eight parameters per
-side). The robust loss is Cauchy by iteratively reweighted least squares, its scale annealed
-from the median residual down to ``robust_scale_px`` so that a start tens of pixels off is not
-all outliers. Priors (``pyceres.factors.NormalPrior``) pull every adjustment towards the rig
-file: focal 3 %, principal point 20 px, k1 0.02, k2 0.01, rotation 5 degrees; camera
-``fixed`` keeps its rotation (the gauge).
+equator). For a rig whose cameras sit off its centre, with the scene at infinity, a ground plane
+below the rig is solved too (``stitch.refine_scene``): a ray pointing down is compared by the
+direction of the point where it meets the plane. Jacobians are analytic for the rotations, the
+ground plane and the lenses of the radial rectilinear and equidistant models
+(``stitch.refine_lens.pixel_rays_lens_jacobian``), central differences otherwise. The robust
+loss is Cauchy by iteratively reweighted least squares, its scale annealed from the median
+residual down to ``robust_scale_px`` so that a start tens of pixels off is not all outliers.
+Priors (``pyceres.factors.NormalPrior``) pull every adjustment towards the rig file: focal
+3 %, principal point 20 px, k1 0.02, k2 0.01, rotation 5 degrees; camera ``fixed`` keeps its
+rotation (the gauge).
 """
 
 from __future__ import annotations
@@ -44,8 +48,10 @@ from .refine_lens import (
     adjusted_camera,
     apply_calibration,
     pixel_rays,
+    pixel_rays_lens_jacobian,
     pixel_rays_radius,
 )
+from .refine_scene import MAX_GROUND_INV_M, ground_bearings, ground_bearings_jacobian
 from .rig import Rig
 
 __all__ = ["CameraMatches", "CalibrationResult", "PRIOR_SIGMAS", "camera_matches_from_pano",
@@ -129,34 +135,45 @@ def pano_matches_from_camera(rig: Rig, matches: Sequence[CameraMatches], W: int
     return out
 
 
-def bearings(rig: Rig, k: int, px: np.ndarray) -> np.ndarray:
+def bearings(rig: Rig, k: int, px: np.ndarray, ground_inv_m: float = 0.0) -> np.ndarray:
     """Rig-frame bearings (N, 3) from the rig centre of pixels of camera k: their panorama
-    directions (with the camera's scene distance, ``stitch.projection.scene_depth_m``)."""
+    directions (with the camera's scene distance, ``stitch.projection.scene_depth_m``), or with
+    ``ground_inv_m`` > 0 the directions of the points they see on a ground plane that far
+    below the rig (``stitch.refine_scene``; rays above the horizon stay at infinity)."""
     c = rig[k]
-    return pano_dirs_from_camera(c, pixel_rays(c.camera, px) @ c.R_rig_from_cam.T)
+    rays = pixel_rays(c.camera, px) @ c.R_rig_from_cam.T
+    if ground_inv_m > 0 and math.isinf(scene_depth_m(c)):
+        return ground_bearings(c.position_m, rays, ground_inv_m)
+    return pano_dirs_from_camera(c, rays)
 
 
 def match_residuals_px(rig: Rig, matches: Sequence[CameraMatches], W: int,
-                       split: str = "heldout") -> np.ndarray:
+                       split: str = "heldout", ground_inv_m: float = 0.0) -> np.ndarray:
     """Bearing disagreement (panorama px, ``|b_i - b_j| W / 2 pi``) of every match of a split
-    (``"heldout"``, ``"fit"`` or ``"all"``) under a rig."""
+    (``"heldout"``, ``"fit"`` or ``"all"``) under a rig (and a ground plane, see
+    :func:`bearings`)."""
     k = W / (2 * math.pi)
     out = []
     for cm in matches:
         sel = {"heldout": cm.heldout, "fit": ~cm.heldout}.get(split, np.ones(len(cm), bool))
         if not sel.any():
             continue
-        bi = bearings(rig, cm.i, cm.x_i[sel])
-        bj = bearings(rig, cm.j, cm.x_j[sel])
+        bi = bearings(rig, cm.i, cm.x_i[sel], ground_inv_m)
+        bj = bearings(rig, cm.j, cm.x_j[sel], ground_inv_m)
         out.append(k * np.linalg.norm(bi - bj, axis=1))
     return np.concatenate(out) if out else np.zeros(0)
 
 
 class _Side:
-    """One camera's end of a pair: its pixels and what the bearings need."""
+    """One camera's end of a pair: its pixels and what the bearings need.
+
+    ``ground``: the camera sits off the rig centre with the scene at infinity, so its bearings
+    follow the ground-plane scene model (``stitch.refine_scene``) when the solve has one.
+    """
 
     def __init__(self, cam, px: np.ndarray):
         self.cam, self.px = cam, px
+        self.ground = math.isinf(scene_depth_m(cam)) and bool(np.any(cam.position_m))
         self._key: bytes | None = None
         self._cached: tuple[np.ndarray, np.ndarray | None] | None = None
 
@@ -178,18 +195,30 @@ class _Side:
     def rays(self, lens: np.ndarray | None) -> np.ndarray:
         return self._rays_radius(lens)[0]
 
-    def bearings(self, w: np.ndarray, rays: np.ndarray) -> np.ndarray:
+    def bearings(self, w: np.ndarray, rays: np.ndarray, rho: float | None = None) -> np.ndarray:
         R = rotation_matrix(w) @ self.cam.R_rig_from_cam
+        if rho is not None and self.ground:
+            return ground_bearings(self.cam.position_m, rays @ R.T, rho)
         return pano_dirs_from_camera(self.cam, rays @ R.T)
 
-    def jacobian(self, w: np.ndarray, lens: np.ndarray | None) -> tuple:
-        """Bearings (n, 3) and their derivatives (n, 3, 3) by w and (n, 3, 5) by the lens."""
+    def jacobian(self, w: np.ndarray, lens: np.ndarray | None, rho: float | None = None
+                 ) -> tuple:
+        """Bearings (n, 3) and their derivatives (n, 3, 3) by w, (n, 3, 5) by the lens and
+        (n, 3, 1) by the ground plane's inverse distance (None without a ground model)."""
         rays, radius = self._rays_radius(lens)
-        b = self.bearings(w, rays)
-        if math.isinf(scene_depth_m(self.cam)) or not np.any(self.cam.position_m):
-            # b = R(w) R0 r:  db/dw = -R(w) [R0 r]x J_r(w)  (as in stitch.refine)
-            v = rays @ self.cam.R_rig_from_cam.T
-            Jw = -rotation_matrix(w)[None] @ _skew_rows(v) @ _right_jacobian(w)[None]
+        b = self.bearings(w, rays, rho)
+        Rw = rotation_matrix(w)
+        v = rays @ self.cam.R_rig_from_cam.T
+        Jg = None
+        db_dr = None  # derivative of the bearing by the rig-frame ray R(w) v
+        if rho is not None and self.ground:
+            _, db_dr, dg_drho = ground_bearings_jacobian(self.cam.position_m, v @ Rw.T, rho)
+            Jg = dg_drho[:, :, None]
+        elif math.isinf(scene_depth_m(self.cam)) or not np.any(self.cam.position_m):
+            db_dr = np.eye(3)[None]
+        if db_dr is not None:
+            # b = g(R(w) v):  db/dw = dg/dr (-R(w) [v]x J_r(w))  (as in stitch.refine)
+            Jw = db_dr @ (-Rw[None] @ _skew_rows(v) @ _right_jacobian(w)[None])
         else:
             Jw = np.empty(b.shape + (3,))
             for a in range(3):
@@ -199,15 +228,23 @@ class _Side:
                               - self.bearings(w - e, rays)) / (2 * _ROT_STEP)
         Jl = None
         if lens is not None:
-            Jl = np.empty(b.shape + (5,))
             base = self.cam.camera
-            for a in range(5):
-                e = np.zeros(5)
-                e[a] = _FD_STEP[a]
-                plus = pixel_rays_radius(adjusted_camera(base, lens + e), self.px, radius)[0]
-                minus = pixel_rays_radius(adjusted_camera(base, lens - e), self.px, radius)[0]
-                Jl[..., a] = (self.bearings(w, plus) - self.bearings(w, minus)) / (2 * _FD_STEP[a])
-        return b, Jw, Jl
+            dray = None
+            if db_dr is not None:
+                dray = pixel_rays_lens_jacobian(adjusted_camera(base, lens), self.px, radius)
+            if dray is not None:
+                Jl = db_dr @ (Rw @ self.cam.R_rig_from_cam)[None] @ dray
+            else:
+                Jl = np.empty(b.shape + (5,))
+                for a in range(5):
+                    e = np.zeros(5)
+                    e[a] = _FD_STEP[a]
+                    plus = pixel_rays_radius(adjusted_camera(base, lens + e), self.px, radius)[0]
+                    minus = pixel_rays_radius(adjusted_camera(base, lens - e), self.px,
+                                              radius)[0]
+                    Jl[..., a] = (self.bearings(w, plus, rho)
+                                  - self.bearings(w, minus, rho)) / (2 * _FD_STEP[a])
+        return b, Jw, Jl, Jg
 
 
 def _skew(v: np.ndarray) -> np.ndarray:
@@ -226,10 +263,11 @@ class _PairCost(pyceres.CostFunction):
 
     def __init__(self, side_i: _Side, side_j: _Side, slots: list[tuple[int, int | None]],
                  n_blocks: list[int], scale_px: float, weight: np.ndarray,
-                 baseline: np.ndarray | None):
+                 baseline: np.ndarray | None, ground_slot: int | None = None):
         pyceres.CostFunction.__init__(self)
         self.sides = (side_i, side_j)
         self.slots = slots  # per side: (index of its w block, index of its lens block or None)
+        self.gi = ground_slot  # index of the ground plane's block (bearing model only)
         self.k = scale_px
         self.B = baseline
         self.rows = 3 if baseline is None else 1
@@ -238,11 +276,15 @@ class _PairCost(pyceres.CostFunction):
         self.set_num_residuals(self.rows * len(weight))
         self.set_parameter_block_sizes(n_blocks)
 
+    def _rho(self, params) -> float | None:
+        return None if self.gi is None else float(params[self.gi][0])
+
     def _bearings(self, params) -> list[np.ndarray]:
         b = []
+        rho = self._rho(params)
         for side, (wi, li) in zip(self.sides, self.slots, strict=True):
             lens = None if li is None else params[li]
-            b.append(side.bearings(params[wi], side.rays(lens)))
+            b.append(side.bearings(params[wi], side.rays(lens), rho))
         return b
 
     def _residual(self, bi: np.ndarray, bj: np.ndarray) -> np.ndarray:
@@ -261,10 +303,9 @@ class _PairCost(pyceres.CostFunction):
             residuals[:] = (self.scale[:, None] * self.raw(parameters)).ravel()
             return bool(np.all(np.isfinite(residuals)))
         n = len(self.scale)
-        out = [self.sides[0].jacobian(parameters[self.slots[0][0]], None if self.slots[0][1]
-                                      is None else parameters[self.slots[0][1]]),
-               self.sides[1].jacobian(parameters[self.slots[1][0]], None if self.slots[1][1]
-                                      is None else parameters[self.slots[1][1]])]
+        rho = self._rho(parameters)
+        out = [side.jacobian(parameters[wi], None if li is None else parameters[li], rho)
+               for side, (wi, li) in zip(self.sides, self.slots, strict=True)]
         bi, bj = out[0][0], out[1][0]
         if self.B is None:
             dr = [self.k * np.broadcast_to(np.eye(3), (n, 3, 3)),
@@ -277,10 +318,12 @@ class _PairCost(pyceres.CostFunction):
             g = (bj - nn * np.einsum("nk,nk->n", bj, nn)[:, None]) / cn
             dr = [self.k * (g @ Bx)[:, None, :], self.k * nn[:, None, :]]
         acc = [np.zeros((n, self.rows, len(p))) for p in parameters]
-        for (wi, li), (_, Jw, Jl), d in zip(self.slots, out, dr, strict=True):
+        for (wi, li), (_, Jw, Jl, Jg), d in zip(self.slots, out, dr, strict=True):
             acc[wi] += d @ Jw
             if li is not None:
                 acc[li] += d @ Jl
+            if Jg is not None:
+                acc[self.gi] += d @ Jg
         s = self.scale[:, None]
         residuals[:] = (s * self._residual(bi, bj)).ravel()
         for blk, J in enumerate(acc):
@@ -296,7 +339,8 @@ class CalibrationResult:
     ``rotvec_rad`` (N, 3) are the rotation corrections, ``lens_delta`` (N, 5) every camera's
     lens adjustment (``LENS_PARAMS``; zeros for a rotations-only solve), both relative to the
     rig handed in; ``rig`` has them applied. Residual figures are fitting-match bearing
-    distances in panorama px.
+    distances in panorama px. ``ground_inv_m`` is the solved ground plane's inverse distance
+    below the rig centre (1/m; 0 without one, see ``stitch.refine_scene``).
     """
 
     rig: Rig
@@ -309,6 +353,7 @@ class CalibrationResult:
     ceres_iterations: int
     solve_s: float
     lens_blocks: list[int] = field(default_factory=list)
+    ground_inv_m: float = 0.0
 
 
 def _lens_slots(rig: Rig, share_groups: bool) -> list[int]:
@@ -328,7 +373,7 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
                        start: tuple[np.ndarray, np.ndarray] | None = None,
                        share_groups: bool = False,
                        robust_scale_px: float = 1.0, max_iterations: int = 30,
-                       model: str = "auto") -> CalibrationResult:
+                       model: str = "auto", ground_plane: bool = True) -> CalibrationResult:
     """Refine the rig's rotations, and its lenses with ``intrinsics``, from image matches.
 
     Parameters
@@ -343,7 +388,7 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
         Also refine the lenses (else rotations only).
     fixed : int
         Camera whose rotation is held (the gauge).
-    start : (rotvec (N, 3), lens_delta (N, 5)), optional
+    start : (rotvec (N, 3), lens_delta (N, 5)[, ground_inv_m]), optional
         Where to start (e.g. a coarse solve's result); relative to ``rig``.
     share_groups : bool
         Cameras of one lens group (``RigCamera.group``) share one lens adjustment.
@@ -354,6 +399,10 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
     model : {"auto", "epipolar", "rays"}
         Residual: bearing difference (``rays``), epipolar distance (``epipolar``, pairs with a
         baseline), ``auto`` = epipolar for pairs with a baseline when the scene is at infinity.
+    ground_plane : bool
+        With bearing residuals, cameras off the rig centre and the scene at infinity: solve a
+        ground plane below the rig with the calibration (``stitch.refine_scene``), so that the
+        ground's parallax is not taken for a tilt of the lenses.
 
     Returns
     -------
@@ -404,11 +453,14 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
     n_lens = max(slots) + 1
     rot = [np.zeros(3) for _ in range(n)]
     lens = [np.zeros(5) for _ in range(n_lens)]
+    ground = np.zeros(1)
     if start is not None:
         for c in range(n):
             rot[c][:] = start[0][c]
             if intrinsics:
                 lens[slots[c]][:] = start[1][c]
+        if len(start) > 2:
+            ground[0] = min(max(float(start[2]), 0.0), MAX_GROUND_INV_M)
     costs = []
     for cm in matches:
         if not (0 <= cm.i < n and 0 <= cm.j < n) or cm.i == cm.j:
@@ -441,8 +493,12 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
             xi, xj, wt = xi[keep], xj[keep], wt[keep]
             if len(xi) < 3:
                 continue
-        cost = _PairCost(_Side(rig[cm.i], xi), _Side(rig[cm.j], xj),
-                         side_slots, [len(b) for b in blocks], k, wt, B)
+        sides = (_Side(rig[cm.i], xi), _Side(rig[cm.j], xj))
+        gi = None
+        if ground_plane and B is None and not finite and (sides[0].ground or sides[1].ground):
+            blocks.append(ground)
+            gi = len(blocks) - 1
+        cost = _PairCost(*sides, side_slots, [len(b) for b in blocks], k, wt, B, gi)
         costs.append((cost, blocks))
     if not costs:
         raise InputError("no correspondences to refine the rig calibration with", rig.source)
@@ -466,6 +522,9 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
                                        None, [p])
     if id(rot[fixed]) in used:
         problem.set_parameter_block_constant(rot[fixed])
+    if id(ground) in used:
+        problem.set_parameter_lower_bound(ground, 0, 0.0)
+        problem.set_parameter_upper_bound(ground, 0, MAX_GROUND_INV_M)
     opts = pyceres.SolverOptions()
     opts.linear_solver_type = pyceres.LinearSolverType.DENSE_QR
     opts.max_num_iterations = max_iterations
@@ -492,4 +551,5 @@ def refine_calibration(rig: Rig, matches: Sequence[CameraMatches], W: int, *,
     d1 = np.concatenate(distances())
     return CalibrationResult(apply_calibration(rig, rv, ld if intrinsics else None), rv, ld,
                              intrinsics, int(d1.size), float(np.median(d0)),
-                             float(np.median(d1)), iters, time.perf_counter() - t0, slots)
+                             float(np.median(d1)), iters, time.perf_counter() - t0, slots,
+                             float(ground[0]) if id(ground) in used else 0.0)

@@ -27,7 +27,7 @@ from .refine import rotation_matrix
 from .rig import Rig
 
 __all__ = ["LENS_PARAMS", "adjusted_camera", "pixel_rays", "pixel_rays_radius",
-           "apply_calibration",
+           "pixel_rays_lens_jacobian", "apply_calibration",
            "camera_angles_deg"]
 
 #: The per-lens adjustments, in order (see the module docstring).
@@ -110,6 +110,68 @@ def pixel_rays_radius(cam: CameraModel, px: np.ndarray, start: np.ndarray | None
         x, y = und[:, 0, 0].astype(np.float64), und[:, 0, 1].astype(np.float64)
     rays = np.column_stack([x, y, np.ones_like(x)])
     return rays / np.linalg.norm(rays, axis=1, keepdims=True), r
+
+
+def pixel_rays_lens_jacobian(cam: CameraModel, px: np.ndarray, radius: np.ndarray
+                             ) -> np.ndarray | None:
+    """Derivatives (N, 3, 5) of :func:`pixel_rays` by the ``LENS_PARAMS`` adjustments of
+    ``cam`` (at zero adjustment), or None for lenses inverted by OpenCV.
+
+    ``radius`` is the solved radius (angle) :func:`pixel_rays_radius` returned for these
+    pixels. The inversion ``g(r) = r (1 + k1 r^2 + ...) = r_d`` is differentiated implicitly:
+    ``dr = (d r_d - r^3 dk1 - r^5 dk2) / g'(r)``; the distorted coordinates move with the focal
+    scale and the principal point. Central differences of :func:`pixel_rays` agree
+    (``tests/test_stitch_calibrate.py``).
+    """
+    if radius is None:
+        return None
+    px = np.asarray(px, dtype=np.float64).reshape(-1, 2)
+    K = cam.K
+    fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
+    yd = (px[:, 1] - cy) / fy
+    xd = (px[:, 0] - cx - s * yd) / fx
+    rd = np.hypot(xd, yd)
+    n = len(px)
+    dxd = np.zeros((n, 5))
+    dyd = np.zeros((n, 5))
+    dxd[:, 0], dxd[:, 1], dxd[:, 2] = -xd, -1.0 / fx, s / (fx * fy)
+    dyd[:, 0], dyd[:, 2] = -yd, -1.0 / fy
+    safe = rd > 1e-12
+    rds = np.where(safe, rd, 1.0)
+    drd = np.where(safe[:, None], (xd[:, None] * dxd + yd[:, None] * dyd) / rds[:, None], 0.0)
+    k = np.zeros(8)
+    k[: min(8, cam.dist.size)] = cam.dist[:8]
+    r = np.asarray(radius, dtype=np.float64)
+    r2 = r * r
+    if cam.model == "opencv_fisheye":
+        dg = 1 + r2 * (3 * k[0] + r2 * (5 * k[1] + r2 * (7 * k[2] + r2 * 9 * k[3])))
+    else:
+        dg = 1 + r2 * (3 * k[0] + r2 * (5 * k[1] + r2 * 7 * k[4]))
+    dg = np.where(np.abs(dg) > 1e-9, dg, 1e-9)
+    dr = drd / dg[:, None]
+    dr[:, 3] -= r * r2 / dg
+    dr[:, 4] -= r * r2 * r2 / dg
+    out = np.zeros((n, 3, 5))
+    if cam.model == "opencv_fisheye":
+        # ray = (x_d sin(t) / r_d, y_d sin(t) / r_d, cos(t)), t the off-axis angle
+        a = np.where(safe, np.sin(r) / rds, 1.0)
+        da = np.where(safe[:, None], (np.cos(r)[:, None] * dr * rd[:, None]
+                                      - np.sin(r)[:, None] * drd) / (rds * rds)[:, None], 0.0)
+        out[:, 0] = dxd * a[:, None] + xd[:, None] * da
+        out[:, 1] = dyd * a[:, None] + yd[:, None] * da
+        out[:, 2] = -np.sin(r)[:, None] * dr
+        return out
+    # ray = (x, y, 1) / |.|, (x, y) = (x_d, y_d) q with q = r / r_d
+    q = np.where(safe, r / rds, 1.0)
+    dq = np.where(safe[:, None], (dr - q[:, None] * drd) / rds[:, None], 0.0)
+    x, y = xd * q, yd * q
+    nv = np.sqrt(x * x + y * y + 1.0)
+    ray = np.column_stack([x, y, np.ones_like(x)]) / nv[:, None]
+    dv = np.zeros((n, 3, 5))
+    dv[:, 0] = dxd * q[:, None] + xd[:, None] * dq
+    dv[:, 1] = dyd * q[:, None] + yd[:, None] * dq
+    P = (np.eye(3)[None] - ray[:, :, None] * ray[:, None, :]) / nv[:, None, None]
+    return P @ dv
 
 
 def apply_calibration(rig: Rig, rotvec_rad: np.ndarray, lens_delta: np.ndarray | None) -> Rig:

@@ -16,7 +16,9 @@ nominal calibration:
    whose solve failed or left the plausible range (focal +-20 %, principal point 100 px,
    rotation 20 degrees) is dropped. A refinement that is not kept is reported with a warning.
 
-The flow matches, mapped onto the kept rig's layers, feed the spline repair directly.
+The kept rig is projected onto the ground plane the solve found (``stitch.projection.
+with_ground_plane``; the scene above the horizon stays at infinity), and the flow matches,
+mapped onto its layers, feed the spline repair directly.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sensors.progress import get_logger, note
 
 from .metrics import residual_stats
 from .params import StitchParams
-from .projection import find_overlaps, project_rig
+from .projection import find_overlaps, project_rig, with_ground_plane
 from .refine_calib import (
     CalibrationResult,
     CameraMatches,
@@ -101,8 +103,8 @@ def supports_intrinsics(rig: Rig, matches: list[CameraMatches]) -> tuple[bool, s
     return True, "every camera has enough matches spread over its image"
 
 
-def _score(rig: Rig, heldout: list[CameraMatches], W: int) -> dict:
-    d = match_residuals_px(rig, heldout, W)
+def _score(rig: Rig, heldout: list[CameraMatches], W: int, ground_inv_m: float = 0.0) -> dict:
+    d = match_residuals_px(rig, heldout, W, ground_inv_m=ground_inv_m)
     stats = residual_stats(d)
     stats["score_px"] = float(np.sqrt(np.mean(np.minimum(d, _CAP_PX) ** 2))) if d.size else None
     return stats
@@ -243,10 +245,11 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
     pm = flow(lay, ovs, params) if ovs else []
     cm = camera_matches_from_pano(start_rig, pm, W)
     data = _cap(list(fm), _MAX_FEATURES_PER_PAIR) + _cap(cm, _MAX_FIT_PER_PAIR)
-    start = None if coarse is None else (coarse.rotvec_rad, coarse.lens_delta)
+    start = None if coarse is None else (coarse.rotvec_rad, coarse.lens_delta,
+                                         coarse.ground_inv_m)
     heldout = [c.subset(c.heldout) for c in list(fm) + cm]
     rigs = {"nominal": rig}
-    scores = {"nominal": _score(rig, heldout, W)}
+    scores: dict[str, dict] = {}
 
     def candidate(name, intr, st):
         try:
@@ -260,12 +263,23 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
             return
         candidates[name] = res
         rigs[name] = res.rig
-        scores[name] = _score(res.rig, heldout, W)
+
+    def rescore():
+        # One scene for every candidate: the ground plane of the most refined solve.
+        best = next((candidates[k] for k in ("intrinsics", "rotations") if k in candidates),
+                    coarse)
+        g = 0.0 if best is None else best.ground_inv_m
+        for name, r in rigs.items():
+            scores[name] = _score(r, heldout, W, g)
+        return g
 
     candidate("intrinsics", True, start)
+    ground_inv_m = rescore()
     # The rotations-only candidate is solved only when the lens refinement is not kept.
     if guard_choice(scores) != "intrinsics":
-        candidate("rotations", False, None)
+        candidate("rotations", False, (np.zeros((len(rig), 3)), np.zeros((len(rig), 5)),
+                                       ground_inv_m))
+        ground_inv_m = rescore()
     kept = guard_choice(scores)
     for name, reason in dropped.items():
         note(warnings, _log, f"calibration refinement: the {name} solve was dropped ({reason})")
@@ -276,6 +290,12 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
              + ", ".join(f"{k} {v['score_px']:.3f} px" for k, v in scores.items()
                          if v.get("score_px") is not None) + ")")
     final = rigs[kept]
+    # The kept solve's ground plane (a guard that keeps the rig file trusts no solve's scene).
+    ground_inv_m = candidates[kept].ground_inv_m if kept in candidates else 0.0
+    if ground_inv_m > 0:
+        # Project onto the scene the solve found: the ground's parallax is then removed by
+        # geometry, and the repair corrects only what the plane does not explain.
+        final = with_ground_plane(final, 1.0 / ground_inv_m)
     if final is start_rig:
         lay_f, ovs_f = lay, ovs
     else:
@@ -289,6 +309,7 @@ def calibrate_rig(rig: Rig, images, layers, overlaps, params: StitchParams, flow
         "kept": kept,
         "guard": {"scores": scores, "gain_required": _GAIN, "cap_px": _CAP_PX,
                   "dropped": dropped},
+        "ground_plane_m": (1.0 / ground_inv_m) if ground_inv_m > 0 else None,
         "n_feature_matches": int(sum(len(c) for c in fm)),
         "n_flow_matches": int(sum(len(c) for c in cm)),
         "lens_params": list(LENS_PARAMS),

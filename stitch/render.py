@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import zlib
@@ -184,6 +185,29 @@ def _extend_edges(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
+def _exposure_compensator(params: StitchParams, crops):
+    """The exposure compensator fed with every crop at half resolution.
+
+    Gains are smooth (one per image, or per ``exposure_block_px`` block), so half resolution
+    and half-size blocks give the same gain grid at a quarter of the work; the block
+    compensators resize their gain maps to the full-resolution image they are applied to.
+    """
+    p = params
+    if params.exposure in ("gain_blocks", "channels_blocks"):
+        p = dataclasses.replace(params, exposure_block_px=max(1, params.exposure_block_px // 2))
+    comp = _COMPENSATORS[params.exposure](p)
+    corners, images, masks = [], [], []
+    for _k, (cx, cy), img, valid, _seam in crops:
+        h, w = valid.shape
+        size = (max(1, w // 2), max(1, h // 2))
+        corners.append((cx // 2, cy // 2))
+        images.append(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
+        m = cv2.resize(valid.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+        masks.append(m * 255)
+    comp.feed(corners=corners, images=images, masks=masks)
+    return comp
+
+
 def _placements(layers: Sequence[WarpedLayer], W: int, pad: int):
     """(layer index, canvas x) of every copy of every layer that touches [-pad, W + pad)."""
     out = []
@@ -241,9 +265,7 @@ def blend_layers(layers: Sequence[WarpedLayer], W: int, params: StitchParams | N
     comp = None
     if params.exposure != "none":
         # (cv2's NoExposureCompensator.feed crashes in the Python binding; "none" skips it.)
-        comp = _COMPENSATORS[params.exposure](params)
-        comp.feed(corners=[c[1] for c in crops], images=[c[2] for c in crops],
-                  masks=[c[3].astype(np.uint8) * 255 for c in crops])
+        comp = _exposure_compensator(params, crops)
 
     if bands > 0:
         blender = cv2.detail_MultiBandBlender(0, bands)

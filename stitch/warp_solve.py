@@ -127,13 +127,22 @@ class SplineWarp:
     def dense(self, layer=None) -> tuple[np.ndarray, np.ndarray]:
         """(dx, dy) float32 arrays over the layer (default: the layer the warp was solved on).
 
-        ``layer`` may be a ``Layer`` or ``ProjectedLayer`` with the same crop.
+        ``layer`` may be a ``Layer`` or ``ProjectedLayer`` with the same crop. The arrays are
+        computed once and read-only.
         """
         self._check_layer(layer)
+        return self._dense
+
+    @cached_property
+    def _dense(self) -> tuple[np.ndarray, np.ndarray]:
+        # Computed once: the fold check's figures, the render and the report all read it.
         Bu, Bv, _, _ = self._bases((self.height, self.width))
-        dx = Bv @ self.ctrl[..., 0] @ Bu.T
-        dy = Bv @ self.ctrl[..., 1] @ Bu.T
-        return dx.astype(np.float32), dy.astype(np.float32)
+        out = []
+        for k in range(2):
+            d = (Bv @ self.ctrl[..., k] @ Bu.T).astype(np.float32)
+            d.setflags(write=False)
+            out.append(d)
+        return out[0], out[1]
 
     def jacobian_det(self, layer=None) -> np.ndarray:
         """det(I + grad d) (h, w) of q -> q + d(q) over the layer (> 0 everywhere: no fold)."""

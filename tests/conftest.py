@@ -15,12 +15,14 @@ def samples_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def aot_dir(tmp_path_factory) -> Path:
-    """The stabilizer's ahead-of-time kernel modules, built once per session (C compiler)."""
+    """The stabilizer's and the stitcher's ahead-of-time kernel modules, built once per session
+    (C compiler)."""
     from sensors.aot import build
     from stabilize.warmup import SPECS
+    from stitch.kernels import STITCH
 
     folder = tmp_path_factory.mktemp("aot")
-    for spec in SPECS:
+    for spec in (*SPECS, STITCH):
         build(spec, folder)
     return folder
 

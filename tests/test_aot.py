@@ -51,7 +51,8 @@ def test_a_module_built_from_other_kernels_is_not_loaded(tmp_path, monkeypatch):
 
 def test_a_build_leaves_only_the_finished_module(aot_dir):
     names = sorted(p.name for p in aot_dir.iterdir())
-    assert [n.split(".")[0] for n in names] == ["_aot_sensors", "_aot_sphere", "_aot_stabilize"]
+    assert [n.split(".")[0] for n in names] == ["_aot_sensors", "_aot_sphere", "_aot_stabilize",
+                                               "_aot_stitch"]
     assert not any(n.startswith(".") for n in names)
 
 

@@ -1,12 +1,13 @@
 """Truth measures of dual-fisheye clips: seam residuals of a stitch and band jitter."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
 from sensors.quaternion import qangle
-from sensors.synthetic import generate_clip
+from sensors.synthetic import DualFisheyeCalibration, generate_clip
 from sensors.synthetic.dual_fisheye_truth import DualFisheyeClipTruth, seam_errors_px
 from stabilize.metrics import band_jitter_px
 
@@ -71,3 +72,17 @@ def test_band_jitter_is_zero_for_a_perfect_estimate_and_not_without_rolling_shut
     assert band_jitter_px(t, q_true, q_true, still, 152.8, 10.0) < 1e-6
     frame_only = np.broadcast_to(d["frame_quat"][:, None], q_true.shape)
     assert band_jitter_px(t, q_true, frame_only, still, 152.8, 10.0) > 0.05
+
+
+def test_the_truth_holds_the_calibration_the_clip_was_rendered_with(tmp_path):
+    calib = DualFisheyeCalibration.random(11, (128, 64), rim_px=2.0)
+    clip = generate_clip(tmp_path, kind="walk", width=128, height=64, duration_s=0.2,
+                         projection="dual-fisheye", dual_fisheye=calib, audio=False)
+    truth = DualFisheyeClipTruth.load(clip.truth_npz)
+    from_json = DualFisheyeCalibration.from_dict(json.loads(clip.truth_json.read_text())[
+        "dual_fisheye"])
+    for got in (truth.calibration, from_json):
+        assert got.lenses == calib.lenses and got.gains == calib.gains
+        assert got.size == calib.size and got.rim_px == calib.rim_px
+        np.testing.assert_array_equal(got.R_rig_from_back, calib.R_rig_from_back)
+        np.testing.assert_array_equal(got.centres_m, calib.centres_m)

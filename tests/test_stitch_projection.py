@@ -163,11 +163,30 @@ def _parity_cameras(samples_dir):
     folding = RigCamera("fold", CameraModel(K, [-0.3, 0.01, 0.001, -0.002, 0.0],
                                             "opencv_standard", (200, 150)), rig[1].R_rig_from_cam)
     limited = RigCamera("fov", rig[0].camera, rig[2].R_rig_from_cam, fov_rad=0.5)
+    from stitch.projection import with_ground_plane
+
+    grounded = with_ground_plane(rig, 1.6)
     return [rig[0], rig[3], folding, limited, s360[0], s360[s360.ids.index("cam0")],
-            s360[s360.ids.index("cam16")]]
+            s360[s360.ids.index("cam16")], grounded[1], grounded[4]]
 
 
-def test_projection_kernel_matches_numpy_reference(samples_dir):
+@pytest.fixture(params=["jit", "aot"])
+def stitch_kernel(request, monkeypatch) -> str:
+    """The projection kernel as numba compiles it, and as its ahead-of-time build."""
+    from sensors.aot import _forget, status
+    from stitch.kernels import STITCH
+
+    if request.param == "aot":
+        monkeypatch.setenv("STEADYRIG_AOT_DIR", str(request.getfixturevalue("aot_dir")))
+    else:
+        monkeypatch.setenv("STEADYRIG_AOT", "0")
+    _forget()
+    assert status(STITCH).startswith("loaded") == (request.param == "aot")
+    yield request.param
+    _forget()
+
+
+def test_projection_kernel_matches_numpy_reference(samples_dir, stitch_kernel):
     from stitch.projection import _source_pixels_reference
 
     rng = np.random.default_rng(2376609)
@@ -178,6 +197,24 @@ def test_projection_kernel_matches_numpy_reference(samples_dir):
         rx, ry, rok = _source_pixels_reference(cam, u, v, W)
         assert ok.any()
         assert np.count_nonzero(ok != rok) <= 2  # only points on a boundary, to rounding
+        both = ok & rok
+        np.testing.assert_allclose(mx[both], rx[both], atol=1e-3)
+        np.testing.assert_allclose(my[both], ry[both], atol=1e-3)
+        assert np.all(mx[~ok] == -1) and np.all(my[~ok] == -1)
+
+
+def test_grid_projection_kernel_matches_numpy_reference(samples_dir, stitch_kernel):
+    from stitch.projection import _source_pixels_reference
+
+    # A layer's grid: a row of columns (crossing the 0/W seam) and a column of rows.
+    u = np.arange(-300.0, 1500.0, 1.7)[None, :]
+    v = np.arange(0.0, W / 2, 1.3)[:, None]
+    for cam in _parity_cameras(samples_dir):
+        mx, my, ok = source_pixels(cam, u, v, W)
+        rx, ry, rok = _source_pixels_reference(cam, u, v, W)
+        assert mx.shape == ok.shape == (v.size, u.size)
+        assert ok.any()
+        assert np.count_nonzero(ok != rok) <= 2
         both = ok & rok
         np.testing.assert_allclose(mx[both], rx[both], atol=1e-3)
         np.testing.assert_allclose(my[both], ry[both], atol=1e-3)

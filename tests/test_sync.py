@@ -360,3 +360,27 @@ def test_a_long_clip_with_another_recordings_gyro_is_refused(long_generated):
     other = synthesize_gyro(camera_path("walk", 30.0, 77), 200.0, seed=3, accel=False)
     with pytest.raises(SolveError, match="short_gop.mp4"):
         sync_video_to_gyro(str(video), other, readout_s=READOUT_S)
+
+
+@pytest.fixture(scope="module")
+def one_axis_pan():
+    # seed 21's pan barely turns about x: x and -x explain the picture's motion equally well
+    samples, path = _rendered("pan", 21)
+    gyro = synthesize_gyro(path, 200.0, seed=1, accel=False)
+    return samples, gyro
+
+
+def test_a_pan_that_cannot_tell_the_axes_apart_keeps_the_logs_own_axes(one_axis_pan):
+    samples, gyro = one_axis_pan
+    res = sync_samples_to_gyro(samples, GyroLog(gyro.t_s + 0.3, gyro.omega_rad_s),
+                               readout_s=READOUT_S)
+    assert res.axes == "+x+y+z"
+    assert abs(res.offset_s - 0.3) < 1e-3
+    assert any("kept the log's axes" in n for n in res.notes)
+
+
+def test_a_log_in_other_axes_is_still_refused_when_the_motion_cannot_tell(one_axis_pan):
+    samples, gyro = one_axis_pan
+    swapped = GyroLog(gyro.t_s + 0.3, gyro.omega_rad_s[:, [1, 0, 2]] * [1.0, -1.0, 1.0])
+    with pytest.raises(SolveError, match="axis orientation is ambiguous"):
+        sync_samples_to_gyro(samples, swapped, readout_s=READOUT_S)

@@ -11,11 +11,13 @@ import numpy as np
 from ..readers.axes import ALL_AXIS_MAPS, AxisMap
 from ..types import GyroLog
 
-__all__ = ["AXES_ALL", "apply_axes", "axes_matrix", "nearest_axes"]
+__all__ = ["AXES_ALL", "LOG_AXES", "apply_axes", "axes_matrix", "nearest_axes"]
 
 #: The 48 signed axis permutations; ``"-y+x-z"`` means ``omega_cam = (-g_y, +g_x, -g_z)`` where
 #: ``g`` are the GyroLog's rates as given. ``"+x+y+z"`` is the identity.
 AXES_ALL = tuple(m.signed for m in ALL_AXIS_MAPS)
+#: The log's rates as the reader gave them (camera axes where the reader knows the orientation).
+LOG_AXES = "+x+y+z"
 
 
 def axes_matrix(axes: str) -> np.ndarray:

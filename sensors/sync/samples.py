@@ -3,6 +3,8 @@ drift."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..errors import InputError, SolveError
@@ -10,7 +12,7 @@ from ..orientation import integrate_gyro
 from ..progress import get_logger, note
 from ..types import GyroLog
 from ..video_motion import FlowSamples, pair_rates
-from .axes import AXES_ALL, axes_matrix
+from .axes import AXES_ALL, LOG_AXES, axes_matrix
 from .coarse import coarse_video
 from .fine import fit_drift, fit_focal, fit_readout, refine_window_offsets
 from .result import SyncResult
@@ -77,7 +79,7 @@ def sync_samples_to_gyro(
     elif estimate_axes:
         candidates = AXES_ALL
     else:
-        candidates = ("+x+y+z",)
+        candidates = (LOG_AXES,)
     coarse = coarse_video(t_v[ok], w_v[ok], frame_dt, gyro, center_s, search_s, candidates)
     if coarse.score > max_unexplained:
         hint = ("the gyro rotates far more than the picture: in-camera stabilised (EIS) video?"
@@ -90,6 +92,17 @@ def sync_samples_to_gyro(
         raise SolveError(
             f"offset is ambiguous (second-best peak within {coarse.margin:.0%} of the best): "
             "motion too repetitive or too weak")
+    if (len(candidates) > 1 and coarse.runner_up is not None
+            and coarse.runner_up_score < 1.5 * coarse.score + 0.01):
+        # Motion about one axis cannot tell the others apart; the readers put every log in
+        # camera axes, so the log's own axes win when they explain the motion as well.
+        own = (coarse if coarse.axes == LOG_AXES else
+               coarse_video(t_v[ok], w_v[ok], frame_dt, gyro, center_s, search_s, (LOG_AXES,)))
+        if own.score < 1.5 * coarse.score + 0.01 and own.margin >= min_margin:
+            note(notes, _log, f"the motion does not tell the IMU axes apart ({coarse.axes} "
+                 f"{coarse.score:.0%}, {coarse.runner_up} {coarse.runner_up_score:.0%}, the "
+                 f"log's own {own.score:.0%} unexplained): kept the log's axes")
+            coarse = replace(own, runner_up=None)
     if coarse.runner_up is not None and coarse.runner_up_score < 1.5 * coarse.score + 0.01:
         raise SolveError(
             f"IMU axis orientation is ambiguous ({coarse.axes} leaves {coarse.score:.0%} "

@@ -9,8 +9,9 @@ import numpy as np
 from ..damage import damage_note
 from ..errors import InputError, SolveError
 from ..progress import ProgressCallback, get_logger
+from ..sphere_motion import flow_samples_for_camera, motion_camera
 from ..types import CameraModel, GyroLog
-from ..video_motion import flow_samples_from_video, keyframe_times
+from ..video_motion import keyframe_times
 from .result import SyncResult
 from .samples import sync_samples_to_gyro
 from .windows import MID_WINDOWED_S, MID_WINDOWS, MIN_WINDOWED_S, decode_windows_from_gyro
@@ -32,6 +33,8 @@ def sync_video_to_gyro(
     windows: int = 4,
     readout_direction: str = "top_to_bottom",
     progress: ProgressCallback | None = None,
+    projection: str = "auto",
+    camera_name: str | None = None,
 ) -> SyncResult:
     """Find the offset (and drift, and IMU axis orientation) between a video and a gyro log.
 
@@ -66,6 +69,13 @@ def sync_video_to_gyro(
         frame analysed: ``done`` frames so far, ``total`` the frames expected when the container
         tells (on a windowed clip about ``windows * DECODE_WINDOW_S * fps``, not the clip's
         frame count).
+    projection : str
+        ``auto`` (default: equirect when the file carries spherical video metadata, or is a 2:1
+        frame from the 360 camera ``camera_name`` names), ``flat`` or ``equirect``. An equirect
+        clip's rotation is measured on the sphere (``sensors.sphere_motion``; noted), with no
+        lens; so is any clip whose ``camera`` is ``sensors.equirect.equirect_camera``.
+    camera_name : str, optional
+        The log's camera (``SensorLog.camera``), for ``auto``.
 
     Returns
     -------
@@ -86,6 +96,7 @@ def sync_video_to_gyro(
     """
     if not (np.isfinite(search_s) and search_s > 0):
         raise InputError(f"search window must be positive, got {search_s} s")
+    camera, proj_note = motion_camera(video_path, camera, projection, camera_name)
     span = video_span(video_path)
     dec_wins = None
     kf = None
@@ -102,7 +113,7 @@ def sync_video_to_gyro(
         dec_wins = decode_windows_from_gyro(gyro, span, search_s=search_s, n_windows=n_win,
                                             min_clip_s=min_clip, keyframes=keyframes)
         kf = kf_cache.get("kf")
-    samples = flow_samples_from_video(video_path, camera, readout_direction=readout_direction,
+    samples = flow_samples_for_camera(video_path, camera, readout_direction=readout_direction,
                                       windows_s=dec_wins, keyframes_s=kf if dec_wins else None,
                                       progress=progress)
     estimate = readout_s is None
@@ -114,6 +125,9 @@ def sync_video_to_gyro(
     except SolveError as exc:
         raise SolveError(f"{video_path}: {exc}") from None
     notes = res.notes
+    if proj_note:
+        _log.info(proj_note)
+        notes = (proj_note,) + notes
     if samples.damage:  # undecodable stretches were skipped (sensors.damage)
         msg = "sync: " + damage_note(samples.damage)
         _log.info(msg)
