@@ -147,23 +147,31 @@ def _claim_stdout(path: str | None) -> None:
 def _progress(label: str):
     """A ``sensors.progress`` callback: a bar, JSON lines or nothing (``--progress``, -q)."""
     mode = "none" if _meta(None, "quiet", False) else _meta(None, "progress", "bar")
-    bars: list = []
+    bars: list = []  # (stage, bar): one bar per stage, in turn
+    stages: set = set()
 
     def callback(p) -> None:
         if mode == "json":
             click.echo(json.dumps({"stage": p.stage, "done": p.done, "total": p.total,
                                    "fraction": p.fraction, "message": p.message}), err=True)
         elif mode == "bar":
+            # a stage counting something else (seams, then frames) gets a bar of its own
+            if bars and bars[0][1].length != (p.total or 1):
+                bars.pop()[1].__exit__(None, None, None)
             if not bars:
-                bars.append(click.progressbar(length=p.total or 1, label=label, file=sys.stderr))
-                bars[0].__enter__()
-            bars[0].update(max(0, p.done - bars[0].pos))
+                text = label if p.stage == label or not stages else f"{label}: {p.stage}"
+                bar = click.progressbar(length=p.total or 1, label=text, file=sys.stderr)
+                bar.__enter__()
+                bars.append((p.stage, bar))
+            stages.add(p.stage)
+            bar = bars[0][1]
+            bar.update(max(0, p.done - bar.pos))
 
     try:
         yield callback
     finally:
         if bars:
-            bars[0].__exit__(None, None, None)
+            bars[0][1].__exit__(None, None, None)
 
 
 class _Names(click.Choice):

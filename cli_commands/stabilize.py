@@ -74,6 +74,40 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
     return preset_params(opts["preset_path"], explicit, base)
 
 
+def _dual_fisheye_options(video, dual_fisheye, projection, fov, rig_path, save_rig_path,
+                          segments, lens_path):
+    """The dual-fisheye options of a run (None when the clip is not told to be one), or one
+    ``Error: <video>: ...`` line for options that do not go together."""
+    from sensors.errors import InputError
+
+    if dual_fisheye and projection not in ("auto", "dual-fisheye"):
+        raise InputError(f"--dual-fisheye and --projection {projection} contradict each other",
+                         video)
+    dual = dual_fisheye or projection == "dual-fisheye"
+    if not dual:
+        if projection == "auto" and (rig_path or save_rig_path):
+            # the library refuses them unless the clip turns out to be dual-fisheye
+            from stabilize.dual_fisheye.options import DualFisheyeOptions
+
+            return DualFisheyeOptions(rig=rig_path, save_rig=save_rig_path)
+        for name, given in (("--rig", rig_path), ("--save-rig", save_rig_path)):
+            if given is not None:
+                raise InputError(f"{name} goes with --dual-fisheye", video)
+        return None
+    if segments > 1:
+        raise InputError("--dual-fisheye cannot be split into --segments (the seams are "
+                         "planned over the whole clip)", video)
+    if lens_path:
+        raise InputError("--dual-fisheye calibrates its own lenses; --lens does not apply "
+                         "(give a rig file with --rig)", video)
+    from stabilize.dual_fisheye.options import DualFisheyeOptions
+
+    opts = DualFisheyeOptions(rig=rig_path, fov_deg=None if fov is None else float(fov),
+                              save_rig=save_rig_path)
+    opts.check(video)
+    return opts
+
+
 @click.command("stabilize", cls=_Command)
 @click.argument("video", type=click.Path(dir_okay=False))
 @click.option("--gyro", "gyro_path", type=click.Path(),
@@ -115,10 +149,12 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
               default=_STAB["lens_correction"], show_default=True,
               help="Output projection: 1 rectified (straight lines), 0 the source lens's own "
                    "(a fisheye stays a fisheye), between a blend.")
-@click.option("--fov", "fov_scale", type=click.FloatRange(0.1, 4.0), default=_STAB["fov_scale"],
+@click.option("--fov", "fov_scale", type=float, default=_STAB["fov_scale"],
               show_default=True,
-              help="Output field of view relative to the source's; above 1 it widens only "
-                   "where the path leaves slack (the zoom still hides every undefined pixel).")
+              help="Output field of view relative to the source's (0.1-4); above 1 it widens "
+                   "only where the path leaves slack (the zoom still hides every undefined "
+                   "pixel). With --dual-fisheye: each lens's starting field of view in degrees "
+                   "for the calibration (150-260; default from the camera, else 190).")
 @click.option("--interpolation", type=click.Choice(INTERPOLATIONS),
               default=_STAB["interpolation"], show_default=True)
 @click.option("--codec", type=click.Choice(CODECS), default=_STAB["codec"],
@@ -159,8 +195,18 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
 @click.option("--projection", type=_Names(_projection_choices), default="auto",
               show_default=True,
               help="auto: equirect when the clip has spherical metadata or is a 2:1 frame from a "
-                   "360 camera, else flat. An equirect clip is stabilized by rotating the sphere "
-                   "(no crop, no zoom) and keeps its spherical metadata.")
+                   "360 camera, dual-fisheye when a 2:1 frame is two fisheye discs on black, "
+                   "else flat. An equirect clip is stabilized by rotating the sphere (no crop, "
+                   "no zoom) and keeps its spherical metadata.")
+@click.option("--dual-fisheye", "dual_fisheye", is_flag=True,
+              help="The clip holds a 360 camera's two fisheye lenses side by side (found by "
+                   "--projection auto when the frame is two discs on black): calibrate the "
+                   "lenses, stitch with seam warps and stabilize into an equirect 360 video.")
+@click.option("--rig", "rig_path", type=click.Path(dir_okay=False),
+              help="Dual-fisheye: the lenses' rig file (steadyrig stitch --dual-fisheye "
+                   "--save-rig) instead of calibrating from the clip.")
+@click.option("--save-rig", "save_rig_path", type=click.Path(dir_okay=False),
+              help="Dual-fisheye: write the lens calibration used as a rig file.")
 @click.option("--no-level", is_flag=True,
               help="Equirect: do not keep gravity down (on by default when the log has an "
                    "accelerometer).")
@@ -170,7 +216,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
                   strength, zoom_mode, max_zoom, interpolation, codec, crf, encoder_preset,
                   rc_lookahead, bit_depth, strict, preset_path, save_preset_path, segments,
                   scheduler, workers, json_path, projection, no_level, lens_correction,
-                  fov_scale, allow_in_camera):
+                  fov_scale, allow_in_camera, dual_fisheye, rig_path, save_rig_path):
     """Stabilize VIDEO with its gyro log (rolling shutter, lens and OIS aware); audio is kept."""
     from stabilize.warmup import warm_up_kernels
 
@@ -187,6 +233,20 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
                                "with --scheduler (start the workers with `dask worker`)")
     if segments == 1 and (scheduler is not None or workers is not None):
         raise click.UsageError("--scheduler and --workers go with --segments N (N > 1)")
+    from click.core import ParameterSource
+
+    fov_given = click.get_current_context().get_parameter_source("fov_scale") not in (
+        None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    df_options = _dual_fisheye_options(video, dual_fisheye, projection,
+                                       fov_scale if fov_given else None, rig_path,
+                                       save_rig_path, segments, lens_path)
+    if dual_fisheye or projection == "dual-fisheye":
+        projection = "dual-fisheye"
+        click.get_current_context().params["fov_scale"] = _STAB["fov_scale"]
+    elif not 0.1 <= fov_scale <= 4.0:
+        raise click.BadParameter(f"{fov_scale:g} is not in the range 0.1<=x<=4.0 (a lens field "
+                                 "of view in degrees goes with --dual-fisheye).",
+                                 param_hint="'--fov'")
     params = _stabilize_params(click.get_current_context())
     if out_path is None:
         v = Path(video)
@@ -207,6 +267,8 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
     kwargs = dict(gyro=gyro_path, lens=lens_path, readout_ms=readout_ms, offset_ms=offset_ms,
                   params=params, sidecar=sidecar_path, strict=strict,
                   allow_in_camera_stabilization=allow_in_camera)
+    if df_options is not None:
+        kwargs["dual_fisheye"] = df_options
     with _progress("stabilize") as tick:  # a Progress record per encoded frame (or segment)
         if segments > 1:
             if debug_dir:
@@ -222,8 +284,10 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
     src = res.motion_source
     counts = ", ".join(f"{k} {int((src == k).sum())}" for k in ("gyro", "video", "none")
                        if src is not None and (src == k).any())
-    sphere = (" (equirect: sphere rotated, spherical metadata written)"
-              if getattr(res, "projection", "flat") == "equirect" else "")
+    sphere = {"equirect": " (equirect: sphere rotated, spherical metadata written)",
+              "dual-fisheye": " (dual-fisheye: lenses stitched, sphere rotated, equirect with "
+                              "spherical metadata written)"}.get(getattr(res, "projection",
+                                                                         "flat"), "")
     _say(f"wrote {res.output}: {res.n_frames} frames; camera motion from {counts}{sphere}")
     _say(f"offset {res.offset_s * 1e3:.2f} ms, readout {res.readout_s * 1e3:.2f} ms, "
          f"zoom {res.zoom.min():.3f}..{res.zoom.max():.3f}, {res.elapsed_s:.1f} s")

@@ -19,7 +19,7 @@ may have; ``detect_projection`` decides a clip's from its metadata, or from a 2:
 Examples
 --------
 >>> sorted(PROJECTIONS)
-['equirect', 'flat']
+['dual-fisheye', 'equirect', 'flat']
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ __all__ = ["PROJECTIONS", "SphericalInfo", "read_spherical", "write_spherical",
 PROJECTIONS = {
     "flat": "an ordinary (pinhole or fisheye) camera frame",
     "equirect": "an equirectangular 360 panorama (W = 2H)",
+    "dual-fisheye": "a 360 camera's two fisheye lens discs side by side (W = 2H), unstitched",
 }
 SPHERICAL_V1_UUID = bytes.fromhex("ffcc8263f8554a938814587a02521fdd")
 #: Camera names (in a log's ``camera`` field, upper case) that record 360 video.

@@ -3,7 +3,8 @@
 See docs/architecture.md "stabilize/". Stages: ``motion`` (real orientation per row band),
 ``filters`` (registry of filter-chain entries, one module each; ``compose_chain``),
 ``synthesis`` (rolling-shutter mesh warp), ``pipeline`` (streaming decode -> warp -> encode),
-``stabilizer`` (frame by frame), ``metrics``.
+``stabilizer`` (frame by frame), ``metrics``; ``dual_fisheye`` (dual-fisheye 360 video, the one
+place that uses ``stitch``).
 
 The names below load their modules on first access (``sensors._lazy``), so importing one light
 submodule (``stabilize.warmup``, ``stabilize.params``) does not pull in OpenCV, PyAV and numba.
@@ -28,6 +29,7 @@ _WHERE = {
     "stabilize_video": "pipeline",
     "Stabilizer": "stabilizer",
     "MeshWarper": "synthesis",
+    "DualFisheyeOptions": "dual_fisheye.options",
 }
 
 

@@ -298,6 +298,13 @@ def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[in
     if check_projection(projection) != "auto":
         return projection
     found, why = detect_projection(video, size, log.camera)
+    if size[0] == 2 * size[1] and not why.startswith("spherical metadata"):
+        # an unstitched frame: two fisheye discs on black (its first frame decoded to tell)
+        from .dual_fisheye.detect import first_frame, looks_dual_fisheye
+
+        frame = first_frame(video)
+        if frame is not None and looks_dual_fisheye(frame):
+            found, why = "dual-fisheye", "a 2:1 frame of two fisheye discs on black"
     if found != "flat":
         _note(notes, f"projection {found}: {why}")
     return found
@@ -336,11 +343,16 @@ def resolve_inputs(video: str | os.PathLike,
     # refused before the database is read: a refusal costs no more than reading the log
     plan = plan_in_camera(log, known, str(video), allow_in_camera_stabilization, notes,
                           offset_given=offset_ms is not None)
-    if projection == "equirect":
+    if projection in ("equirect", "dual-fisheye"):
         from sensors.equirect import equirect_camera
 
         if lens is not None:
-            _note(notes, "equirect: the lens profile given is not used")
+            _note(notes, f"{projection}: the lens profile given is not used")
+        # a dual-fisheye clip's auto sync would need the flow of its fisheye frames: not yet
+        if (projection == "dual-fisheye" and offset_ms is None and not log.same_clock_as_video
+                and (log.frames is None or len(log.frames) != info.frame_t_s.size)):
+            raise InputError("the sync offset of a dual-fisheye clip cannot be found from its "
+                             "video yet: pass --offset-ms", str(video))
         cam = equirect_camera(size)
     else:
         cam = resolve_camera(known, video, size, notes, log=log, info=info)

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from sensors.atomic import atomic_output, check_not_input
+from sensors.errors import InputError
 from sensors.progress import ProgressCallback, get_logger, note
 from sensors.types import CameraModel, SensorLog
 
+from .dual_fisheye.options import DualFisheyeOptions
 from .filters import FilterContext, run_chain
 from .in_camera import undo_picture_rotation
 from .inputs import DEFAULT_READOUT_S, ClipInputs, find_gyro_log, resolve_inputs
@@ -80,8 +82,10 @@ class StabilizeResult:
     motion_source : (F,) str
         What moved the camera per frame: ``gyro``, ``video`` or ``none``.
     projection : str
-        ``flat``, or ``equirect``: the sphere was rotated (``stabilize.sphere_warp``) and the
-        output carries spherical video metadata.
+        ``flat``; ``equirect``: the sphere was rotated (``stabilize.sphere_warp``) and the
+        output carries spherical video metadata; ``dual-fisheye``: the two lenses were stitched
+        and the sphere rotated in one remap per lens (``stabilize.dual_fisheye``), output
+        equirect with spherical video metadata.
     """
 
     output: Path
@@ -163,7 +167,9 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     clip's path is a rotation of the sphere (``sphere_plan.plan_sphere_path``;
     ``level_sphere``: gravity kept down where the log has an accelerometer).
     """
-    cm = analyze_clip_motion(clip, params.row_bands, strict)
+    # a dual-fisheye frame is not a panorama the sphere's flow could be measured on (yet)
+    cm = analyze_clip_motion(clip, params.row_bands, strict,
+                             use_video=clip.projection != "dual-fisheye")
     motion = cm.motion
     if clip.picture_rotation is not None:  # the camera's own per-frame rotation, undone
         motion = undo_picture_rotation(motion, clip.picture_rotation)
@@ -171,7 +177,7 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     exposure = clip.log.exposure_s
     if exposure is not None and exposure.size != len(motion):
         exposure = None
-    if clip.projection == "equirect":
+    if clip.projection in ("equirect", "dual-fisheye"):
         path = plan_sphere_path(motion, params, clip.info.fps, frames, exposure,
                                 level=level_sphere, passthrough=cm.passthrough)
     else:
@@ -197,6 +203,7 @@ def stabilize_video(
     projection: str = "auto",
     level_sphere: bool = True,
     allow_in_camera_stabilization: bool = False,
+    dual_fisheye: DualFisheyeOptions | None = None,
 ) -> StabilizeResult:
     """Stabilize ``input`` with its gyro log and write ``output`` (audio copied).
 
@@ -229,16 +236,24 @@ def stabilize_video(
         a damaged video (else undecodable frames are stood in for by their neighbours and named
         in the notes and the sidecar's ``damage``; ``sensors.damage``).
     projection : str
-        ``auto`` (spherical metadata, or a 2:1 frame from a 360 camera, mean ``equirect``;
-        ``inputs.resolve_projection``), ``flat`` or ``equirect``. An equirect clip is
-        stabilized by rotating the sphere (no crop, no zoom, no border; ``sphere_warp``) and
-        written with spherical video metadata (V1 and V2), so players show it as 360.
+        ``auto`` (spherical metadata, or a 2:1 frame from a 360 camera, mean ``equirect``; a
+        2:1 frame of two fisheye discs on black ``dual-fisheye``;
+        ``inputs.resolve_projection``), ``flat``, ``equirect`` or ``dual-fisheye``. An equirect
+        clip is stabilized by rotating the sphere (no crop, no zoom, no border; ``sphere_warp``)
+        and written with spherical video metadata (V1 and V2), so players show it as 360. A
+        dual-fisheye clip (a 360 camera's two lenses side by side) is calibrated, stitched with
+        seam warps and stabilized the same way into an equirect video of the same size
+        (``stabilize.dual_fisheye``; docs/architecture.md "360 video").
     level_sphere : bool
-        Equirect only: keep gravity down where the log has an accelerometer.
+        Equirect and dual-fisheye only: keep gravity down where the log has an accelerometer.
     allow_in_camera_stabilization : bool
         Stabilize a clip the camera stabilized itself although its per-frame rotation cannot
         be undone (else refused with ``in_camera.InCameraStabilizationError``; a clip that
         carries that rotation, GoPro ``IORI``, is undone either way: ``stabilize.in_camera``).
+    dual_fisheye : DualFisheyeOptions, optional
+        Dual-fisheye only: a rig file instead of calibrating, the starting field of view, where
+        to save the calibration, keyframe spacing (``stabilize.dual_fisheye.plan``). Given for
+        a clip of another projection: ``InputError``.
 
     Returns
     -------
@@ -268,10 +283,21 @@ def stabilize_video(
                                        if isinstance(p, (str, os.PathLike))))
     if sidecar is not None:
         check_not_input(sidecar, video, out_path)
+    if dual_fisheye is not None:
+        dual_fisheye.check(str(video))
+        for p in (dual_fisheye.rig, dual_fisheye.save_rig):
+            if p is not None:
+                check_not_input(out_path, p)
+        if dual_fisheye.save_rig is not None:
+            check_not_input(dual_fisheye.save_rig, video, out_path)
     clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection,
                           allow_in_camera_stabilization)
     notes = clip.notes
-    sphere = clip.projection == "equirect"
+    dual = clip.projection == "dual-fisheye"
+    sphere = clip.projection in ("equirect", "dual-fisheye")
+    if dual_fisheye is not None and not dual and dual_fisheye != DualFisheyeOptions():
+        raise InputError(f"rig, field of view and keyframe options are for dual-fisheye clips; "
+                         f"this one is {clip.projection}", str(video))
     # The decoder and the encoder start now, beside the analysis and the plan.
     with atomic_output(out_path) as tmp:
         with Transcoder(video, clip.info, tmp, params, strict) as transcoder:
@@ -283,7 +309,15 @@ def stabilize_video(
             if debug_dir is not None:
                 preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
             warper = None
-            if sphere:
+            if dual:
+                from .dual_fisheye.plan import plan_dual_fisheye
+
+                df = plan_dual_fisheye(video, motion, clip.camera.size, clip.info.fps,
+                                       dual_fisheye, clip.log.camera, progress)
+                for n in df.notes:
+                    note(notes, _log, n)
+                warper = df.warper(params.interpolation)
+            elif sphere:
                 from .sphere_warp import SphereWarper
 
                 warper = SphereWarper(clip.camera.size, interpolation=params.interpolation)

@@ -33,8 +33,8 @@ from ..projection import Overlap, ProjectedLayer
 from .circles import ImageCircle
 from .lens import FisheyeLens, pixels_to_rays, rays_to_pixels
 
-__all__ = ["RingStrips", "ring_strips", "ring_agreement", "coarse_matches", "dense_matches",
-           "PixelPairs", "strip_columns", "STRIP_OVERSAMPLE"]
+__all__ = ["RingStrips", "ring_strips", "ring_strips_many", "ring_agreement", "coarse_matches",
+           "dense_matches", "PixelPairs", "strip_columns", "STRIP_OVERSAMPLE"]
 
 _THETA_HALF_SPAN_RAD = math.radians(30.0)
 _SIFT_RATIO = 0.8
@@ -107,6 +107,15 @@ def ring_strips(image: np.ndarray, lenses: tuple[FisheyeLens, FisheyeLens],
     ``edge_px`` from its edge (the disc's rim is soft and vignetted). The strip spans
     ``half_span_rad`` each side of 90 degrees (default: the overlap and a margin).
     """
+    return ring_strips_many([image], lenses, R_rig_from_back, circles, edge_px, n_cols,
+                            half_span_rad)[0]
+
+
+def ring_strips_many(images, lenses: tuple[FisheyeLens, FisheyeLens],
+                     R_rig_from_back: np.ndarray, circles: tuple[ImageCircle, ImageCircle],
+                     edge_px: float, n_cols: int | None = None,
+                     half_span_rad: float | None = None) -> list[RingStrips]:
+    """:func:`ring_strips` of several frames of one camera (the strip geometry computed once)."""
     n_cols = strip_columns(lenses[0]) if n_cols is None else int(n_cols)
     step = 2 * math.pi / n_cols
     if half_span_rad is None:
@@ -120,22 +129,27 @@ def ring_strips(image: np.ndarray, lenses: tuple[FisheyeLens, FisheyeLens],
     strips = RingStrips((None, None), (None, None), th_lo, step, lenses,
                         np.asarray(R_rig_from_back, dtype=np.float64))
     cr = np.column_stack([C.ravel(), R.ravel()])
-    images, valid = [], []
+    maps, valid = [], []
     for k in (0, 1):
         px = strips.frame_pixels(cr, k).reshape(n_rows, n_cols, 2)
         circ = circles[k]
         inside = np.hypot(px[..., 0] - circ.cx_px, px[..., 1] - circ.cy_px) \
             < circ.radius_px - edge_px
-        h, w = image.shape[:2]
+        h, w = images[0].shape[:2]
         inside &= (px[..., 0] >= 0) & (px[..., 0] <= w - 1) & (px[..., 1] >= 0) \
             & (px[..., 1] <= h - 1)
-        img = cv2.remap(image, px[..., 0].astype(np.float32), px[..., 1].astype(np.float32),
-                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        img[~inside] = 0
-        images.append(img)
+        maps.append((px[..., 0].astype(np.float32), px[..., 1].astype(np.float32)))
         valid.append(inside)
-    return RingStrips((images[0], images[1]), (valid[0], valid[1]), th_lo, step, lenses,
-                      strips.R_rig_from_back)
+    out = []
+    for image in images:
+        drawn = []
+        for (mx, my), inside in zip(maps, valid, strict=True):
+            img = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            img[~inside] = 0
+            drawn.append(img)
+        out.append(RingStrips((drawn[0], drawn[1]), (valid[0], valid[1]), th_lo, step, lenses,
+                              strips.R_rig_from_back))
+    return out
 
 
 def _grey8(img: np.ndarray) -> np.ndarray:

@@ -1,0 +1,306 @@
+"""Numba kernels of the dual-fisheye warp (private; ``stabilize.dual_fisheye.warp`` validates
+and calls them, ``stabilize.dual_fisheye.reference`` holds their numpy twins, and
+tests/test_dual_fisheye_warp.py ties the two together).
+
+Conventions (docs/architecture.md "360 video"): output points are continuous equirect
+coordinates (pixel centres at +0.5, ``sphere_warp``'s), lens pixels are frame pixels (centres at
+integers), the seam field lives on the stitch panorama of width ``pano_w`` (centres at integers,
+``stitch.projection``'s) sampled every ``field_step`` px, u periodic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: A lens point this far (radians) outside its usable disc after an evaluation is not iterated
+#: further: no sample near it is weighted (``FAR_RAD`` in ``warp``, plus a node cell).
+EXIT_RAD = 0.5
+
+
+@njit(cache=True, nogil=True)
+def _field_at(field, step, qu, qv):
+    """Bilinear sample (dx, dy) of a seam field (gh, gw, 2) at stitch panorama point (qu, qv);
+    u wraps, v is clamped to the field."""
+    gh, gw = field.shape[0], field.shape[1]
+    x = qu / step
+    y = qv / step
+    if y < 0.0:
+        y = 0.0
+    if y > gh - 1.0:
+        y = gh - 1.0
+    j0 = int(math.floor(x))
+    a = x - j0
+    i0 = int(y)
+    if i0 > gh - 2:
+        i0 = gh - 2
+    b = y - i0
+    j0 = j0 % gw
+    j1 = (j0 + 1) % gw
+    dx = ((1 - b) * ((1 - a) * field[i0, j0, 0] + a * field[i0, j1, 0])
+          + b * ((1 - a) * field[i0 + 1, j0, 0] + a * field[i0 + 1, j1, 0]))
+    dy = ((1 - b) * ((1 - a) * field[i0, j0, 1] + a * field[i0, j1, 1])
+          + b * ((1 - a) * field[i0 + 1, j0, 1] + a * field[i0 + 1, j1, 1]))
+    return dx, dy
+
+
+@njit(cache=True, nogil=True)
+def _lens_point(dx, dy, dz, M, lens, R, field, step, pano_w, iterations):
+    """Frame pixel (x, y) and off-axis angle of lens ``lens`` (f, cx, cy, k1, fov) showing the
+    output direction (dx, dy, dz): the camera direction ``M[row] d`` at the time of the row the
+    pixel lies on (fixed-point iteration from the middle row), moved by the seam field in the
+    stitch panorama, turned into the lens (``R``: rig from lens)."""
+    n_rows = M.shape[0]
+    two_pi = 2.0 * math.pi
+    f, cx, cy, k1 = lens[0], lens[1], lens[2], lens[3]
+    row = 0.5 * (n_rows - 1)
+    x = cx
+    y = cy
+    th = 0.0
+    for _ in range(iterations + 1):
+        r = row
+        if r < 0.0:
+            r = 0.0
+        if r > n_rows - 1.0:
+            r = n_rows - 1.0
+        r0 = int(r)
+        if r0 > n_rows - 2:
+            r0 = n_rows - 2
+        a = r - r0
+        b = 1.0 - a
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for k in range(3):
+            c = dx if k == 0 else (dy if k == 1 else dz)
+            s0 += (b * M[r0, 0, k] + a * M[r0 + 1, 0, k]) * c
+            s1 += (b * M[r0, 1, k] + a * M[r0 + 1, 1, k]) * c
+            s2 += (b * M[r0, 2, k] + a * M[r0 + 1, 2, k]) * c
+        # the stitch panorama point of the camera direction, moved by the seam field
+        qu = (0.5 + math.atan2(s0, s2) / two_pi) * pano_w
+        qv = (0.5 + math.atan2(s1, math.hypot(s0, s2)) / math.pi) * (0.5 * pano_w)
+        ddx, ddy = _field_at(field, step, qu, qv)
+        qu += ddx
+        qv += ddy
+        yaw = (qu / pano_w - 0.5) * two_pi
+        pitch = (0.5 - qv / (0.5 * pano_w)) * math.pi
+        cp = math.cos(pitch)
+        e0 = cp * math.sin(yaw)
+        e1 = -math.sin(pitch)
+        e2 = cp * math.cos(yaw)
+        # into the lens: R^T e
+        l0 = R[0, 0] * e0 + R[1, 0] * e1 + R[2, 0] * e2
+        l1 = R[0, 1] * e0 + R[1, 1] * e1 + R[2, 1] * e2
+        l2 = R[0, 2] * e0 + R[1, 2] * e1 + R[2, 2] * e2
+        rho = math.hypot(l0, l1)
+        th = math.atan2(rho, l2)
+        rad = f * th * (1.0 + k1 * th * th)
+        if rho > 1e-12:
+            x = cx + l0 * rad / rho
+            y = cy + l1 * rad / rho
+        else:
+            x = cx
+            y = cy
+        row = y
+        if th - lens[4] > EXIT_RAD:
+            break  # far outside the disc: weighted zero, its pixel needs no precision
+    return x, y, th
+
+
+@njit(cache=True, nogil=True)
+def _df_nodes(us, vs, width, height, M, lenses, R0, R1, field0, field1, step, pano_w,
+              iterations, out):
+    """Both lenses' frame pixels and angles inside their usable discs at every output grid
+    node: ``out[i, j] = (x0, y0, x1, y1, e0, e1)`` (``e_k = fov_k - theta_k``, radians)."""
+    for i in range(vs.shape[0]):
+        pitch = (0.5 - vs[i] / height) * math.pi
+        cp = math.cos(pitch)
+        sp = math.sin(pitch)
+        for j in range(us.shape[0]):
+            yaw = (us[j] / width - 0.5) * 2.0 * math.pi
+            dx = cp * math.sin(yaw)
+            dy = -sp
+            dz = cp * math.cos(yaw)
+            x0, y0, t0 = _lens_point(dx, dy, dz, M, lenses[0], R0, field0, step, pano_w,
+                                     iterations)
+            x1, y1, t1 = _lens_point(dx, dy, dz, M, lenses[1], R1, field1, step, pano_w,
+                                     iterations)
+            out[i, j, 0] = x0
+            out[i, j, 1] = y0
+            out[i, j, 2] = x1
+            out[i, j, 3] = y1
+            out[i, j, 4] = lenses[0, 4] - t0
+            out[i, j, 5] = lenses[1, 4] - t1
+
+
+@njit(cache=True, nogil=True)
+def _front_weight(e0, e1):
+    """Blend weight of the front lens from both lenses' angles inside their discs: ``e0 / (e0 +
+    e1)`` where both see, the one that sees alone, and where neither does, the nearer."""
+    if e0 <= 0.0 and e1 <= 0.0:
+        return 1.0 if e0 >= e1 else 0.0
+    if e1 <= 0.0:
+        return 1.0
+    if e0 <= 0.0:
+        return 0.0
+    return e0 / (e0 + e1)
+
+
+@njit(cache=True, nogil=True)
+def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, mx0, my0, mx1, my1, w0):
+    """Bilinear interpolation of the node grid at plane samples (continuous luma coordinates
+    ``qu`` (pw,) x ``qv`` (ph,)); lens pixels scaled into the plane (``sx``, ``sy``: plane px per
+    luma px, centres at integers). The blend weight is computed per sample from where it lands
+    in each disc (``edges[k] = (cx, cy, edge radius, px per radian at the edge)``), so no sample
+    beyond a disc's edge gets weight; a lens whose nodes around the sample are all more than
+    ``far`` radians outside its disc does not see it (its interpolated pixel means nothing)."""
+    ny, nx = nodes.shape[0], nodes.shape[1]
+    pw = qu.shape[0]
+    cols = np.empty(pw, np.int64)
+    fr = np.empty(pw)
+    for j in range(pw):
+        x = qu[j] / node_du
+        j0 = int(x)
+        if j0 > nx - 2:
+            j0 = nx - 2
+        cols[j] = j0
+        fr[j] = x - j0
+    cx0, cy0, r0, s0 = edges[0, 0], edges[0, 1], edges[0, 2], 1.0 / edges[0, 3]
+    cx1, cy1, r1, s1 = edges[1, 0], edges[1, 1], edges[1, 2], 1.0 / edges[1, 3]
+    for i in range(qv.shape[0]):
+        y = qv[i] / node_dv
+        i0 = int(y)
+        if i0 > ny - 2:
+            i0 = ny - 2
+        b = y - i0
+        for j in range(pw):
+            j0 = cols[j]
+            a = fr[j]
+            c00 = (1 - a) * (1 - b)
+            c01 = a * (1 - b)
+            c10 = (1 - a) * b
+            c11 = a * b
+            x0 = (c00 * nodes[i0, j0, 0] + c01 * nodes[i0, j0 + 1, 0]
+                  + c10 * nodes[i0 + 1, j0, 0] + c11 * nodes[i0 + 1, j0 + 1, 0])
+            y0 = (c00 * nodes[i0, j0, 1] + c01 * nodes[i0, j0 + 1, 1]
+                  + c10 * nodes[i0 + 1, j0, 1] + c11 * nodes[i0 + 1, j0 + 1, 1])
+            x1 = (c00 * nodes[i0, j0, 2] + c01 * nodes[i0, j0 + 1, 2]
+                  + c10 * nodes[i0 + 1, j0, 2] + c11 * nodes[i0 + 1, j0 + 1, 2])
+            y1 = (c00 * nodes[i0, j0, 3] + c01 * nodes[i0, j0 + 1, 3]
+                  + c10 * nodes[i0 + 1, j0, 3] + c11 * nodes[i0 + 1, j0 + 1, 3])
+            e0 = (r0 - math.sqrt((x0 - cx0) * (x0 - cx0) + (y0 - cy0) * (y0 - cy0))) * s0
+            e1 = (r1 - math.sqrt((x1 - cx1) * (x1 - cx1) + (y1 - cy1) * (y1 - cy1))) * s1
+            if (nodes[i0, j0, 4] < -far and nodes[i0, j0 + 1, 4] < -far
+                    and nodes[i0 + 1, j0, 4] < -far and nodes[i0 + 1, j0 + 1, 4] < -far):
+                e0 = -far
+            if (nodes[i0, j0, 5] < -far and nodes[i0, j0 + 1, 5] < -far
+                    and nodes[i0 + 1, j0, 5] < -far and nodes[i0 + 1, j0 + 1, 5] < -far):
+                e1 = -far
+            mx0[i, j] = (x0 + 0.5) * sx - 0.5
+            my0[i, j] = (y0 + 0.5) * sy - 0.5
+            mx1[i, j] = (x1 + 0.5) * sx - 0.5
+            my1[i, j] = (y1 + 0.5) * sy - 0.5
+            w0[i, j] = _front_weight(e0, e1)
+
+
+@njit(cache=True, nogil=True)
+def _df_blend(a0, a1, w0, g0, g1, base, top, out):
+    """``out = base + w0 g0 (a0 - base) + (1 - w0) g1 (a1 - base)``, rounded and clipped to
+    ``0 .. top`` (``base``: black for luma, neutral for chroma)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            w = w0[i, j]
+            val = base + w * g0 * (a0[i, j] - base) + (1.0 - w) * g1 * (a1[i, j] - base)
+            val = math.floor(val + 0.5)
+            if val < 0.0:
+                val = 0.0
+            if val > top:
+                val = top
+            out[i, j] = val
+
+
+@njit(cache=True, nogil=True)
+def _bilinear_at(src, x, y):
+    """Bilinear sample of a plane at (x, y), pixel centres at integers, edges replicated."""
+    h, w = src.shape[0], src.shape[1]
+    if x < 0.0:
+        x = 0.0
+    if x > w - 1.0:
+        x = w - 1.0
+    if y < 0.0:
+        y = 0.0
+    if y > h - 1.0:
+        y = h - 1.0
+    j0 = int(x)
+    i0 = int(y)
+    j1 = j0 + 1 if j0 < w - 1 else j0
+    i1 = i0 + 1 if i0 < h - 1 else i0
+    a = x - j0
+    b = y - i0
+    return ((1 - b) * ((1 - a) * src[i0, j0] + a * src[i0, j1])
+            + b * ((1 - a) * src[i1, j0] + a * src[i1, j1]))
+
+
+@njit(cache=True, nogil=True)
+def _df_sample_blend(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, src, g0, g1, base,
+                     top, out):
+    """``_df_dense``, bilinear sampling of both lenses and ``_df_blend`` in one pass over a
+    plane: no maps are stored, and a lens whose weight is zero at a sample is not read."""
+    ny, nx = nodes.shape[0], nodes.shape[1]
+    pw = qu.shape[0]
+    cols = np.empty(pw, np.int64)
+    fr = np.empty(pw)
+    for j in range(pw):
+        x = qu[j] / node_du
+        j0 = int(x)
+        if j0 > nx - 2:
+            j0 = nx - 2
+        cols[j] = j0
+        fr[j] = x - j0
+    cx0, cy0, r0, s0 = edges[0, 0], edges[0, 1], edges[0, 2], 1.0 / edges[0, 3]
+    cx1, cy1, r1, s1 = edges[1, 0], edges[1, 1], edges[1, 2], 1.0 / edges[1, 3]
+    for i in range(qv.shape[0]):
+        y = qv[i] / node_dv
+        i0 = int(y)
+        if i0 > ny - 2:
+            i0 = ny - 2
+        b = y - i0
+        for j in range(pw):
+            j0 = cols[j]
+            a = fr[j]
+            c00 = (1 - a) * (1 - b)
+            c01 = a * (1 - b)
+            c10 = (1 - a) * b
+            c11 = a * b
+            x0 = (c00 * nodes[i0, j0, 0] + c01 * nodes[i0, j0 + 1, 0]
+                  + c10 * nodes[i0 + 1, j0, 0] + c11 * nodes[i0 + 1, j0 + 1, 0])
+            y0 = (c00 * nodes[i0, j0, 1] + c01 * nodes[i0, j0 + 1, 1]
+                  + c10 * nodes[i0 + 1, j0, 1] + c11 * nodes[i0 + 1, j0 + 1, 1])
+            x1 = (c00 * nodes[i0, j0, 2] + c01 * nodes[i0, j0 + 1, 2]
+                  + c10 * nodes[i0 + 1, j0, 2] + c11 * nodes[i0 + 1, j0 + 1, 2])
+            y1 = (c00 * nodes[i0, j0, 3] + c01 * nodes[i0, j0 + 1, 3]
+                  + c10 * nodes[i0 + 1, j0, 3] + c11 * nodes[i0 + 1, j0 + 1, 3])
+            e0 = (r0 - math.sqrt((x0 - cx0) * (x0 - cx0) + (y0 - cy0) * (y0 - cy0))) * s0
+            e1 = (r1 - math.sqrt((x1 - cx1) * (x1 - cx1) + (y1 - cy1) * (y1 - cy1))) * s1
+            if (nodes[i0, j0, 4] < -far and nodes[i0, j0 + 1, 4] < -far
+                    and nodes[i0 + 1, j0, 4] < -far and nodes[i0 + 1, j0 + 1, 4] < -far):
+                e0 = -far
+            if (nodes[i0, j0, 5] < -far and nodes[i0, j0 + 1, 5] < -far
+                    and nodes[i0 + 1, j0, 5] < -far and nodes[i0 + 1, j0 + 1, 5] < -far):
+                e1 = -far
+            w = _front_weight(e0, e1)
+            val = base
+            if w > 0.0:
+                val += w * g0 * (_bilinear_at(src, (x0 + 0.5) * sx - 0.5, (y0 + 0.5) * sy - 0.5)
+                                 - base)
+            if w < 1.0:
+                val += (1.0 - w) * g1 * (_bilinear_at(src, (x1 + 0.5) * sx - 0.5,
+                                                      (y1 + 0.5) * sy - 0.5) - base)
+            val = math.floor(val + 0.5)
+            if val < 0.0:
+                val = 0.0
+            if val > top:
+                val = top
+            out[i, j] = val
