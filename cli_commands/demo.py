@@ -31,7 +31,9 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     3. stabilize the generated clip, and the real GoPro clip from its first frame to its last
        with the bundled database's profile for its camera and lens mode;
     4. generate an 8-camera rosette with parallax and miscalibration, and stitch it with
-       seam repair.
+       seam repair;
+    5. stitch the real dual-fisheye 360 photo with no rig file (its calibration saved);
+    6. render a generated dual-fisheye 360 clip and stabilize it into equirect 360 video.
     """
     from pathlib import Path
 
@@ -73,4 +75,16 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     ctx.invoke(stitch_cmd, rig=str(ros.rig_path), images=tuple(map(str, ros.image_paths)),
                output=str(out / "rosette_pano.jpg"),
                report_path=str(out / "rosette_report.json"), pto_path=str(out / "rosette.pto"))
+    click.secho("\n== 5. stitch a real dual-fisheye 360 photo, no rig file", bold=True)
+    ctx.invoke(stitch_cmd, dual_fisheye=str(samples / "dualfisheye" / "dualfisheye.jpg"),
+               output=str(out / "dualfisheye_pano.jpg"),
+               save_rig=str(out / "dualfisheye_rig.json"))
+
+    click.secho("\n== 6. stabilize a generated dual-fisheye 360 clip into equirect video",
+                bold=True)
+    ctx.invoke(samples_cmd, out_dir=str(out / "clips360"), kinds="walk", width=640,
+               duration_s=3.0, projection="dual-fisheye")
+    ctx.invoke(stabilize_cmd, video=str(out / "clips360" / "walk_s0.mp4"), offset_ms=0.0,
+               out_path=str(out / "walk360.stabilized.mp4"),
+               sidecar_path=str(out / "walk360.stabilized.json"))
     click.secho(f"\nDemo outputs are in {out}/", bold=True)

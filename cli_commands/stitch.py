@@ -76,7 +76,9 @@ def stitch_cmd(rig, images, output, width_px, layers_dir, report_path, no_repair
         if dual_fisheye:
             from stitch.dual_fisheye import stitch_dual_fisheye_file
 
-            auto = click.get_current_context().get_parameter_source("width_px").name == "DEFAULT"
+            # no source: invoked from another command (the demo) without a width
+            source = click.get_current_context().get_parameter_source("width_px")
+            auto = source is None or source.name == "DEFAULT"
             result = stitch_dual_fisheye_file(
                 dual_fisheye, output, params, fov_deg=fov_deg, auto_width=auto,
                 report=report_path, layers_dir=layers_dir, save_rig=save_rig,
