@@ -149,14 +149,8 @@ def _front_weight(e0, e1):
 
 
 @njit(cache=True, nogil=True)
-def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, mx0, my0, mx1, my1, w0):
-    """Bilinear interpolation of the node grid at plane samples (continuous luma coordinates
-    ``qu`` (pw,) x ``qv`` (ph,)); lens pixels scaled into the plane (``sx``, ``sy``: plane px per
-    luma px, centres at integers). The blend weight is computed per sample from where it lands
-    in each disc (``edges[k] = (cx, cy, edge radius, px per radian at the edge)``), so no sample
-    beyond a disc's edge gets weight; a lens whose nodes around the sample are all more than
-    ``far`` radians outside its disc does not see it (its interpolated pixel means nothing)."""
-    ny, nx = nodes.shape[0], nodes.shape[1]
+def _node_columns(qu, node_du, nx):
+    """Per plane column, the node grid's column left of it and the fraction towards the next."""
     pw = qu.shape[0]
     cols = np.empty(pw, np.int64)
     fr = np.empty(pw)
@@ -167,8 +161,49 @@ def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, mx0, my0, mx1
             j0 = nx - 2
         cols[j] = j0
         fr[j] = x - j0
+    return cols, fr
+
+
+@njit(cache=True, nogil=True)
+def _node_sample(nodes, i0, j0, a, b, edges, far):
+    """Both lenses' pixels at fraction (a, b) of node cell (i0, j0), and the front lens's blend
+    weight from how far inside each disc they land (see ``_df_dense``)."""
+    c00 = (1 - a) * (1 - b)
+    c01 = a * (1 - b)
+    c10 = (1 - a) * b
+    c11 = a * b
+    x0 = (c00 * nodes[i0, j0, 0] + c01 * nodes[i0, j0 + 1, 0]
+          + c10 * nodes[i0 + 1, j0, 0] + c11 * nodes[i0 + 1, j0 + 1, 0])
+    y0 = (c00 * nodes[i0, j0, 1] + c01 * nodes[i0, j0 + 1, 1]
+          + c10 * nodes[i0 + 1, j0, 1] + c11 * nodes[i0 + 1, j0 + 1, 1])
+    x1 = (c00 * nodes[i0, j0, 2] + c01 * nodes[i0, j0 + 1, 2]
+          + c10 * nodes[i0 + 1, j0, 2] + c11 * nodes[i0 + 1, j0 + 1, 2])
+    y1 = (c00 * nodes[i0, j0, 3] + c01 * nodes[i0, j0 + 1, 3]
+          + c10 * nodes[i0 + 1, j0, 3] + c11 * nodes[i0 + 1, j0 + 1, 3])
     cx0, cy0, r0, s0 = edges[0, 0], edges[0, 1], edges[0, 2], 1.0 / edges[0, 3]
     cx1, cy1, r1, s1 = edges[1, 0], edges[1, 1], edges[1, 2], 1.0 / edges[1, 3]
+    e0 = (r0 - math.sqrt((x0 - cx0) * (x0 - cx0) + (y0 - cy0) * (y0 - cy0))) * s0
+    e1 = (r1 - math.sqrt((x1 - cx1) * (x1 - cx1) + (y1 - cy1) * (y1 - cy1))) * s1
+    if (nodes[i0, j0, 4] < -far and nodes[i0, j0 + 1, 4] < -far
+            and nodes[i0 + 1, j0, 4] < -far and nodes[i0 + 1, j0 + 1, 4] < -far):
+        e0 = -far
+    if (nodes[i0, j0, 5] < -far and nodes[i0, j0 + 1, 5] < -far
+            and nodes[i0 + 1, j0, 5] < -far and nodes[i0 + 1, j0 + 1, 5] < -far):
+        e1 = -far
+    return x0, y0, x1, y1, _front_weight(e0, e1)
+
+
+@njit(cache=True, nogil=True)
+def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, mx0, my0, mx1, my1, w0):
+    """Bilinear interpolation of the node grid at plane samples (continuous luma coordinates
+    ``qu`` (pw,) x ``qv`` (ph,)); lens pixels scaled into the plane (``sx``, ``sy``: plane px per
+    luma px, centres at integers). The blend weight is computed per sample from where it lands
+    in each disc (``edges[k] = (cx, cy, edge radius, px per radian at the edge)``), so no sample
+    beyond a disc's edge gets weight; a lens whose nodes around the sample are all more than
+    ``far`` radians outside its disc does not see it (its interpolated pixel means nothing)."""
+    ny, nx = nodes.shape[0], nodes.shape[1]
+    pw = qu.shape[0]
+    cols, fr = _node_columns(qu, node_du, nx)
     for i in range(qv.shape[0]):
         y = qv[i] / node_dv
         i0 = int(y)
@@ -176,33 +211,12 @@ def _df_dense(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, mx0, my0, mx1
             i0 = ny - 2
         b = y - i0
         for j in range(pw):
-            j0 = cols[j]
-            a = fr[j]
-            c00 = (1 - a) * (1 - b)
-            c01 = a * (1 - b)
-            c10 = (1 - a) * b
-            c11 = a * b
-            x0 = (c00 * nodes[i0, j0, 0] + c01 * nodes[i0, j0 + 1, 0]
-                  + c10 * nodes[i0 + 1, j0, 0] + c11 * nodes[i0 + 1, j0 + 1, 0])
-            y0 = (c00 * nodes[i0, j0, 1] + c01 * nodes[i0, j0 + 1, 1]
-                  + c10 * nodes[i0 + 1, j0, 1] + c11 * nodes[i0 + 1, j0 + 1, 1])
-            x1 = (c00 * nodes[i0, j0, 2] + c01 * nodes[i0, j0 + 1, 2]
-                  + c10 * nodes[i0 + 1, j0, 2] + c11 * nodes[i0 + 1, j0 + 1, 2])
-            y1 = (c00 * nodes[i0, j0, 3] + c01 * nodes[i0, j0 + 1, 3]
-                  + c10 * nodes[i0 + 1, j0, 3] + c11 * nodes[i0 + 1, j0 + 1, 3])
-            e0 = (r0 - math.sqrt((x0 - cx0) * (x0 - cx0) + (y0 - cy0) * (y0 - cy0))) * s0
-            e1 = (r1 - math.sqrt((x1 - cx1) * (x1 - cx1) + (y1 - cy1) * (y1 - cy1))) * s1
-            if (nodes[i0, j0, 4] < -far and nodes[i0, j0 + 1, 4] < -far
-                    and nodes[i0 + 1, j0, 4] < -far and nodes[i0 + 1, j0 + 1, 4] < -far):
-                e0 = -far
-            if (nodes[i0, j0, 5] < -far and nodes[i0, j0 + 1, 5] < -far
-                    and nodes[i0 + 1, j0, 5] < -far and nodes[i0 + 1, j0 + 1, 5] < -far):
-                e1 = -far
+            x0, y0, x1, y1, w = _node_sample(nodes, i0, cols[j], fr[j], b, edges, far)
             mx0[i, j] = (x0 + 0.5) * sx - 0.5
             my0[i, j] = (y0 + 0.5) * sy - 0.5
             mx1[i, j] = (x1 + 0.5) * sx - 0.5
             my1[i, j] = (y1 + 0.5) * sy - 0.5
-            w0[i, j] = _front_weight(e0, e1)
+            w0[i, j] = w
 
 
 @njit(cache=True, nogil=True)
@@ -250,17 +264,7 @@ def _df_sample_blend(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, src, g
     plane: no maps are stored, and a lens whose weight is zero at a sample is not read."""
     ny, nx = nodes.shape[0], nodes.shape[1]
     pw = qu.shape[0]
-    cols = np.empty(pw, np.int64)
-    fr = np.empty(pw)
-    for j in range(pw):
-        x = qu[j] / node_du
-        j0 = int(x)
-        if j0 > nx - 2:
-            j0 = nx - 2
-        cols[j] = j0
-        fr[j] = x - j0
-    cx0, cy0, r0, s0 = edges[0, 0], edges[0, 1], edges[0, 2], 1.0 / edges[0, 3]
-    cx1, cy1, r1, s1 = edges[1, 0], edges[1, 1], edges[1, 2], 1.0 / edges[1, 3]
+    cols, fr = _node_columns(qu, node_du, nx)
     for i in range(qv.shape[0]):
         y = qv[i] / node_dv
         i0 = int(y)
@@ -268,29 +272,7 @@ def _df_sample_blend(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, src, g
             i0 = ny - 2
         b = y - i0
         for j in range(pw):
-            j0 = cols[j]
-            a = fr[j]
-            c00 = (1 - a) * (1 - b)
-            c01 = a * (1 - b)
-            c10 = (1 - a) * b
-            c11 = a * b
-            x0 = (c00 * nodes[i0, j0, 0] + c01 * nodes[i0, j0 + 1, 0]
-                  + c10 * nodes[i0 + 1, j0, 0] + c11 * nodes[i0 + 1, j0 + 1, 0])
-            y0 = (c00 * nodes[i0, j0, 1] + c01 * nodes[i0, j0 + 1, 1]
-                  + c10 * nodes[i0 + 1, j0, 1] + c11 * nodes[i0 + 1, j0 + 1, 1])
-            x1 = (c00 * nodes[i0, j0, 2] + c01 * nodes[i0, j0 + 1, 2]
-                  + c10 * nodes[i0 + 1, j0, 2] + c11 * nodes[i0 + 1, j0 + 1, 2])
-            y1 = (c00 * nodes[i0, j0, 3] + c01 * nodes[i0, j0 + 1, 3]
-                  + c10 * nodes[i0 + 1, j0, 3] + c11 * nodes[i0 + 1, j0 + 1, 3])
-            e0 = (r0 - math.sqrt((x0 - cx0) * (x0 - cx0) + (y0 - cy0) * (y0 - cy0))) * s0
-            e1 = (r1 - math.sqrt((x1 - cx1) * (x1 - cx1) + (y1 - cy1) * (y1 - cy1))) * s1
-            if (nodes[i0, j0, 4] < -far and nodes[i0, j0 + 1, 4] < -far
-                    and nodes[i0 + 1, j0, 4] < -far and nodes[i0 + 1, j0 + 1, 4] < -far):
-                e0 = -far
-            if (nodes[i0, j0, 5] < -far and nodes[i0, j0 + 1, 5] < -far
-                    and nodes[i0 + 1, j0, 5] < -far and nodes[i0 + 1, j0 + 1, 5] < -far):
-                e1 = -far
-            w = _front_weight(e0, e1)
+            x0, y0, x1, y1, w = _node_sample(nodes, i0, cols[j], fr[j], b, edges, far)
             val = base
             if w > 0.0:
                 val += w * g0 * (_bilinear_at(src, (x0 + 0.5) * sx - 0.5, (y0 + 0.5) * sy - 0.5)
