@@ -42,19 +42,19 @@ def _angle_deg(R):
     return math.degrees(math.acos(np.clip((np.trace(R) - 1) / 2, -1, 1)))
 
 
-def test_scene_directions_are_the_generators_ground_seen_from_the_rig_centre():
-    scene = DualFisheyeScene(radius_m=1000.0, ground_m=1.5)
+@pytest.mark.parametrize("radius_m", [4.0, 1000.0])
+def test_scene_directions_are_the_generators_scene_seen_from_the_rig_centre(radius_m):
+    scene = DualFisheyeScene(radius_m=radius_m, ground_m=1.5)
     baseline_m = 0.025
     rng = np.random.default_rng(0)
-    rays = rng.normal(size=(200, 3)) + [0, 2.0, 0]  # mostly downwards
+    rays = rng.normal(size=(400, 3)) + [0, 1.0, 0]  # down to the ground and out to the sphere
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
     for k in (0, 1):
         hit = scene.hit(np.broadcast_to(LENS_CENTRES[k] * baseline_m, rays.shape), rays)
         want = hit / np.linalg.norm(hit, axis=1, keepdims=True)
-        got = scene_directions(LENS_CENTRES[k], rays, baseline_m / 1.5, down_normal(0.0, 0.0))
-        # the generator's sphere 1 km away is not in the model: rays that reach it (beyond the
-        # ground's horizon) differ by at most baseline / 1 km
-        assert np.max(np.linalg.norm(got - want, axis=1)) < 2e-5
+        got = scene_directions(LENS_CENTRES[k], rays, baseline_m / 1.5, down_normal(0.0, 0.0),
+                               baseline_m / radius_m)
+        np.testing.assert_allclose(got, want, atol=1e-12)
 
 
 def test_without_a_ground_the_rays_are_compared_as_they_are():
@@ -71,13 +71,16 @@ def test_ground_parallax_does_not_tilt_the_back_lens(grounded):
     assert _angle_deg(dR) < 0.15
 
 
-def test_the_ground_is_found_below_the_camera(grounded):
+def test_the_ground_and_the_far_scene_are_found(grounded):
     truth, pair = grounded
     g = pair.info["ground"]
-    true_deg = math.degrees(truth.calibration.baseline_m / truth.scene.ground_m)
-    # the plane stands for the generator's ground and the sphere it meets 3.7 m out
-    assert abs(g["parallax_deg"] - true_deg) < 0.25 * true_deg
-    assert g["down"][1] > math.cos(math.radians(20))
+    b = truth.calibration.baseline_m
+    ground_deg = math.degrees(b / truth.scene.ground_m)
+    far_deg = math.degrees(b / truth.scene.radius_m)
+    assert abs(g["parallax_deg"] - ground_deg) < 0.15 * ground_deg
+    assert abs(g["far_parallax_deg"] - far_deg) < 0.25 * far_deg
+    # the walk tilts the camera by a few degrees
+    assert g["down"][1] > math.cos(math.radians(10))
 
 
 def test_a_far_scene_keeps_the_ring_at_infinity(far):

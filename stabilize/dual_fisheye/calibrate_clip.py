@@ -200,4 +200,5 @@ def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
                        for c in circles]
     info["layout"] = layout
     info["fov_deg"] = [2 * math.degrees(L.fov_rad) for L in lenses]
-    return LensPair((lenses[0], lenses[1]), R, (w, h), info)
+    return LensPair((lenses[0], lenses[1]), R, (w, h), info,
+                    None if ground is None else tuple(float(v) for v in ground))

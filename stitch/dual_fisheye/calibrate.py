@@ -38,7 +38,7 @@ from sensors.errors import SolveError
 
 from ..params import StitchParams
 from .circles import ImageCircle
-from .ground import LENS_CENTRES, down_normal, ground_info, scene_directions
+from .ground import LENS_CENTRES, ground_info, ground_parallax
 from .lens import R_BACK, FisheyeLens, pixels_to_rays, rotation_matrix, theta_of
 from .ring import (
     STRIP_OVERSAMPLE,
@@ -60,10 +60,10 @@ _FOV_DIFF_SIGMA_RAD = math.radians(0.5)
 _PRIOR_MATCHES = 20.0  # each prior weighs like this many pairs
 _STEPS = np.array([1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-6, 1e-6, 1e-7, 1e-7, 1e-7])
 _N = 11
-_N_GROUND = 3
+_N_GROUND = 4
 _N_PRIORS = 9
-_GROUND_STEPS = np.array([1e-5, 1e-4, 1e-4])
-_GROUND_START = (0.01, 0.0, 0.0)
+_GROUND_STEPS = np.array([1e-5, 1e-4, 1e-4, 1e-5])
+_GROUND_START = (0.01, 0.0, 0.0, 0.0)
 _GROUND_GAIN = 0.95
 _MAX_GROUND_PARALLAX_RAD = 0.1  # a plane ten baselines away: nearer is not a ground
 _TILT_SIGMA = 0.35  # the ground's tilt from the frame's down, as tan: about 20 degrees
@@ -115,8 +115,8 @@ class _RingCost(pyceres.CostFunction):
     """Every pair's scene-direction difference plus the priors (see the module docstring).
 
     Two parameter blocks: the lenses and the back lens's rotation (``_N``), and the ground
-    ``(s, tx, tz)`` of :mod:`~stitch.dual_fisheye.ground` (``s = 0``: no ground, rays compared
-    as they are).
+    ``(s, tx, tz, r)`` of :mod:`~stitch.dual_fisheye.ground` (``s = 0``: no ground, rays
+    compared as they are).
     """
 
     def __init__(self, pairs: PixelPairs, circles, scale: float, R0: np.ndarray):
@@ -144,10 +144,13 @@ class _RingCost(pyceres.CostFunction):
         return self.R0 @ rotation_matrix(x[8:11])
 
     @staticmethod
-    def _scene(a: np.ndarray, bR: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = down_normal(g[1], g[2])
-        return (scene_directions(LENS_CENTRES[0], a, g[0], n),
-                scene_directions(LENS_CENTRES[1], bR, g[0], n))
+    def _lens_scene(k: int, rays: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Rig rays of lens ``k`` with the ground's parallax added (none without a ground)."""
+        return rays if g[0] <= 0.0 else rays + ground_parallax(LENS_CENTRES[k], rays, g)
+
+    def _scene(self, a: np.ndarray, bR: np.ndarray, g: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+        return self._lens_scene(0, a, g), self._lens_scene(1, bR, g)
 
     def ray_residual(self, x: np.ndarray, g: np.ndarray | None = None) -> np.ndarray:
         """(N, 3) unweighted differences in frame px along the ring."""
@@ -191,13 +194,12 @@ class _RingCost(pyceres.CostFunction):
             # Central differences, each parameter moving only the rays it touches: the front
             # lens's four move ``a``, the back lens's four move ``b``, the rotation moves ``R b``.
             J = np.empty((r.size, _N))
-            normal = down_normal(g[1], g[2])
 
             def front(v):
-                return scene_directions(LENS_CENTRES[0], v, g[0], normal)
+                return self._lens_scene(0, v, g)
 
             def back(v):
-                return scene_directions(LENS_CENTRES[1], v, g[0], normal)
+                return self._lens_scene(1, v, g)
 
             for k in range(_N):
                 e = np.zeros(_N)
@@ -220,8 +222,8 @@ class _RingCost(pyceres.CostFunction):
             for k in range(_N_GROUND):
                 e = np.zeros(_N_GROUND)
                 e[k] = _GROUND_STEPS[k]
-                # one-sided at the plane's bound (s = 0 is allowed, s < 0 is not)
-                lo = g - e if k or g[0] >= e[0] else g
+                # one-sided at the bounds at 0 (allowed; below is not)
+                lo = g if k in (0, 3) and g[k] < e[k] else g - e
                 pa, pb = self._scene(a, bR, g + e)
                 ma, mb = self._scene(a, bR, lo)
                 step = float((g + e - lo)[k])
@@ -241,7 +243,7 @@ def solve_calibration(pairs: PixelPairs, lenses: tuple[FisheyeLens, FisheyeLens]
 
     Parameters
     ----------
-    ground : (s, tx, tz), optional
+    ground : (s, tx, tz, r), optional
         Where to start the ground (a previous solve's ``figures["ground"]``); default: a
         plane straight down at 1/100 of a radian of parallax.
     fit_ground : bool
@@ -261,12 +263,14 @@ def solve_calibration(pairs: PixelPairs, lenses: tuple[FisheyeLens, FisheyeLens]
     x = np.array([lenses[0].f_px, lenses[0].cx_px, lenses[0].cy_px, lenses[1].f_px,
                   lenses[1].cx_px, lenses[1].cy_px, lenses[0].k1, lenses[1].k1, 0.0, 0.0, 0.0])
     g = np.array(_GROUND_START if ground is None else ground, dtype=np.float64)
-    g[0] = min(max(g[0], 0.0), _MAX_GROUND_PARALLAX_RAD) if fit_ground else 0.0
+    g[[0, 3]] = np.clip(g[[0, 3]], 0.0, _MAX_GROUND_PARALLAX_RAD) if fit_ground else 0.0
     d0 = np.linalg.norm(cost.ray_residual(x, g), axis=1)
     problem = pyceres.Problem()
     problem.add_residual_block(cost, None, [x, g])
     problem.set_parameter_lower_bound(g, 0, 0.0)
     problem.set_parameter_upper_bound(g, 0, _MAX_GROUND_PARALLAX_RAD)
+    problem.set_parameter_lower_bound(g, 3, 0.0)
+    problem.set_parameter_upper_bound(g, 3, _MAX_GROUND_PARALLAX_RAD)
     if not fit_ground:
         problem.set_parameter_block_constant(g)
     opts = pyceres.SolverOptions()
