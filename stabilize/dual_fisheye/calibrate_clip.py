@@ -20,10 +20,10 @@ import numpy as np
 
 from sensors.errors import InputError, SolveError
 from stitch.dual_fisheye.calibrate import (
+    dense_round,
     edge_margin_px,
     nominal_lenses,
     solve_calibration,
-    solve_ring,
     usable_fov,
 )
 from stitch.dual_fisheye.circles import find_circles
@@ -189,7 +189,8 @@ def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
             pairs = (_pooled(dense(imgs), _MOST_DENSE_PAIRS) if k == dense_rounds - 1
                      else _first_enough(imgs, dense))
             robust = params.robust_scale_px if info["stages"] else 3.0
-            lenses, R, fig = solve_ring(pairs, lenses, R, circles, scale, robust, ground)
+            lenses, R, fig = dense_round(k, pairs, lenses, R, circles, scale, robust,
+                                         ground)
             info["stages"].append({"stage": "dense", **fig})
             ground = fig["ground"]
     except SolveError as exc:

@@ -18,13 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensors.errors import InputError
+from stitch.dual_fisheye.ground import ground_entry, read_ground_entry
 from stitch.dual_fisheye.lens import LENS_IDS, FisheyeLens, rig_from_lenses
 from stitch.rig import Rig
 
-__all__ = ["LensPair", "read_lens_pair", "write_lens_pair", "R_SEAM_FROM_CAM", "GROUND_KEY"]
-
-#: The rig file's entry for the ground the calibration found (other readers ignore it).
-GROUND_KEY = "dual_fisheye_ground"
+__all__ = ["LensPair", "read_lens_pair", "write_lens_pair", "R_SEAM_FROM_CAM"]
 
 #: The seam frame: the camera frame turned a quarter about x so that the front lens looks up
 #: (its axis at the stitch panorama's north pole, the back lens's at the south pole) and the
@@ -121,27 +119,10 @@ def read_lens_pair(path: str | os.PathLike, size: tuple[int, int]) -> LensPair:
     p = str(path)
     if not os.path.isfile(p):
         raise InputError("rig file does not exist", p)
-    pair = _from_rig(read_rig(p), size, p)
-    return dataclasses.replace(pair, ground=_read_ground(p))
-
-
-def _read_ground(path: str) -> tuple[float, float, float, float] | None:
-    """The ``dual_fisheye_ground`` entry of a rig file (None when absent)."""
     from stitch.rig_io._common import load_json
 
-    doc = load_json(path)
-    g = doc.get(GROUND_KEY) if isinstance(doc, dict) else None
-    if g is None:
-        return None
-    try:
-        vals = (float(g["parallax_rad"]), float(g["tilt"][0]), float(g["tilt"][1]),
-                float(g["far_parallax_rad"]))
-    except (TypeError, KeyError, IndexError, ValueError):
-        raise InputError(f"'{GROUND_KEY}' must hold parallax_rad, tilt [tx, tz] and "
-                         "far_parallax_rad", path) from None
-    if not all(math.isfinite(v) for v in vals) or not 0 <= vals[0] < 1 or not 0 <= vals[3] < 1:
-        raise InputError(f"'{GROUND_KEY}' holds values out of range", path)
-    return vals
+    pair = _from_rig(read_rig(p), size, p)
+    return dataclasses.replace(pair, ground=read_ground_entry(load_json(p), p))
 
 
 def write_lens_pair(path: str | os.PathLike, pair: LensPair) -> None:
@@ -149,8 +130,4 @@ def write_lens_pair(path: str | os.PathLike, pair: LensPair) -> None:
     --dual-fisheye --save-rig`` does."""
     from stitch.rig_io import write_surround360_rig
 
-    extra = None
-    if pair.ground is not None:
-        s, tx, tz, r = (float(v) for v in pair.ground)
-        extra = {GROUND_KEY: {"parallax_rad": s, "tilt": [tx, tz], "far_parallax_rad": r}}
-    write_surround360_rig(path, pair.rig(str(path)), extra)
+    write_surround360_rig(path, pair.rig(str(path)), ground_entry(pair.ground))

@@ -51,7 +51,7 @@ from .ring import (
 )
 
 __all__ = ["Calibration", "nominal_lenses", "solve_calibration", "calibrate", "usable_fov",
-           "edge_margin_px", "solve_ring"]
+           "edge_margin_px", "solve_ring", "dense_round"]
 
 _CENTRE_SIGMA_PX = 1.0
 _K1_SIGMA = 0.05
@@ -298,7 +298,7 @@ def solve_calibration(pairs: PixelPairs, lenses: tuple[FisheyeLens, FisheyeLens]
                    float(np.percentile(d0, 90)),
                "after_median_px": float(np.median(d1)), "after_p90_px":
                    float(np.percentile(d1, 90)),
-               "ground": [float(v) for v in g],
+               "ground": [float(v) for v in g] if fit_ground else None,
                "robust_cost": float(np.sum(np.log1p((d1 / robust_scale_px) ** 2)
                                            * cost.sqrt_w ** 2)),
                "seconds": round(time.perf_counter() - t0, 3)}
@@ -325,9 +325,17 @@ def solve_ring(pairs: PixelPairs, lenses: tuple[FisheyeLens, FisheyeLens],
     keep = with_g if ratio <= _GROUND_GAIN and with_g[2]["ground"][0] > 0 else without
     fig = dict(keep[2])
     fig["ground_cost_ratio"] = round(float(ratio), 4)
-    if keep is without:
-        fig["ground"] = None
     return keep[0], keep[1], fig
+
+
+def dense_round(k: int, pairs: PixelPairs, lenses, R_rig_from_back: np.ndarray, circles,
+                scale: float, robust_scale_px: float, ground):
+    """Dense round ``k``'s solve: the first decides between ground and none
+    (:func:`solve_ring`), the later ones refine what it kept."""
+    if k == 0:
+        return solve_ring(pairs, lenses, R_rig_from_back, circles, scale, robust_scale_px)
+    return solve_calibration(pairs, lenses, R_rig_from_back, circles, scale, robust_scale_px,
+                             ground=ground, fit_ground=ground is not None)
 
 
 def usable_fov(lens: FisheyeLens, circle: ImageCircle, edge_px: float) -> FisheyeLens:
@@ -399,15 +407,16 @@ def calibrate(image: np.ndarray, circles: tuple[ImageCircle, ImageCircle], layou
         lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
                                            robust_scale_px=3.0, fit_ground=False)
         info["stages"].append({"stage": "coarse", **fig})
-    for _ in range(dense_rounds):
+    for k in range(dense_rounds):
         strips = ring_strips(image, lenses, R, circles, edge, n_cols)
         pairs = dense_matches(strips, params)
         # The first dense round may start a few pixels off: a wider robust scale.
         robust = params.robust_scale_px if info["stages"] else 3.0
-        lenses, R, fig = solve_ring(pairs, lenses, R, circles, scale, robust, ground)
+        lenses, R, fig = dense_round(k, pairs, lenses, R, circles, scale, robust, ground)
         info["stages"].append({"stage": "dense", **fig})
         ground = fig["ground"]
     info["ground"] = ground_info(ground)
+    info["ground_params"] = None if ground is None else [float(v) for v in ground]
     lenses = tuple(usable_fov(L, c, edge) for L, c in zip(lenses, circles, strict=True))
     info["fov_deg"] = [2 * math.degrees(L.fov_rad) for L in lenses]
     info["f_px"] = [L.f_px for L in lenses]

@@ -25,10 +25,17 @@ camera is held upright). Lengths below are in baselines.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["LENS_CENTRES", "down_normal", "ground_info", "ground_parallax", "lens_rays",
-           "scene_directions"]
+from sensors.errors import InputError
+
+__all__ = ["GROUND_KEY", "LENS_CENTRES", "down_normal", "ground_entry", "ground_info",
+           "ground_parallax", "lens_rays", "read_ground_entry", "scene_directions"]
+
+#: A rig file's entry for the ground a calibration found (docs/formats.md "Dual-fisheye rig").
+GROUND_KEY = "dual_fisheye_ground"
 
 #: Optical centres of the front and the back lens, in baselines, in the front lens's frame.
 LENS_CENTRES = np.array([[0.0, 0.0, 0.5], [0.0, 0.0, -0.5]])
@@ -121,3 +128,34 @@ def ground_info(ground) -> dict | None:
     s, tx, tz, r = (float(v) for v in ground)
     return {"parallax_deg": float(np.degrees(s)), "far_parallax_deg": float(np.degrees(r)),
             "down": [round(float(v), 4) for v in down_normal(tx, tz)]}
+
+
+def ground_entry(ground) -> dict:
+    """The rig file's top-level entries for a ground ``(s, tx, tz, r)`` (none for None)."""
+    if ground is None:
+        return {}
+    s, tx, tz, r = (float(v) for v in ground)
+    return {GROUND_KEY: {"parallax_rad": s, "tilt": [tx, tz], "far_parallax_rad": r}}
+
+
+def read_ground_entry(doc, source: str | None = None
+                      ) -> tuple[float, float, float, float] | None:
+    """The ground ``(s, tx, tz, r)`` of a parsed rig file (None when it has none).
+
+    Raises
+    ------
+    InputError
+        A malformed entry.
+    """
+    g = doc.get(GROUND_KEY) if isinstance(doc, dict) else None
+    if g is None:
+        return None
+    try:
+        vals = (float(g["parallax_rad"]), float(g["tilt"][0]), float(g["tilt"][1]),
+                float(g["far_parallax_rad"]))
+    except (TypeError, KeyError, IndexError, ValueError):
+        raise InputError(f"'{GROUND_KEY}' must hold parallax_rad, tilt [tx, tz] and "
+                         "far_parallax_rad", source) from None
+    if not all(math.isfinite(v) for v in vals) or not 0 <= vals[0] < 1 or not 0 <= vals[3] < 1:
+        raise InputError(f"'{GROUND_KEY}' holds values out of range", source)
+    return vals
