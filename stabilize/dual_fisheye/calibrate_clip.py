@@ -20,12 +20,14 @@ import numpy as np
 
 from sensors.errors import InputError, SolveError
 from stitch.dual_fisheye.calibrate import (
+    dense_round,
     edge_margin_px,
     nominal_lenses,
     solve_calibration,
     usable_fov,
 )
 from stitch.dual_fisheye.circles import find_circles
+from stitch.dual_fisheye.ground import ground_info
 from stitch.dual_fisheye.lens import R_BACK
 from stitch.dual_fisheye.ring import (
     STRIP_OVERSAMPLE,
@@ -169,6 +171,7 @@ def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
     best = float(fovs[int(np.argmax(scores))])
     lenses = nominal_lenses(circles, best)
     info["searched_fov_deg"] = best
+    ground = None
     # The coarse stages only need a start for the last, pooled, round: each takes frames in
     # turn until one gives enough pairs (all of them when the rings are poor in texture).
     pairs = _first_enough(imgs, lambda ims: [coarse_matches(st) for st in ring_strips_many(
@@ -176,7 +179,7 @@ def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
     try:
         if len(pairs) >= _MIN_PAIRS:
             lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
-                                               robust_scale_px=3.0)
+                                               robust_scale_px=3.0, fit_ground=False)
             info["stages"].append({"stage": "coarse", **fig})
         for k in range(dense_rounds):
             def dense(ims, lenses=lenses, R=R):
@@ -186,14 +189,17 @@ def calibrate_frames(frames: Sequence[np.ndarray], fov_deg: float = 190.0,
             pairs = (_pooled(dense(imgs), _MOST_DENSE_PAIRS) if k == dense_rounds - 1
                      else _first_enough(imgs, dense))
             robust = params.robust_scale_px if info["stages"] else 3.0
-            lenses, R, fig = solve_calibration(pairs, lenses, R, circles, scale,
-                                               robust_scale_px=robust)
+            lenses, R, fig = dense_round(k, pairs, lenses, R, circles, scale, robust,
+                                         ground)
             info["stages"].append({"stage": "dense", **fig})
+            ground = fig["ground"]
     except SolveError as exc:
         raise SolveError(f"{source}: {exc}" if source else str(exc)) from None
+    info["ground"] = ground_info(ground)
     lenses = tuple(usable_fov(L, c, edge) for L, c in zip(lenses, circles, strict=True))
     info["circles"] = [{"cx_px": c.cx_px, "cy_px": c.cy_px, "radius_px": c.radius_px}
                        for c in circles]
     info["layout"] = layout
     info["fov_deg"] = [2 * math.degrees(L.fov_rad) for L in lenses]
-    return LensPair((lenses[0], lenses[1]), R, (w, h), info)
+    return LensPair((lenses[0], lenses[1]), R, (w, h), info,
+                    None if ground is None else tuple(float(v) for v in ground))

@@ -21,7 +21,6 @@ from sensors.errors import InputError
 from sensors.progress import ProgressCallback, report
 from sensors.quaternion import qangle
 from stitch.dual_fisheye.hints import DEFAULT_FOV_DEG, hint_for
-from stitch.params import StitchParams
 
 from ..motion import MotionTrack
 from .calibrate_clip import calibrate_frames, pick_calibration_frames, read_frames
@@ -91,13 +90,16 @@ def plan_dual_fisheye(video, motion: MotionTrack, size: tuple[int, int], fps: fl
         pair = calibrate_frames([frames[i] for i in sorted(frames)], fov, source=src)
         report(progress, "calibrate", 1, 1)
         pair.info["frames"] = sorted(frames)
+        g = pair.info.get("ground")
+        seen = ("; ground below seen at {:.2f} degrees of parallax, the far scene at {:.2f}"
+                .format(g["parallax_deg"], g["far_parallax_deg"]) if g else "")
         notes.append("dual-fisheye: lenses calibrated from frames "
                      + ", ".join(str(i) for i in sorted(frames))
-                     + f" ({pair.fov_deg[0]:.1f} / {pair.fov_deg[1]:.1f} degrees usable)")
+                     + f" ({pair.fov_deg[0]:.1f} / {pair.fov_deg[1]:.1f} degrees usable{seen})")
     if options.save_rig is not None:
         write_lens_pair(options.save_rig, pair)
     seams = plan_seams(video, pair, len(motion), fps, options.keyframe_interval_s,
-                       StitchParams(), options.seam_sigma_keyframes, progress)
+                       None, options.seam_sigma_keyframes, progress)
     notes.extend(seams.notes)
     notes.append(f"dual-fisheye: seams solved on {seams.keyframes.size} keyframes, every "
                  f"{options.keyframe_interval_s:g} s, smoothed over time")

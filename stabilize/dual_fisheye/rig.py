@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensors.errors import InputError
+from stitch.dual_fisheye.ground import ground_entry, read_ground_entry
 from stitch.dual_fisheye.lens import LENS_IDS, FisheyeLens, rig_from_lenses
 from stitch.rig import Rig
 
@@ -44,12 +45,16 @@ class LensPair:
         Frame (width, height).
     info : dict
         Where the calibration came from and its figures.
+    ground : (s, tx, tz, r) or None
+        The ground below the camera and the far scene's distance as the calibration saw them
+        (:mod:`stitch.dual_fisheye.ground`); None: the ring at infinity.
     """
 
     lenses: tuple[FisheyeLens, FisheyeLens]
     R_rig_from_back: np.ndarray
     size: tuple[int, int]
     info: dict
+    ground: tuple[float, float, float, float] | None = None
 
     def rig(self, source: str | None = None) -> Rig:
         """The two-camera ``stitch`` rig (each camera the whole frame)."""
@@ -114,7 +119,10 @@ def read_lens_pair(path: str | os.PathLike, size: tuple[int, int]) -> LensPair:
     p = str(path)
     if not os.path.isfile(p):
         raise InputError("rig file does not exist", p)
-    return _from_rig(read_rig(p), size, p)
+    from stitch.rig_io._common import load_json
+
+    pair = _from_rig(read_rig(p), size, p)
+    return dataclasses.replace(pair, ground=read_ground_entry(load_json(p), p))
 
 
 def write_lens_pair(path: str | os.PathLike, pair: LensPair) -> None:
@@ -122,4 +130,4 @@ def write_lens_pair(path: str | os.PathLike, pair: LensPair) -> None:
     --dual-fisheye --save-rig`` does."""
     from stitch.rig_io import write_surround360_rig
 
-    write_surround360_rig(path, pair.rig(str(path)))
+    write_surround360_rig(path, pair.rig(str(path)), ground_entry(pair.ground))

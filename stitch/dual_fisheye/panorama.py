@@ -29,6 +29,7 @@ from ..rig import Rig
 from ..rig_io import write_surround360_rig
 from .calibrate import Calibration, calibrate
 from .circles import find_circles
+from .ground import ground_entry
 from .hints import DEFAULT_FOV_DEG, hint_for, read_make_model
 from .lens import rig_from_lenses
 
@@ -239,7 +240,8 @@ def stitch_dual_fisheye_file(image: str | os.PathLike, output: str | os.PathLike
     if layers_dir is not None:
         layer_paths = write_layers(layers_dir, res.layers, res.rig)
     if save_rig is not None:
-        write_surround360_rig(save_rig, res.rig)
+        ground = summary.get("dual_fisheye", {}).get("calibration", {}).get("ground_params")
+        write_surround360_rig(save_rig, res.rig, ground_entry(ground))
     if report is not None:
         with atomic_output(report) as tmp:
             Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")

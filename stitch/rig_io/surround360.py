@@ -85,8 +85,10 @@ def read_surround360_rig(path: str | os.PathLike, _doc=None) -> Rig:
 
 
 
-def write_surround360_rig(path: str | os.PathLike, rig: Rig) -> None:
-    """Write ``rig`` as a Surround360 ``camera_rig.json`` (atomically).
+def write_surround360_rig(path: str | os.PathLike, rig: Rig, extra: dict | None = None
+                          ) -> None:
+    """Write ``rig`` as a Surround360 ``camera_rig.json`` (atomically), with ``extra``
+    top-level entries beside ``cameras`` (Surround360 ignores them).
 
     Only lenses Surround360 can express are accepted: ``opencv_standard`` with radial k1, k2
     (no tangential or higher terms) and ``opencv_fisheye`` with k1, k2 (k3 = k4 = 0), and square
@@ -130,5 +132,5 @@ def write_surround360_rig(path: str | os.PathLike, rig: Rig) -> None:
         if c.fov_rad is not None:
             entry["fov"] = float(c.fov_rad)
         out.append(entry)
-    write_text(path, json.dumps({"cameras": out}, indent=2) + "\n")
+    write_text(path, json.dumps({"cameras": out, **(extra or {})}, indent=2) + "\n")
 
