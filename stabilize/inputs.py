@@ -37,6 +37,7 @@ from sensors.readout import known_readout_s
 from sensors.types import CameraModel, SensorLog
 from sensors.video import VideoInfo, probe_video
 
+from .dual_fisheye.options import DualFisheyeOptions
 from .in_camera import InCameraPlan, frame_picture_rotation, plan_in_camera
 from .motion import assumed_camera
 
@@ -208,8 +209,8 @@ def resolve_offset(offset_ms: float | None, video: str | os.PathLike, video_t_s:
     ``offset_ms`` when given; 0 for a log on the video's clock (embedded telemetry); the median
     difference of the log's frame stamps and the video's PTS when the log stamps every frame
     (phone layout); else ``sensors.sync.sync_video_to_gyro`` (on the sphere for an equirect
-    ``camera``), whose IMU axis mapping is then applied to the returned log's gyro. How it was
-    found is noted.
+    ``camera``, on both discs for a dual-fisheye clip's lens pair), whose IMU axis mapping is
+    then applied to the returned log's gyro. How it was found is noted.
     """
     if offset_ms is not None:
         if not np.isfinite(offset_ms):
@@ -274,6 +275,11 @@ class ClipInputs:
     picture_rotation : (F, 4) float64, optional
         ``R_cam_from_picture`` per frame when the camera's rotation is undone
         (``in_camera.undo_picture_rotation``).
+    motion_camera : CameraModel, optional
+        The camera the video's own motion (sync, bias, gap fill) is measured with when it is
+        not ``camera``: a dual-fisheye clip's lens pair
+        (``sensors.dual_fisheye_motion.dual_fisheye_camera``), while ``camera`` stands for the
+        equirect output.
     """
 
     video: Path
@@ -287,6 +293,13 @@ class ClipInputs:
     projection: str = "flat"
     in_camera: InCameraPlan | None = None
     picture_rotation: np.ndarray | None = None
+    motion_camera: CameraModel | None = None
+
+    @property
+    def video_motion_camera(self) -> CameraModel:
+        """The camera the video's own motion is measured with (``motion_camera``, else
+        ``camera``)."""
+        return self.camera if self.motion_camera is None else self.motion_camera
 
 
 def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[int, int],
@@ -316,7 +329,8 @@ def resolve_inputs(video: str | os.PathLike,
                    readout_ms: float | None = None,
                    offset_ms: float | None = None,
                    projection: str = "flat",
-                   allow_in_camera_stabilization: bool = False) -> ClipInputs:
+                   allow_in_camera_stabilization: bool = False,
+                   dual_fisheye: DualFisheyeOptions | None = None) -> ClipInputs:
     """Probe ``video`` and find its log, projection, lens, readout, offset and capture times,
     as ``stabilize_video`` does (``find_gyro_log``, ``resolve_projection``, ``resolve_camera``,
     ``resolve_readout``, ``resolve_offset``, ``capture_times``), and what to do about the
@@ -325,7 +339,11 @@ def resolve_inputs(video: str | os.PathLike,
     measured against the camera's orientation, unless given).
 
     An equirect clip has no lens (``sensors.equirect.equirect_camera`` stands for it); its
-    auto sync measures the camera's rotation on the sphere (``sensors.sphere_motion``).
+    auto sync measures the camera's rotation on the sphere (``sensors.sphere_motion``). So does
+    a dual-fisheye clip's camera; its motion is measured on both lens discs through the lens
+    pair of ``dual_fisheye.rig`` when given, else the nominal pair of the discs of its first
+    frame (``dual_fisheye.motion_lenses``, field of view ``dual_fisheye.fov_deg`` or the
+    camera's; ``ClipInputs.motion_camera``).
 
     Raises
     ------
@@ -339,6 +357,7 @@ def resolve_inputs(video: str | os.PathLike,
     log = gyro if isinstance(gyro, SensorLog) else find_gyro_log(video, gyro)
     size = (info.width, info.height)
     projection = resolve_projection(projection, video, size, log, notes)
+    motion_cam = None
     known = _explicit_camera(lens, video, size, notes) if projection == "flat" else None
     # refused before the database is read: a refusal costs no more than reading the log
     plan = plan_in_camera(log, known, str(video), allow_in_camera_stabilization, notes,
@@ -348,12 +367,12 @@ def resolve_inputs(video: str | os.PathLike,
 
         if lens is not None:
             _note(notes, f"{projection}: the lens profile given is not used")
-        # a dual-fisheye clip's auto sync would need the flow of its fisheye frames: not yet
-        if (projection == "dual-fisheye" and offset_ms is None and not log.same_clock_as_video
-                and (log.frames is None or len(log.frames) != info.frame_t_s.size)):
-            raise InputError("the sync offset of a dual-fisheye clip cannot be found from its "
-                             "video yet: pass --offset-ms", str(video))
         cam = equirect_camera(size)
+        if projection == "dual-fisheye":
+            from .dual_fisheye.motion_lenses import motion_camera
+
+            opts = dual_fisheye or DualFisheyeOptions()
+            motion_cam = motion_camera(video, size, opts.rig, opts.fov_deg, log.camera)
     else:
         cam = resolve_camera(known, video, size, notes, log=log, info=info)
     if plan.undo and readout_ms is None:
@@ -364,8 +383,9 @@ def resolve_inputs(video: str | os.PathLike,
         readout_s = resolve_readout(readout_ms, log, cam, notes)
     if offset_ms is None and plan.offset_s is not None:
         offset_ms = plan.offset_s * 1e3
-    offset_s, log = resolve_offset(offset_ms, video, info.frame_t_s, log, cam, readout_s, notes)
+    offset_s, log = resolve_offset(offset_ms, video, info.frame_t_s, log,
+                                   cam if motion_cam is None else motion_cam, readout_s, notes)
     frame_t_s = capture_times(log, info, offset_s, notes)
     rot = frame_picture_rotation(plan.state, info.frame_t_s) if plan.undo else None
     return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes, projection,
-                      plan, rot)
+                      plan, rot, motion_cam)

@@ -160,16 +160,15 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     does before the first frame is warped.
 
     The motion comes from the gyro and, where the log has none, from the video
-    (``motion_sources.analyze_clip_motion``; on the sphere for an equirect clip); frames
+    (``motion_sources.analyze_clip_motion``; on the sphere for an equirect clip, on both
+    lens discs for a dual-fisheye clip); frames
     with no source at all are drawn uncorrected with the path eased into them. With
     ``strict`` a log that leaves frames uncovered raises ``CoverageError``. The motion's and
     the chain's notes are logged and kept in the plan (``ClipPlan.notes``). An equirect
     clip's path is a rotation of the sphere (``sphere_plan.plan_sphere_path``;
     ``level_sphere``: gravity kept down where the log has an accelerometer).
     """
-    # a dual-fisheye frame is not a panorama the sphere's flow could be measured on (yet)
-    cm = analyze_clip_motion(clip, params.row_bands, strict,
-                             use_video=clip.projection != "dual-fisheye")
+    cm = analyze_clip_motion(clip, params.row_bands, strict)
     motion = cm.motion
     if clip.picture_rotation is not None:  # the camera's own per-frame rotation, undone
         motion = undo_picture_rotation(motion, clip.picture_rotation)
@@ -221,7 +220,8 @@ def stabilize_video(
     readout_ms, offset_ms : float, optional
         Rolling-shutter readout and sync offset (``t_video = t_log - offset``); by default from
         the log / lens profile (``inputs.resolve_readout``), and the offset 0 for embedded
-        telemetry or found by ``sensors.sync.sync_video_to_gyro`` for a separate log.
+        telemetry or found by ``sensors.sync.sync_video_to_gyro`` for a separate log (for a
+        dual-fisheye clip on both lens discs: ``sensors.dual_fisheye_motion``).
     params : StabilizeParams
         Smoothing, zoom, warp and encoder settings.
     sidecar : path-like, optional
@@ -291,7 +291,7 @@ def stabilize_video(
         if dual_fisheye.save_rig is not None:
             check_not_input(dual_fisheye.save_rig, video, out_path)
     clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection,
-                          allow_in_camera_stabilization)
+                          allow_in_camera_stabilization, dual_fisheye)
     notes = clip.notes
     dual = clip.projection == "dual-fisheye"
     sphere = clip.projection in ("equirect", "dual-fisheye")
