@@ -52,6 +52,7 @@ __all__ = [
     "resolve_offset",
     "capture_times",
     "resolve_inputs",
+    "dual_fisheye_motion_camera",
 ]
 
 _log = get_logger(__name__)
@@ -321,6 +322,25 @@ def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[in
     if found != "flat":
         _note(notes, f"projection {found}: {why}")
     return found
+
+
+def dual_fisheye_motion_camera(video: str | os.PathLike, projection: str, log: SensorLog,
+                               options: DualFisheyeOptions | None = None,
+                               notes: list[str] | None = None) -> CameraModel | None:
+    """The lens pair a dual-fisheye clip's own motion is measured with
+    (``dual_fisheye.motion_lenses.motion_camera``: ``options.rig``, else the nominal pair of
+    the discs of its first frame), or None when ``projection`` (``auto`` decided by
+    ``resolve_projection``) is not ``dual-fisheye``; what ``steadyrig sync`` measures with."""
+    if projection not in ("auto", "dual-fisheye"):
+        return None
+    info = probe_video(video)
+    size = (info.width, info.height)
+    if resolve_projection(projection, video, size, log, notes) != "dual-fisheye":
+        return None
+    from .dual_fisheye.motion_lenses import motion_camera
+
+    opts = options or DualFisheyeOptions()
+    return motion_camera(video, size, opts.rig, opts.fov_deg, log.camera)
 
 
 def resolve_inputs(video: str | os.PathLike,
