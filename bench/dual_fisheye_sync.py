@@ -13,7 +13,9 @@ Run: ``.venv/bin/python bench/dual_fisheye_sync.py [--clips 10] [--width 640] [-
    discs (``sensors.dual_fisheye_motion``); it must find the offset and undo the permutation.
    Encoded at the generator's default CRF 16 (what ``steadyrig samples`` writes) and again at
    CRF 2 (near-lossless: the method's own error). A clip whose motion leaves the axes ambiguous
-   is synced again with its axes given (as ``--axes`` does) and marked so.
+   is synced again with its axes given (as ``--axes`` does) and marked so. Each clip is synced
+   once more through its true lenses (the generator's calibration, as a ``--rig`` would give
+   them): what the nominal lenses cost.
 2. ``--mid-clips`` clips of 12 s (seeds 401..), synced from the two gyro-chosen decode windows
    clips of 10-20 s get.
 
@@ -37,10 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.equirect_sync import KINDS, _inverse, summary  # noqa: E402
+from sensors.dual_fisheye_motion import dual_fisheye_camera  # noqa: E402
 from sensors.errors import SolveError  # noqa: E402
 from sensors.readers import read_log  # noqa: E402
 from sensors.sync import AXES_ALL, apply_axes, axes_matrix, sync_video_to_gyro  # noqa: E402
 from sensors.synthetic import generate_clip  # noqa: E402
+from sensors.synthetic.dual_fisheye import DualFisheyeCalibration  # noqa: E402
 from stabilize.dual_fisheye.motion_lenses import motion_camera  # noqa: E402
 
 
@@ -73,16 +77,23 @@ def sweep(n: int, width: int, crfs: tuple[int, ...], rng: np.random.Generator, o
                 res = sync_video_to_gyro(str(clip.video), scrambled, camera=cam,
                                          readout_s=log.readout_s, axes=given)
             dt = time.perf_counter() - t0
+            calib = DualFisheyeCalibration.from_dict(
+                json.loads(clip.truth_json.read_text())["dual_fisheye"])
+            true_cam = dual_fisheye_camera(calib.size, calib.lenses, calib.R_rig_from_back)
+            res_true = sync_video_to_gyro(str(clip.video), scrambled, camera=true_cam,
+                                          readout_s=log.readout_s, axes=res.axes)
             exact = bool(np.array_equal(axes_matrix(res.axes) @ axes_matrix(axes), np.eye(3)))
             row = {"kind": kind, "seed": seed, "crf": crf, "duration_s": duration_s,
                    "true_offset_ms": offset * 1e3, "error_ms": (res.offset_s - offset) * 1e3,
+                   "error_true_lenses_ms": (res_true.offset_s - offset) * 1e3,
                    "scrambled_axes": axes, "found_axes": res.axes, "axes_exact": exact,
                    "axes_given": given is not None, "confidence": res.confidence,
                    "lens_pair_s": t_lens, "sync_s": dt, "frames_decoded": res.frames_decoded,
                    "decode_windows": len(res.decode_windows_s)}
             rows.append(row)
             print(f"  {kind:5s} seed {seed:3d} crf {crf:2d} offset {offset * 1e3:+9.3f} ms  "
-                  f"error {row['error_ms']:+7.3f} ms  axes "
+                  f"error {row['error_ms']:+7.3f} ms (true lenses "
+                  f"{row['error_true_lenses_ms']:+7.3f})  axes "
                   f"{'given' if given else ('exact' if exact else 'WRONG')}  conf "
                   f"{res.confidence:.2f}  {dt:.2f} s"
                   + (f"  ({len(res.decode_windows_s)} windows)" if res.decode_windows_s
@@ -114,6 +125,9 @@ def main() -> None:
         "lens_pair": "nominal: discs of the first frame, 190 degrees, back to back",
         "loadavg_1min_start_end": [load0[0], load1[0]],
         "summary": {f"crf{c}": summary([r for r in rows if r["crf"] == c]) for c in (16, 2)},
+        "summary_true_lenses": {f"crf{c}": summary(
+            [dict(r, error_ms=r["error_true_lenses_ms"]) for r in rows if r["crf"] == c])
+            for c in (16, 2)},
         "summary_mid": summary(mid) if mid else None,
         "rows": rows + mid,
     }
@@ -121,6 +135,7 @@ def main() -> None:
     a.out.write_text(json.dumps(doc, indent=1) + "\n")
     for k, s in doc["summary"].items():
         print(f"{k}: {s}")
+        print(f"{k} (true lenses): {doc['summary_true_lenses'][k]}")
     if mid:
         print(f"12 s clips: {doc['summary_mid']}")
     print(f"load average (1 min) {load0[0]:.1f} -> {load1[0]:.1f}; wrote {a.out}")
