@@ -281,6 +281,8 @@ class ClipInputs:
         not ``camera``: a dual-fisheye clip's lens pair
         (``sensors.dual_fisheye_motion.dual_fisheye_camera``), while ``camera`` stands for the
         equirect output.
+    offset_found : bool
+        The offset was found by the sync from the video (not given, not the log's).
     """
 
     video: Path
@@ -295,6 +297,7 @@ class ClipInputs:
     in_camera: InCameraPlan | None = None
     picture_rotation: np.ndarray | None = None
     motion_camera: CameraModel | None = None
+    offset_found: bool = False
 
     @property
     def video_motion_camera(self) -> CameraModel:
@@ -403,9 +406,10 @@ def resolve_inputs(video: str | os.PathLike,
         readout_s = resolve_readout(readout_ms, log, cam, notes)
     if offset_ms is None and plan.offset_s is not None:
         offset_ms = plan.offset_s * 1e3
-    offset_s, log = resolve_offset(offset_ms, video, info.frame_t_s, log,
-                                   cam if motion_cam is None else motion_cam, readout_s, notes)
-    frame_t_s = capture_times(log, info, offset_s, notes)
+    offset_s, synced = resolve_offset(offset_ms, video, info.frame_t_s, log,
+                                      cam if motion_cam is None else motion_cam, readout_s, notes)
+    found = synced is not log  # only the sync hands back a new log (its axes applied)
+    frame_t_s = capture_times(synced, info, offset_s, notes)
     rot = frame_picture_rotation(plan.state, info.frame_t_s) if plan.undo else None
-    return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes, projection,
-                      plan, rot, motion_cam)
+    return ClipInputs(video, info, synced, cam, readout_s, offset_s, frame_t_s, notes, projection,
+                      plan, rot, motion_cam, found)

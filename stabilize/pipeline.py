@@ -12,6 +12,7 @@ when complete (``atomic_output``). Notes (assumptions, warnings) are returned an
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -186,6 +187,20 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     return ClipPlan(motion, frames, path, cm.sources, cm.bias_source)
 
 
+def _resynced(clip: ClipInputs, pair, plan: ClipPlan, params: StabilizeParams, strict: bool,
+              level_sphere: bool) -> tuple[ClipInputs, ClipPlan]:
+    """A dual-fisheye clip synced again through its calibrated lens ``pair``
+    (``dual_fisheye.resync``) and planned with that offset; unchanged when the sync fails."""
+    from .dual_fisheye.resync import resync
+
+    again = resync(clip, pair, clip.notes)
+    if again is clip:
+        return clip, plan
+    # the notes of the motion analysis were taken with the first plan
+    return again, plan_clip(dataclasses.replace(again, notes=[]), params, strict,
+                            level_sphere=level_sphere)
+
+
 def stabilize_video(
     input: str | os.PathLike,
     output: str | os.PathLike,
@@ -316,6 +331,10 @@ def stabilize_video(
                                        dual_fisheye, clip.log.camera, progress)
                 for n in df.notes:
                     note(notes, _log, n)
+                if clip.offset_found and (dual_fisheye is None or dual_fisheye.rig is None):
+                    # synced through nominal lenses: again through the calibrated ones
+                    clip, plan = _resynced(clip, df.pair, plan, params, strict, level_sphere)
+                    motion, frames, ctx = plan.motion, plan.frames, plan.path
                 warper = df.warper(params.interpolation)
             elif sphere:
                 from .sphere_warp import SphereWarper

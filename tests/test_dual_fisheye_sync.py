@@ -110,6 +110,8 @@ def test_a_dual_fisheye_clip_stabilizes_with_its_offset_bias_and_missing_motion_
     assert res.projection == "dual-fisheye"
     assert abs(res.offset_s - run360.offset_s) < 1e-3
     assert any("measured on both lens discs" in n for n in res.notes)
+    # synced through nominal lenses first, then again through the ones calibrated with it
+    assert any("through the calibrated lenses" in n for n in res.notes)
     doc = json.loads((tmp_path / "o.json").read_text())
     assert doc["gyro_bias_source"] == "video"
     counts = doc["motion_sources"]

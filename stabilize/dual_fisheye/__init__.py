@@ -7,8 +7,8 @@ calibration and the seam repair): ``rig`` (the lens pair and its rig file), ``ca
 keyframes, smoothed over time), ``warp`` (stabilizing rotation, per-lens rolling shutter and the
 stitch composed into one mapping; numba kernels in ``_kernels``, numpy twins in
 ``reference``), ``detect`` (is a frame two fisheye discs), ``motion_lenses`` (the lens pair the
-sync, bias and gap fill measure the clip's own motion with) and ``plan`` (the passes before the
-transcode).
+sync, bias and gap fill first measure the clip's own motion with), ``resync`` (the offset again
+through the calibrated pair) and ``plan`` (the passes before the transcode).
 
 The names below load their modules on first access (``sensors._lazy``).
 """

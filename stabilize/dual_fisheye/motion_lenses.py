@@ -7,9 +7,9 @@ they take a rig file when one is given (``--rig``), else the nominal pair of the
 the first frame: equidistant, back to back, each disc spanning the camera's field of view
 (``stitch.dual_fisheye.hints``, else ``DEFAULT_FOV_DEG``), its dark rim left out. A field of
 view a few degrees off scales the measured rotation by as much, which the sync's correlation and
-the bias fit's per-axis scale absorb: the offset depends on when the rotation changes more than
-on its size (``bench/dual_fisheye_sync.py``: a few tenths of a millisecond on some clips against
-the true lenses).
+the bias fit's per-axis scale absorb; what else it maps off moves the offset by some tenths of a
+millisecond on some clips, so ``stabilize_video`` syncs again through the calibrated pair
+(``resync``).
 """
 
 from __future__ import annotations
