@@ -108,7 +108,8 @@ def test_a_dual_fisheye_clip_stabilizes_with_its_offset_bias_and_missing_motion_
     res = stabilize_video(run360.video, tmp_path / "o.mp4", gyro=short,
                           sidecar=tmp_path / "o.json")  # no offset given
     assert res.projection == "dual-fisheye"
-    assert abs(res.offset_s - run360.offset_s) < 1e-3
+    # 0.1 ms or less on this and neighbouring seeds; the codec's own lag stays under 0.5 ms here
+    assert abs(res.offset_s - run360.offset_s) < 0.5e-3
     assert any("measured on both lens discs" in n for n in res.notes)
     # synced through nominal lenses first, then again through the ones calibrated with it
     assert any("through the calibrated lenses" in n for n in res.notes)
