@@ -362,11 +362,11 @@ def resolve_inputs(video: str | os.PathLike,
     measured against the camera's orientation, unless given).
 
     An equirect clip has no lens (``sensors.equirect.equirect_camera`` stands for it); its
-    auto sync measures the camera's rotation on the sphere (``sensors.sphere_motion``). So does
-    a dual-fisheye clip's camera; its motion is measured on both lens discs through the lens
-    pair of ``dual_fisheye.rig`` when given, else the nominal pair of the discs of its first
-    frame (``dual_fisheye.motion_lenses``, field of view ``dual_fisheye.fov_deg`` or the
-    camera's; ``ClipInputs.motion_camera``).
+    auto sync measures the camera's rotation on the sphere (``sensors.sphere_motion``). A
+    dual-fisheye clip's ``camera`` is the same stand-in (its output is equirect); its own motion
+    is measured on both lens discs (``ClipInputs.motion_camera``) through the lens pair of
+    ``dual_fisheye.rig`` when given, else the nominal pair of the discs of its first frame
+    (``dual_fisheye.motion_lenses``, field of view ``dual_fisheye.fov_deg`` or the camera's).
 
     Raises
     ------
