@@ -150,8 +150,9 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 @click.option("--projection", type=_Names(_projection_choices), default="auto",
               show_default=True,
               help="auto: equirect when the clip has spherical metadata or is a 2:1 frame from a "
-                   "360 camera, else flat. An equirect clip's rotation is measured on the "
-                   "sphere (no lens).")
+                   "360 camera, dual-fisheye when a 2:1 frame is two fisheye discs on black, "
+                   "else flat. An equirect clip's rotation is measured on the sphere (no lens), "
+                   "a dual-fisheye clip's on both discs (nominal lenses from the discs).")
 @_script_options
 def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, axes,
              csv_gyro_unit, json_path, plot_path, projection):
@@ -191,6 +192,14 @@ def sync_cmd(video, gyro_path, reference_path, lens_path, readout_ms, search_s, 
         from sensors.video import probe_video
 
         probe_video(video)  # an unreadable video is reported before the flow starts
+        if cam is None:
+            from stabilize.inputs import dual_fisheye_motion_camera
+
+            # a dual-fisheye clip is measured on both lens discs through its lens pair
+            cam = dual_fisheye_motion_camera(video, projection, log)
+        elif projection == "dual-fisheye":
+            raise InputError("a dual-fisheye clip's lenses are found from its discs; --lens "
+                             "does not apply", video)
         direction = log.readout_direction
         if direction not in ("top_to_bottom", "bottom_to_top"):
             raise InputError(f"sync supports row-wise readout only, not {direction}", gyro_path)

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from .dual_fisheye_motion import dual_fisheye_flow_samples_from_video, is_dual_fisheye
 from .equirect import equirect_camera, equirect_to_dirs
 from .errors import InputError
 from .progress import ProgressCallback, report
@@ -200,8 +201,12 @@ def sphere_flow_samples_from_video(
 def flow_samples_for_camera(path: str, camera: CameraModel | None = None,
                             **kwargs) -> FlowSamples:
     """Flow samples of a clip as its camera maps pixels: on the sphere for an equirect clip
-    (``is_equirect``), through the lens otherwise (``video_motion.flow_samples_from_video``).
-    ``kwargs`` go to the decoder (windows, keyframes, readout direction, progress)."""
+    (``is_equirect``), on both discs through the lens pair for a dual-fisheye clip
+    (``sensors.dual_fisheye_motion``), through the lens otherwise
+    (``video_motion.flow_samples_from_video``). ``kwargs`` go to the decoder (windows,
+    keyframes, readout direction, progress)."""
+    if is_dual_fisheye(camera):
+        return dual_fisheye_flow_samples_from_video(path, camera, **kwargs)
     if is_equirect(camera):
         return sphere_flow_samples_from_video(path, camera, **kwargs)
     return flow_samples_from_video(path, camera, **kwargs)
@@ -214,13 +219,28 @@ def motion_camera(path: str, camera: CameraModel | None, projection: str = "auto
     ``flat`` keeps ``camera`` (a lens, or None for a pinhole guess); ``equirect`` gives
     ``equirect_camera`` at the clip's size; ``auto`` decides as
     ``sensors.spherical.detect_projection`` does (spherical metadata, or a 2:1 frame from a 360
-    camera named by ``camera_name``, the log's camera). A camera already ``is_equirect`` is kept.
+    camera named by ``camera_name``, the log's camera). A camera already ``is_equirect`` is kept,
+    and so is a dual-fisheye clip's lens pair (``sensors.dual_fisheye_motion``, noted); a
+    ``dual-fisheye`` projection without one is refused (its discs are found by
+    ``stabilize.dual_fisheye``, which ``steadyrig sync`` and ``stabilize_video`` use).
 
     Returns
     -------
     (CameraModel or None, str or None)
         The camera and, for a panorama found or forced here, the note saying so.
+
+    Raises
+    ------
+    InputError
+        ``dual-fisheye`` without a dual-fisheye ``camera``.
     """
+    if is_dual_fisheye(camera):
+        about = camera.meta.get("lens_pair") or "lens pair given"
+        return camera, (f"projection dual-fisheye: camera motion measured on both lens discs "
+                        f"({about})")
+    if projection == "dual-fisheye":
+        raise InputError("a dual-fisheye clip's motion is measured through its lens pair: pass "
+                         "sensors.dual_fisheye_motion.dual_fisheye_camera", str(path))
     if is_equirect(camera) or check_projection(projection) == "flat":
         return camera, None
     size = _frame_size(path)

@@ -37,6 +37,7 @@ from sensors.readout import known_readout_s
 from sensors.types import CameraModel, SensorLog
 from sensors.video import VideoInfo, probe_video
 
+from .dual_fisheye.options import DualFisheyeOptions
 from .in_camera import InCameraPlan, frame_picture_rotation, plan_in_camera
 from .motion import assumed_camera
 
@@ -51,6 +52,7 @@ __all__ = [
     "resolve_offset",
     "capture_times",
     "resolve_inputs",
+    "dual_fisheye_motion_camera",
 ]
 
 _log = get_logger(__name__)
@@ -208,8 +210,8 @@ def resolve_offset(offset_ms: float | None, video: str | os.PathLike, video_t_s:
     ``offset_ms`` when given; 0 for a log on the video's clock (embedded telemetry); the median
     difference of the log's frame stamps and the video's PTS when the log stamps every frame
     (phone layout); else ``sensors.sync.sync_video_to_gyro`` (on the sphere for an equirect
-    ``camera``), whose IMU axis mapping is then applied to the returned log's gyro. How it was
-    found is noted.
+    ``camera``, on both discs for a dual-fisheye clip's lens pair), whose IMU axis mapping is
+    then applied to the returned log's gyro. How it was found is noted.
     """
     if offset_ms is not None:
         if not np.isfinite(offset_ms):
@@ -274,6 +276,13 @@ class ClipInputs:
     picture_rotation : (F, 4) float64, optional
         ``R_cam_from_picture`` per frame when the camera's rotation is undone
         (``in_camera.undo_picture_rotation``).
+    motion_camera : CameraModel, optional
+        The camera the video's own motion (sync, bias, gap fill) is measured with when it is
+        not ``camera``: a dual-fisheye clip's lens pair
+        (``sensors.dual_fisheye_motion.dual_fisheye_camera``), while ``camera`` stands for the
+        equirect output.
+    offset_found : bool
+        The offset was found by the sync from the video (not given, not the log's).
     """
 
     video: Path
@@ -287,6 +296,14 @@ class ClipInputs:
     projection: str = "flat"
     in_camera: InCameraPlan | None = None
     picture_rotation: np.ndarray | None = None
+    motion_camera: CameraModel | None = None
+    offset_found: bool = False
+
+    @property
+    def video_motion_camera(self) -> CameraModel:
+        """The camera the video's own motion is measured with (``motion_camera``, else
+        ``camera``)."""
+        return self.camera if self.motion_camera is None else self.motion_camera
 
 
 def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[int, int],
@@ -310,13 +327,33 @@ def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[in
     return found
 
 
+def dual_fisheye_motion_camera(video: str | os.PathLike, projection: str, log: SensorLog,
+                               options: DualFisheyeOptions | None = None,
+                               notes: list[str] | None = None) -> CameraModel | None:
+    """The lens pair a dual-fisheye clip's own motion is measured with
+    (``dual_fisheye.motion_lenses.motion_camera``: ``options.rig``, else the nominal pair of
+    the discs of its first frame), or None when ``projection`` (``auto`` decided by
+    ``resolve_projection``) is not ``dual-fisheye``; what ``steadyrig sync`` measures with."""
+    if projection not in ("auto", "dual-fisheye"):
+        return None
+    info = probe_video(video)
+    size = (info.width, info.height)
+    if resolve_projection(projection, video, size, log, notes) != "dual-fisheye":
+        return None
+    from .dual_fisheye.motion_lenses import motion_camera
+
+    opts = options or DualFisheyeOptions()
+    return motion_camera(video, size, opts.rig, opts.fov_deg, log.camera)
+
+
 def resolve_inputs(video: str | os.PathLike,
                    gyro: str | os.PathLike | SensorLog | None = None,
                    lens: str | os.PathLike | CameraModel | None = None,
                    readout_ms: float | None = None,
                    offset_ms: float | None = None,
                    projection: str = "flat",
-                   allow_in_camera_stabilization: bool = False) -> ClipInputs:
+                   allow_in_camera_stabilization: bool = False,
+                   dual_fisheye: DualFisheyeOptions | None = None) -> ClipInputs:
     """Probe ``video`` and find its log, projection, lens, readout, offset and capture times,
     as ``stabilize_video`` does (``find_gyro_log``, ``resolve_projection``, ``resolve_camera``,
     ``resolve_readout``, ``resolve_offset``, ``capture_times``), and what to do about the
@@ -325,7 +362,11 @@ def resolve_inputs(video: str | os.PathLike,
     measured against the camera's orientation, unless given).
 
     An equirect clip has no lens (``sensors.equirect.equirect_camera`` stands for it); its
-    auto sync measures the camera's rotation on the sphere (``sensors.sphere_motion``).
+    auto sync measures the camera's rotation on the sphere (``sensors.sphere_motion``). A
+    dual-fisheye clip's ``camera`` is the same stand-in (its output is equirect); its own motion
+    is measured on both lens discs (``ClipInputs.motion_camera``) through the lens pair of
+    ``dual_fisheye.rig`` when given, else the nominal pair of the discs of its first frame
+    (``dual_fisheye.motion_lenses``, field of view ``dual_fisheye.fov_deg`` or the camera's).
 
     Raises
     ------
@@ -339,6 +380,7 @@ def resolve_inputs(video: str | os.PathLike,
     log = gyro if isinstance(gyro, SensorLog) else find_gyro_log(video, gyro)
     size = (info.width, info.height)
     projection = resolve_projection(projection, video, size, log, notes)
+    motion_cam = None
     known = _explicit_camera(lens, video, size, notes) if projection == "flat" else None
     # refused before the database is read: a refusal costs no more than reading the log
     plan = plan_in_camera(log, known, str(video), allow_in_camera_stabilization, notes,
@@ -348,12 +390,12 @@ def resolve_inputs(video: str | os.PathLike,
 
         if lens is not None:
             _note(notes, f"{projection}: the lens profile given is not used")
-        # a dual-fisheye clip's auto sync would need the flow of its fisheye frames: not yet
-        if (projection == "dual-fisheye" and offset_ms is None and not log.same_clock_as_video
-                and (log.frames is None or len(log.frames) != info.frame_t_s.size)):
-            raise InputError("the sync offset of a dual-fisheye clip cannot be found from its "
-                             "video yet: pass --offset-ms", str(video))
         cam = equirect_camera(size)
+        if projection == "dual-fisheye":
+            from .dual_fisheye.motion_lenses import motion_camera
+
+            opts = dual_fisheye or DualFisheyeOptions()
+            motion_cam = motion_camera(video, size, opts.rig, opts.fov_deg, log.camera)
     else:
         cam = resolve_camera(known, video, size, notes, log=log, info=info)
     if plan.undo and readout_ms is None:
@@ -364,8 +406,10 @@ def resolve_inputs(video: str | os.PathLike,
         readout_s = resolve_readout(readout_ms, log, cam, notes)
     if offset_ms is None and plan.offset_s is not None:
         offset_ms = plan.offset_s * 1e3
-    offset_s, log = resolve_offset(offset_ms, video, info.frame_t_s, log, cam, readout_s, notes)
-    frame_t_s = capture_times(log, info, offset_s, notes)
+    offset_s, synced = resolve_offset(offset_ms, video, info.frame_t_s, log,
+                                      cam if motion_cam is None else motion_cam, readout_s, notes)
+    found = synced is not log  # only the sync hands back a new log (its axes applied)
+    frame_t_s = capture_times(synced, info, offset_s, notes)
     rot = frame_picture_rotation(plan.state, info.frame_t_s) if plan.undo else None
-    return ClipInputs(video, info, log, cam, readout_s, offset_s, frame_t_s, notes, projection,
-                      plan, rot)
+    return ClipInputs(video, info, synced, cam, readout_s, offset_s, frame_t_s, notes, projection,
+                      plan, rot, motion_cam, found)

@@ -130,7 +130,8 @@ def analyze_clip_motion(clip: ClipInputs, bands: int = 17, strict: bool = False,
         note(notes, _log, f"gyro bias estimated from {still_s:.1f} s of stillness")
     elif use_video and row_wise:
         vb = bias_from_video(str(clip.video), gyro.shifted(clip.offset_s), clip.frame_t_s,
-                             clip.camera, clip.readout_s, readout_direction=direction)
+                             clip.video_motion_camera, clip.readout_s,
+                             readout_direction=direction)
         note(notes, _log, vb.note)
         if vb.bias_rad_s is not None:
             bias, bias_source = vb.bias_rad_s, "video"
@@ -151,7 +152,8 @@ def analyze_clip_motion(clip: ClipInputs, bands: int = 17, strict: bool = False,
         note(notes, _log, msg)
         if use_video and row_wise:
             fill = fill_from_video(str(clip.video), motion.gyro, motion.frame_t_s, by_gyro,
-                                   clip.camera, clip.readout_s, readout_direction=direction)
+                                   clip.video_motion_camera, clip.readout_s,
+                                   readout_direction=direction)
             for n in fill.notes:
                 note(notes, _log, n)
             if fill.filled_s:

@@ -12,6 +12,7 @@ when complete (``atomic_output``). Notes (assumptions, warnings) are returned an
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -160,16 +161,15 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     does before the first frame is warped.
 
     The motion comes from the gyro and, where the log has none, from the video
-    (``motion_sources.analyze_clip_motion``; on the sphere for an equirect clip); frames
+    (``motion_sources.analyze_clip_motion``; on the sphere for an equirect clip, on both
+    lens discs for a dual-fisheye clip); frames
     with no source at all are drawn uncorrected with the path eased into them. With
     ``strict`` a log that leaves frames uncovered raises ``CoverageError``. The motion's and
     the chain's notes are logged and kept in the plan (``ClipPlan.notes``). An equirect
     clip's path is a rotation of the sphere (``sphere_plan.plan_sphere_path``;
     ``level_sphere``: gravity kept down where the log has an accelerometer).
     """
-    # a dual-fisheye frame is not a panorama the sphere's flow could be measured on (yet)
-    cm = analyze_clip_motion(clip, params.row_bands, strict,
-                             use_video=clip.projection != "dual-fisheye")
+    cm = analyze_clip_motion(clip, params.row_bands, strict)
     motion = cm.motion
     if clip.picture_rotation is not None:  # the camera's own per-frame rotation, undone
         motion = undo_picture_rotation(motion, clip.picture_rotation)
@@ -185,6 +185,20 @@ def plan_clip(clip: ClipInputs, params: StabilizeParams, strict: bool = False, *
     for n in path.notes:
         _log.info(n)
     return ClipPlan(motion, frames, path, cm.sources, cm.bias_source)
+
+
+def _resynced(clip: ClipInputs, pair, plan: ClipPlan, params: StabilizeParams, strict: bool,
+              level_sphere: bool) -> tuple[ClipInputs, ClipPlan]:
+    """A dual-fisheye clip synced again through its calibrated lens ``pair``
+    (``dual_fisheye.resync``) and planned with that offset; unchanged when the sync fails."""
+    from .dual_fisheye.resync import resync
+
+    again = resync(clip, pair, clip.notes)
+    if again is clip:
+        return clip, plan
+    # the notes of the motion analysis were taken with the first plan
+    return again, plan_clip(dataclasses.replace(again, notes=[]), params, strict,
+                            level_sphere=level_sphere)
 
 
 def stabilize_video(
@@ -221,7 +235,8 @@ def stabilize_video(
     readout_ms, offset_ms : float, optional
         Rolling-shutter readout and sync offset (``t_video = t_log - offset``); by default from
         the log / lens profile (``inputs.resolve_readout``), and the offset 0 for embedded
-        telemetry or found by ``sensors.sync.sync_video_to_gyro`` for a separate log.
+        telemetry or found by ``sensors.sync.sync_video_to_gyro`` for a separate log (for a
+        dual-fisheye clip on both lens discs: ``sensors.dual_fisheye_motion``).
     params : StabilizeParams
         Smoothing, zoom, warp and encoder settings.
     sidecar : path-like, optional
@@ -291,7 +306,7 @@ def stabilize_video(
         if dual_fisheye.save_rig is not None:
             check_not_input(dual_fisheye.save_rig, video, out_path)
     clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection,
-                          allow_in_camera_stabilization)
+                          allow_in_camera_stabilization, dual_fisheye)
     notes = clip.notes
     dual = clip.projection == "dual-fisheye"
     sphere = clip.projection in ("equirect", "dual-fisheye")
@@ -316,6 +331,10 @@ def stabilize_video(
                                        dual_fisheye, clip.log.camera, progress)
                 for n in df.notes:
                     note(notes, _log, n)
+                if clip.offset_found and (dual_fisheye is None or dual_fisheye.rig is None):
+                    # synced through nominal lenses: again through the calibrated ones
+                    clip, plan = _resynced(clip, df.pair, plan, params, strict, level_sphere)
+                    motion, frames, ctx = plan.motion, plan.frames, plan.path
                 warper = df.warper(params.interpolation)
             elif sphere:
                 from .sphere_warp import SphereWarper

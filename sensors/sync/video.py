@@ -73,7 +73,11 @@ def sync_video_to_gyro(
         ``auto`` (default: equirect when the file carries spherical video metadata, or is a 2:1
         frame from the 360 camera ``camera_name`` names), ``flat`` or ``equirect``. An equirect
         clip's rotation is measured on the sphere (``sensors.sphere_motion``; noted), with no
-        lens; so is any clip whose ``camera`` is ``sensors.equirect.equirect_camera``.
+        lens; so is any clip whose ``camera`` is ``sensors.equirect.equirect_camera``. A
+        dual-fisheye clip is measured on both lens discs when ``camera`` is its lens pair
+        (``sensors.dual_fisheye_motion.dual_fisheye_camera``; ``stabilize.inputs.
+        dual_fisheye_motion_camera`` finds one from the discs); ``dual-fisheye`` without it is
+        an ``InputError`` (this package does not find discs, and ``auto`` does not tell them).
     camera_name : str, optional
         The log's camera (``SensorLog.camera``), for ``auto``.
 

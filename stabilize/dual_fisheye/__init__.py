@@ -6,8 +6,9 @@ calibration and the seam repair): ``rig`` (the lens pair and its rig file), ``ca
 (the pair calibrated once from a few slow frames), ``seams`` (seam warps and gains solved on
 keyframes, smoothed over time), ``warp`` (stabilizing rotation, per-lens rolling shutter and the
 stitch composed into one mapping; numba kernels in ``_kernels``, numpy twins in
-``reference``), ``detect`` (is a frame two fisheye discs) and ``plan`` (the passes before the
-transcode).
+``reference``), ``detect`` (is a frame two fisheye discs), ``motion_lenses`` (the lens pair the
+sync, bias and gap fill first measure the clip's own motion with), ``resync`` (the offset again
+through the calibrated pair) and ``plan`` (the passes before the transcode).
 
 The names below load their modules on first access (``sensors._lazy``).
 """

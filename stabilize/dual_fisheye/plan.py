@@ -29,7 +29,8 @@ from .rig import LensPair, read_lens_pair, write_lens_pair
 from .seams import SeamTrack, plan_seams
 from .warp import DualFisheyeWarper
 
-__all__ = ["DualFisheyeOptions", "DualFisheyePlan", "plan_dual_fisheye", "frame_rates_rad_s"]
+__all__ = ["DualFisheyeOptions", "DualFisheyePlan", "plan_dual_fisheye", "frame_rates_rad_s",
+           "lens_pair"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +57,35 @@ def frame_rates_rad_s(motion: MotionTrack) -> np.ndarray:
     return np.concatenate([[r[0]], 0.5 * (r[:-1] + r[1:]), [r[-1]]])
 
 
+def lens_pair(video, motion: MotionTrack, size: tuple[int, int], options: DualFisheyeOptions,
+              camera_name: str | None = None, notes: list[str] | None = None) -> LensPair:
+    """The clip's lens pair: read from ``options.rig``, or calibrated from
+    ``options.calibration_frames`` frames where ``motion`` turns slowest (``calibrate_clip``),
+    starting from ``options.fov_deg``, else the camera's hint, else ``DEFAULT_FOV_DEG``. Where
+    it came from is appended to ``notes``."""
+    src = str(video)
+    notes = [] if notes is None else notes
+    if options.rig is not None:
+        notes.append(f"dual-fisheye: lenses from {options.rig}")
+        return read_lens_pair(options.rig, size)
+    hint = hint_for(camera_name, camera_name)
+    fov = options.fov_deg if options.fov_deg is not None else (
+        hint.fov_deg if hint is not None else DEFAULT_FOV_DEG)
+    picks = pick_calibration_frames(frame_rates_rad_s(motion), options.calibration_frames)
+    frames = read_frames(video, picks)
+    if not frames:
+        raise InputError("no frame could be decoded to calibrate the lenses from", src)
+    pair = calibrate_frames([frames[i] for i in sorted(frames)], fov, source=src)
+    pair.info["frames"] = sorted(frames)
+    g = pair.info.get("ground")
+    seen = ("; ground below seen at {:.2f} degrees of parallax, the far scene at {:.2f}"
+            .format(g["parallax_deg"], g["far_parallax_deg"]) if g else "")
+    notes.append("dual-fisheye: lenses calibrated from frames "
+                 + ", ".join(str(i) for i in sorted(frames))
+                 + f" ({pair.fov_deg[0]:.1f} / {pair.fov_deg[1]:.1f} degrees usable{seen})")
+    return pair
+
+
 def plan_dual_fisheye(video, motion: MotionTrack, size: tuple[int, int], fps: float,
                       options: DualFisheyeOptions | None = None, camera_name: str | None = None,
                       progress: ProgressCallback | None = None) -> DualFisheyePlan:
@@ -76,26 +106,9 @@ def plan_dual_fisheye(video, motion: MotionTrack, size: tuple[int, int], fps: fl
         raise InputError(f"a dual-fisheye video holds its lenses side by side (W = 2H); "
                          f"got {w}x{h}", src)
     notes: list[str] = []
-    if options.rig is not None:
-        pair = read_lens_pair(options.rig, (w, h))
-        notes.append(f"dual-fisheye: lenses from {options.rig}")
-    else:
-        hint = hint_for(camera_name, camera_name)
-        fov = options.fov_deg if options.fov_deg is not None else (
-            hint.fov_deg if hint is not None else DEFAULT_FOV_DEG)
-        picks = pick_calibration_frames(frame_rates_rad_s(motion), options.calibration_frames)
-        frames = read_frames(video, picks)
-        if not frames:
-            raise InputError("no frame could be decoded to calibrate the lenses from", src)
-        pair = calibrate_frames([frames[i] for i in sorted(frames)], fov, source=src)
+    pair = lens_pair(video, motion, (w, h), options, camera_name, notes)
+    if options.rig is None:
         report(progress, "calibrate", 1, 1)
-        pair.info["frames"] = sorted(frames)
-        g = pair.info.get("ground")
-        seen = ("; ground below seen at {:.2f} degrees of parallax, the far scene at {:.2f}"
-                .format(g["parallax_deg"], g["far_parallax_deg"]) if g else "")
-        notes.append("dual-fisheye: lenses calibrated from frames "
-                     + ", ".join(str(i) for i in sorted(frames))
-                     + f" ({pair.fov_deg[0]:.1f} / {pair.fov_deg[1]:.1f} degrees usable{seen})")
     if options.save_rig is not None:
         write_lens_pair(options.save_rig, pair)
     seams = plan_seams(video, pair, len(motion), fps, options.keyframe_interval_s,
