@@ -75,7 +75,7 @@ def _stabilize_params(ctx: click.Context) -> StabilizeParams:
 
 
 def _dual_fisheye_options(video, dual_fisheye, projection, fov, rig_path, save_rig_path,
-                          segments, lens_path):
+                          lens_path):
     """The dual-fisheye options of a run (None when the clip is not told to be one), or one
     ``Error: <video>: ...`` line for options that do not go together."""
     from sensors.errors import InputError
@@ -94,9 +94,6 @@ def _dual_fisheye_options(video, dual_fisheye, projection, fov, rig_path, save_r
             if given is not None:
                 raise InputError(f"{name} goes with --dual-fisheye", video)
         return None
-    if segments > 1:
-        raise InputError("--dual-fisheye cannot be split into --segments (the seams are "
-                         "planned over the whole clip)", video)
     if lens_path:
         raise InputError("--dual-fisheye calibrates its own lenses; --lens does not apply "
                          "(give a rig file with --rig)", video)
@@ -239,7 +236,7 @@ def stabilize_cmd(video, gyro_path, lens_path, readout_ms, offset_ms, out_path, 
         None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
     df_options = _dual_fisheye_options(video, dual_fisheye, projection,
                                        fov_scale if fov_given else None, rig_path,
-                                       save_rig_path, segments, lens_path)
+                                       save_rig_path, lens_path)
     if dual_fisheye or projection == "dual-fisheye":
         projection = "dual-fisheye"
         click.get_current_context().params["fov_scale"] = _STAB["fov_scale"]

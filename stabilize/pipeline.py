@@ -201,6 +201,47 @@ def _resynced(clip: ClipInputs, pair, plan: ClipPlan, params: StabilizeParams, s
                             level_sphere=level_sphere)
 
 
+def check_dual_fisheye_paths(options: DualFisheyeOptions | None, video: Path,
+                             out_path: Path) -> None:
+    """The dual-fisheye options' own checks, and their rig files neither the input nor the
+    output (``InputError``)."""
+    if options is None:
+        return
+    options.check(str(video))
+    for p in (options.rig, options.save_rig):
+        if p is not None:
+            check_not_input(out_path, p)
+    if options.save_rig is not None:
+        check_not_input(options.save_rig, video, out_path)
+
+
+def refuse_dual_fisheye_options(options: DualFisheyeOptions | None, clip: ClipInputs) -> None:
+    """``InputError`` for dual-fisheye options given for a clip of another projection."""
+    if (options is not None and clip.projection != "dual-fisheye"
+            and options != DualFisheyeOptions()):
+        raise InputError(f"rig, field of view and keyframe options are for dual-fisheye clips; "
+                         f"this one is {clip.projection}", str(clip.video))
+
+
+def plan_dual_fisheye_clip(clip: ClipInputs, plan: ClipPlan,
+                           options: DualFisheyeOptions | None, params: StabilizeParams,
+                           strict: bool, level_sphere: bool,
+                           progress: ProgressCallback | None = None):
+    """A dual-fisheye clip's lens pair and seams (``dual_fisheye.plan``), its notes added to
+    the clip's; an offset found through nominal lenses is found again through the calibrated
+    ones and the clip planned with it. Returns ``(clip, plan, dual_fisheye_plan)``."""
+    from .dual_fisheye.plan import plan_dual_fisheye
+
+    df = plan_dual_fisheye(clip.video, plan.motion, clip.camera.size, clip.info.fps, options,
+                           clip.log.camera, progress)
+    for n in df.notes:
+        note(clip.notes, _log, n)
+    if clip.offset_found and (options is None or options.rig is None):
+        # synced through nominal lenses: again through the calibrated ones
+        clip, plan = _resynced(clip, df.pair, plan, params, strict, level_sphere)
+    return clip, plan, df
+
+
 def stabilize_video(
     input: str | os.PathLike,
     output: str | os.PathLike,
@@ -298,21 +339,13 @@ def stabilize_video(
                                        if isinstance(p, (str, os.PathLike))))
     if sidecar is not None:
         check_not_input(sidecar, video, out_path)
-    if dual_fisheye is not None:
-        dual_fisheye.check(str(video))
-        for p in (dual_fisheye.rig, dual_fisheye.save_rig):
-            if p is not None:
-                check_not_input(out_path, p)
-        if dual_fisheye.save_rig is not None:
-            check_not_input(dual_fisheye.save_rig, video, out_path)
+    check_dual_fisheye_paths(dual_fisheye, video, out_path)
     clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection,
                           allow_in_camera_stabilization, dual_fisheye)
     notes = clip.notes
     dual = clip.projection == "dual-fisheye"
     sphere = clip.projection in ("equirect", "dual-fisheye")
-    if dual_fisheye is not None and not dual and dual_fisheye != DualFisheyeOptions():
-        raise InputError(f"rig, field of view and keyframe options are for dual-fisheye clips; "
-                         f"this one is {clip.projection}", str(video))
+    refuse_dual_fisheye_options(dual_fisheye, clip)
     # The decoder and the encoder start now, beside the analysis and the plan.
     with atomic_output(out_path) as tmp:
         with Transcoder(video, clip.info, tmp, params, strict) as transcoder:
@@ -325,16 +358,9 @@ def stabilize_video(
                 preview = {int(i): None for i in np.linspace(frames[0], frames[1] - 1, 3).round()}
             warper = None
             if dual:
-                from .dual_fisheye.plan import plan_dual_fisheye
-
-                df = plan_dual_fisheye(video, motion, clip.camera.size, clip.info.fps,
-                                       dual_fisheye, clip.log.camera, progress)
-                for n in df.notes:
-                    note(notes, _log, n)
-                if clip.offset_found and (dual_fisheye is None or dual_fisheye.rig is None):
-                    # synced through nominal lenses: again through the calibrated ones
-                    clip, plan = _resynced(clip, df.pair, plan, params, strict, level_sphere)
-                    motion, frames, ctx = plan.motion, plan.frames, plan.path
+                clip, plan, df = plan_dual_fisheye_clip(clip, plan, dual_fisheye, params,
+                                                        strict, level_sphere, progress)
+                motion, frames, ctx = plan.motion, plan.frames, plan.path
                 warper = df.warper(params.interpolation)
             elif sphere:
                 from .sphere_warp import SphereWarper

@@ -32,9 +32,17 @@ from sensors.errors import InputError
 from sensors.progress import ProgressCallback, get_logger, note, report
 from sensors.types import CameraModel, SensorLog
 
+from .dual_fisheye.options import DualFisheyeOptions
 from .inputs import resolve_inputs
 from .params import StabilizeParams
-from .pipeline import ClipPlan, StabilizeResult, plan_clip
+from .pipeline import (
+    ClipPlan,
+    StabilizeResult,
+    check_dual_fisheye_paths,
+    plan_clip,
+    plan_dual_fisheye_clip,
+    refuse_dual_fisheye_options,
+)
 from .sidecar import sidecar_dict, write_sidecar
 
 __all__ = ["segment_ranges", "encode_segment", "join_segments", "stabilize_segmented"]
@@ -62,10 +70,13 @@ def segment_ranges(n_frames: int, n_segments: int) -> list[tuple[int, int]]:
 
 
 def encode_segment(video: str, plan: ClipPlan, info, params: StabilizeParams,
-                   segment: tuple[int, int], out_path: str, projection: str = "flat") -> dict:
+                   segment: tuple[int, int], out_path: str, projection: str = "flat",
+                   dual_fisheye_plan=None) -> dict:
     """Warp and encode frames ``segment`` of ``video`` along ``plan`` into ``out_path`` (video
     only; runs on a worker). Returns ``{"frames", "wall_s", "first_pts"}``. An ``equirect``
-    clip's sphere is rotated (``sphere_warp.SphereWarper``), as a single run does.
+    clip's sphere is rotated (``sphere_warp.SphereWarper``), a ``dual-fisheye`` clip's lenses
+    stitched and rotated with the clip's one lens pair and seam track
+    (``dual_fisheye_plan``, ``dual_fisheye.plan.DualFisheyePlan``), as a single run does.
 
     Raises
     ------
@@ -82,6 +93,11 @@ def encode_segment(video: str, plan: ClipPlan, info, params: StabilizeParams,
         from .sphere_warp import SphereWarper
 
         warper = SphereWarper(plan.motion.camera.size, interpolation=params.interpolation)
+    elif projection == "dual-fisheye":
+        if dual_fisheye_plan is None:
+            raise InputError("a dual-fisheye segment needs the clip's lens pair and seams",
+                             video)
+        warper = dual_fisheye_plan.warper(params.interpolation)
     with Transcoder(Path(video), info, Path(out_path), params, segment=segment) as tc:
         written = tc.run(plan.motion, plan.path, plan.frames, None, None, warper)
     if written != segment[1] - segment[0]:
@@ -210,6 +226,7 @@ def stabilize_segmented(
     allow_in_camera_stabilization: bool = False,
     projection: str = "auto",
     level_sphere: bool = True,
+    dual_fisheye: DualFisheyeOptions | None = None,
 ) -> StabilizeResult:
     """Stabilize ``input`` as ``stabilize_video`` does, its time segments on Dask workers.
 
@@ -225,7 +242,10 @@ def stabilize_segmented(
         completes, with ``Progress("stabilize", frames_done, n_frames, "segment k/n")``. An
         equirect clip (``projection``) is planned once as a rotation of the sphere, its segments
         warped by ``sphere_warp.SphereWarper`` and the joined file given spherical video
-        metadata (V1 and V2, MP4/MOV), as a single run writes it.
+        metadata (V1 and V2, MP4/MOV), as a single run writes it. A dual-fisheye clip's lenses
+        are calibrated (or read from ``dual_fisheye.rig``) and its seams solved once, over the
+        whole clip, before the segments are handed out, so the joins show neither the motion
+        nor the seam.
 
     Returns
     -------
@@ -250,12 +270,18 @@ def stabilize_segmented(
                                        if isinstance(p, (str, os.PathLike))))
     if sidecar is not None:
         check_not_input(sidecar, video, out_path)
+    check_dual_fisheye_paths(dual_fisheye, video, out_path)
     if params.codec not in ("h264", "hevc"):
         raise InputError(f"segments are joined for h264 and hevc, not {params.codec}")
     clip = resolve_inputs(video, gyro, lens, readout_ms, offset_ms, projection,
-                          allow_in_camera_stabilization)
+                          allow_in_camera_stabilization, dual_fisheye)
+    refuse_dual_fisheye_options(dual_fisheye, clip)
     notes = clip.notes
     plan = plan_clip(clip, params, strict, level_sphere=level_sphere)
+    df = None
+    if clip.projection == "dual-fisheye":
+        clip, plan, df = plan_dual_fisheye_clip(clip, plan, dual_fisheye, params, strict,
+                                                level_sphere, progress)
     ranges = segment_ranges(clip.info.n_frames, segments)
     folder = out_path.parent if str(out_path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
@@ -265,10 +291,11 @@ def stabilize_segmented(
     done_frames = 0
     try:
         with _cluster(scheduler, workers) as client:
-            [plan_f] = client.scatter([plan], hash=False)
+            scattered = client.scatter([plan] if df is None else [plan, df], hash=False)
+            plan_f, df_f = scattered[0], (scattered[1] if df is not None else None)
             futures = {client.submit(encode_segment, str(video.resolve()), plan_f, clip.info,
-                                     params, r, str(p.resolve()), clip.projection, pure=False,
-                                     key=f"steadyrig-segment-{token}-{k}"): k
+                                     params, r, str(p.resolve()), clip.projection, df_f,
+                                     pure=False, key=f"steadyrig-segment-{token}-{k}"): k
                        for k, (r, p) in enumerate(zip(ranges, seg_paths, strict=True))}
             from distributed import as_completed
 
@@ -288,7 +315,7 @@ def stabilize_segmented(
             tb = clip.info.time_base
             written = join_segments(seg_paths, video, tmp,
                                     [round(clip.info.frame_t_s[s] / tb) for s, _ in ranges])
-            if clip.projection == "equirect":
+            if clip.projection in ("equirect", "dual-fisheye"):
                 _mark_spherical(tmp, out_path, notes)
     finally:
         for p in seg_paths:

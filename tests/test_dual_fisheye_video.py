@@ -325,7 +325,6 @@ def test_a_clip_without_two_fisheye_discs_is_refused(equirect_clip, tmp_path):
     (["--rig", "r.json", "--fov", "190"], "not both"),
     (["--lens", "x.json"], "--lens does not apply"),
     (["--projection", "equirect"], "contradict"),
-    (["--segments", "2"], "--segments"),
     (["--fov", "90"], "150..260"),
 ])
 def test_dual_fisheye_with_an_option_that_does_not_fit_is_refused(equirect_clip, tmp_path,
