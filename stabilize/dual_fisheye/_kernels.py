@@ -79,22 +79,37 @@ def _lens_point(dx, dy, dz, M, lens, R, field, step, pano_w, iterations):
             s1 += (b * M[r0, 1, k] + a * M[r0 + 1, 1, k]) * c
             s2 += (b * M[r0, 2, k] + a * M[r0 + 1, 2, k]) * c
         # the stitch panorama point of the camera direction, moved by the seam field
-        qu = (0.5 + math.atan2(s0, s2) / two_pi) * pano_w
-        qv = (0.5 + math.atan2(s1, math.hypot(s0, s2)) / math.pi) * (0.5 * pano_w)
-        ddx, ddy = _field_at(field, step, qu, qv)
-        qu += ddx
-        qv += ddy
-        yaw = (qu / pano_w - 0.5) * two_pi
-        pitch = (0.5 - qv / (0.5 * pano_w)) * math.pi
-        cp = math.cos(pitch)
-        e0 = cp * math.sin(yaw)
-        e1 = -math.sin(pitch)
-        e2 = cp * math.cos(yaw)
+        rxz = math.sqrt(s0 * s0 + s2 * s2)
+        yaw = math.atan2(s0, s2)
+        pitch = math.atan2(s1, rxz)
+        ddx, ddy = _field_at(field, step, (0.5 + yaw / two_pi) * pano_w,
+                             (0.5 + pitch / math.pi) * (0.5 * pano_w))
+        # its direction: the camera direction turned by the field's angles (du along the
+        # panorama's rows, dv down its columns), by the angle sums; no trigonometry where the
+        # field is zero (away from the overlap ring)
+        norm = math.sqrt(rxz * rxz + s1 * s1)
+        if rxz > 0.0:
+            sin_yaw, cos_yaw = s0 / rxz, s2 / rxz
+        else:
+            sin_yaw, cos_yaw = math.sin(yaw), math.cos(yaw)
+        sin_p, cos_p = s1 / norm, rxz / norm
+        if ddx != 0.0:
+            du = ddx * two_pi / pano_w
+            sin_du, cos_du = math.sin(du), math.cos(du)
+            sin_yaw, cos_yaw = (sin_yaw * cos_du + cos_yaw * sin_du,
+                                cos_yaw * cos_du - sin_yaw * sin_du)
+        if ddy != 0.0:
+            dv = ddy * two_pi / pano_w
+            sin_dv, cos_dv = math.sin(dv), math.cos(dv)
+            sin_p, cos_p = sin_p * cos_dv + cos_p * sin_dv, cos_p * cos_dv - sin_p * sin_dv
+        e0 = cos_p * sin_yaw
+        e1 = sin_p
+        e2 = cos_p * cos_yaw
         # into the lens: R^T e
         l0 = R[0, 0] * e0 + R[1, 0] * e1 + R[2, 0] * e2
         l1 = R[0, 1] * e0 + R[1, 1] * e1 + R[2, 1] * e2
         l2 = R[0, 2] * e0 + R[1, 2] * e1 + R[2, 2] * e2
-        rho = math.hypot(l0, l1)
+        rho = math.sqrt(l0 * l0 + l1 * l1)
         th = math.atan2(rho, l2)
         rad = f * th * (1.0 + k1 * th * th)
         if rho > 1e-12:
