@@ -54,6 +54,9 @@ from .spline import axis_basis, basis_matrix
 
 __all__ = ["SplineWarp", "SolveInfo", "make_grid", "solve_warps", "solve_warps_info"]
 
+#: Rows of a layer per band of the fold check (``SplineWarp.min_jacobian_det``).
+_DET_BAND_ROWS = 64
+
 
 @dataclass(frozen=True, eq=False)
 class SplineWarp:
@@ -160,8 +163,26 @@ class SplineWarp:
 
     @cached_property
     def min_jacobian_det(self) -> float:
-        """Smallest Jacobian determinant over the layer."""
-        return float(self.jacobian_det().min())
+        """Smallest Jacobian determinant over the layer: ``jacobian_det().min()``, computed in
+        bands of rows (temporaries a few MB, not tens) over the rows the moved control points
+        reach; elsewhere the displacement is zero and the determinant exactly 1 (a 500 x 1800
+        layer whose warp moves a band of it: 30 -> 12 ms)."""
+        gh, gw = self.ctrl.shape[:2]
+        Bu, Bv, u, v = self._bases((self.height, self.width))
+        dBu = basis_matrix(u, self.origin_u, self.spacing_u_px, gw, self.periodic, True)
+        dBv = basis_matrix(v, self.origin_v, self.spacing_v_px, gh, derivative=True)
+        moved = np.any(self.ctrl != 0, axis=(1, 2))
+        rows = np.flatnonzero((Bv[:, moved] != 0).any(axis=1) | (dBv[:, moved] != 0).any(axis=1))
+        worst = 1.0 if rows.size < self.height else math.inf
+        cx, cy = self.ctrl[..., 0], self.ctrl[..., 1]
+        # the same products as jacobian_det, in its order, on a band of rows at a time
+        a_xu, a_xv, a_yu, a_yv = Bv @ cx, dBv @ cx, Bv @ cy, dBv @ cy
+        BuT, dBuT = Bu.T, dBu.T
+        for k in range(0, rows.size, _DET_BAND_ROWS):
+            r = rows[k:k + _DET_BAND_ROWS]
+            det = (1 + a_xu[r] @ dBuT) * (1 + a_yv[r] @ BuT) - (a_xv[r] @ BuT) * (a_yu[r] @ dBuT)
+            worst = min(worst, float(det.min()))
+        return float(worst)
 
     @cached_property
     def _magnitude(self) -> np.ndarray:
