@@ -78,9 +78,24 @@ class RingStrips:
         s = np.sin(th)
         return np.column_stack([s * np.cos(phi), s * np.sin(phi), np.cos(th)])
 
+    def grid_rays(self, n_rows: int, n_cols: int) -> np.ndarray:
+        """``rays`` of every strip pixel (n_rows * n_cols, 3), row by row: the same values,
+        with the angles' sines and cosines taken once per row and column."""
+        phi = np.arange(n_cols, dtype=np.float64) * self.step_rad
+        th = self.theta_lo_rad + np.arange(n_rows, dtype=np.float64)[:, None] * self.step_rad
+        s = np.sin(th)
+        out = np.empty((n_rows, n_cols, 3))
+        out[..., 0] = s * np.cos(phi)
+        out[..., 1] = s * np.sin(phi)
+        out[..., 2] = np.cos(th)
+        return out.reshape(-1, 3)
+
     def frame_pixels(self, cr: np.ndarray, lens: int) -> np.ndarray:
         """Frame pixels (N, 2) of strip points (N, 2) as lens ``lens`` drew them."""
-        rays = self.rays(cr)
+        return self.ray_pixels(self.rays(cr), lens)
+
+    def ray_pixels(self, rays: np.ndarray, lens: int) -> np.ndarray:
+        """Frame pixels (N, 2) of front-lens rays (N, 3) as lens ``lens`` drew them."""
         if lens == 1:
             rays = rays @ self.R_rig_from_back  # R^T d for row vectors
         L = self.lenses[lens]
@@ -125,13 +140,12 @@ def ring_strips_many(images, lenses: tuple[FisheyeLens, FisheyeLens],
                             + math.radians(4.0))
     th_lo = math.pi / 2 - half_span_rad
     n_rows = int(round(2 * half_span_rad / step)) + 1
-    C, R = np.meshgrid(np.arange(n_cols, dtype=np.float64), np.arange(n_rows, dtype=np.float64))
     strips = RingStrips((None, None), (None, None), th_lo, step, lenses,
                         np.asarray(R_rig_from_back, dtype=np.float64))
-    cr = np.column_stack([C.ravel(), R.ravel()])
+    rays = strips.grid_rays(n_rows, n_cols)
     maps, valid = [], []
     for k in (0, 1):
-        px = strips.frame_pixels(cr, k).reshape(n_rows, n_cols, 2)
+        px = strips.ray_pixels(rays, k).reshape(n_rows, n_cols, 2)
         circ = circles[k]
         inside = np.hypot(px[..., 0] - circ.cx_px, px[..., 1] - circ.cy_px) \
             < circ.radius_px - edge_px
