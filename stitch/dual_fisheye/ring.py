@@ -97,7 +97,10 @@ class RingStrips:
     def ray_pixels(self, rays: np.ndarray, lens: int) -> np.ndarray:
         """Frame pixels (N, 2) of front-lens rays (N, 3) as lens ``lens`` drew them."""
         if lens == 1:
-            rays = rays @ self.R_rig_from_back  # R^T d for row vectors
+            # R^T d for row vectors, summed here: a BLAS product of hundreds of thousands of
+            # rays starts threads that spin against other work on a busy machine
+            R = self.R_rig_from_back
+            rays = rays[:, 0, None] * R[0] + rays[:, 1, None] * R[1] + rays[:, 2, None] * R[2]
         L = self.lenses[lens]
         return rays_to_pixels(rays, L.f_px, L.cx_px, L.cy_px, L.k1)[0]
 
