@@ -195,16 +195,31 @@ def _inside(x, y, disc, k):
 
 
 @njit(cache=True, nogil=True)
+def _outside(x0, y0, x1, y1, disc, k):
+    """Whether the segment (x0, y0) - (x1, y1) lies outside lens k's usable disc by
+    ``_INSIDE_PX``: its nearest point to the disc's centre does."""
+    cx, cy = disc[k, 0], disc[k, 1]
+    ux, uy = x1 - x0, y1 - y0
+    uu = ux * ux + uy * uy
+    t = 0.0
+    if uu > 0.0:
+        t = min(max(((cx - x0) * ux + (cy - y0) * uy) / uu, 0.0), 1.0)
+    px, py = x0 + t * ux - cx, y0 + t * uy - cy
+    return math.sqrt(px * px + py * py) > disc[k, 2] + _INSIDE_PX
+
+
+@njit(cache=True, nogil=True)
 def _node_row(nodes, i0, b, far, disc, row, far0, far1, mode):
     """The node grid between node rows ``i0`` and ``i0 + 1`` at fraction ``b``: ``row[j] =
     (x0, y0, x1, y1)`` interpolated down each node column, and per node cell whether all four of
     its corners lie more than ``far`` radians outside lens 0's (``far0``) and lens 1's
     (``far1``) disc, and its mode. Bilinear interpolation is separable: a plane row then only
     interpolates across, and its node cells' figures are computed once per row, not once per
-    sample. A cell is ``MODE_FRONT`` where the back lens is far (its weight zero) and both ends
-    of the cell lie inside the front lens's disc, so every sample between does (the distance is
-    convex along the row): there the front lens's weight is exactly 1 (``_front_weight``), and
-    ``MODE_BACK`` the other way round."""
+    sample. A cell is ``MODE_FRONT`` where the back lens does not see any of its samples (far,
+    or the cell's segment of the row outside its disc) and both ends of the segment lie inside
+    the front lens's disc, so every sample between does (the distance is convex along it):
+    there the front lens's weight is exactly 1 (``_front_weight``); ``MODE_BACK`` the other
+    way round."""
     nx = nodes.shape[1]
     for j in range(nx):
         for k in range(4):
@@ -219,9 +234,11 @@ def _node_row(nodes, i0, b, far, disc, row, far0, far1, mode):
         next0 = _inside(row[j + 1, 0], row[j + 1, 1], disc, 0)
         next1 = _inside(row[j + 1, 2], row[j + 1, 3], disc, 1)
         mode[j] = MODE_BOTH
-        if far1[j] and in0 and next0:
+        if in0 and next0 and (far1[j] or _outside(row[j, 2], row[j, 3], row[j + 1, 2],
+                                                  row[j + 1, 3], disc, 1)):
             mode[j] = MODE_FRONT
-        elif far0[j] and in1 and next1:
+        elif in1 and next1 and (far0[j] or _outside(row[j, 0], row[j, 1], row[j + 1, 0],
+                                                    row[j + 1, 1], disc, 0)):
             mode[j] = MODE_BACK
         in0, in1 = next0, next1
 
