@@ -185,9 +185,9 @@ class SplineWarp:
         def across(a, weights):  # (rows, width): a's columns combined for every pixel
             return sum(a[:, iu[:, k]] * weights[:, k] for k in range(4))
 
+        val_all, dv_all = down(wv, rows), down(dwv, rows)  # (rows, gw, 2): small
         for k in range(0, rows.size, _DET_BAND_ROWS):
-            r = rows[k:k + _DET_BAND_ROWS]
-            val, dv = down(wv, r), down(dwv, r)
+            val, dv = val_all[k:k + _DET_BAND_ROWS], dv_all[k:k + _DET_BAND_ROWS]
             det = ((1 + across(val[..., 0], dwu)) * (1 + across(dv[..., 1], wu))
                    - across(dv[..., 0], wu) * across(val[..., 1], dwu))
             worst = min(worst, float(det.min()))
@@ -404,7 +404,14 @@ def _regulariser_terms(g: _Grid, smooth: float):
     sq, sq2 = math.sqrt(smooth), math.sqrt(2 * smooth)
     costs = []
     for r0 in range(0, g.gh, _TILE):
+        near_rows = g.active[max(r0 - 1, 0):r0 + _TILE + 1]
+        if not near_rows.any():
+            continue
         for a0 in range(0, g.gw, _TILE):
+            # a tile's terms reach one control point beyond it; none active there: no term kept
+            near = [c for c in map(g.col, range(a0 - 1, a0 + _TILE + 1)) if c is not None]
+            if not near_rows[:, near].any():
+                continue
             terms = []  # list of [(coef, (r, a)), ...]
             for r in range(r0, min(r0 + _TILE, g.gh)):
                 for a in range(a0, min(a0 + _TILE, g.gw)):
