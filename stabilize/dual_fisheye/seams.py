@@ -117,6 +117,15 @@ class SeamProjection:
     (each layer's crop, remap maps and coverage weight; about 40 % of a keyframe's solve at
     1280 x 640) kept between frames: ``project(frame)`` then remaps the frame into both
     layers, with the same result as ``project_rig``.
+
+    Parameters
+    ----------
+    pair : LensPair
+        The calibrated lenses.
+    width_px : int
+        Seam panorama width (``seam_width_px``).
+    params : StitchParams
+        ``feather_px`` and ``margin_px`` of the layers.
     """
 
     def __init__(self, pair: LensPair, width_px: int, params: StitchParams):
