@@ -40,6 +40,7 @@ _THETA_HALF_SPAN_RAD = math.radians(30.0)
 _SIFT_RATIO = 0.8
 _WRAP_PAD_PX = 48
 _MIN_AGREEMENT_ROWS = 4
+_BLUR_REACH_ROWS = 8  # rows a Gaussian blur of sigma 1.5 px reads each side (OpenCV: 6)
 STRIP_OVERSAMPLE = 2.0
 
 
@@ -180,13 +181,18 @@ def ring_agreement(strips: RingStrips) -> float:
     both = strips.valid[0] & strips.valid[1]
     if both.sum() < 64:
         return 0.0
-    # Band-limited: a search start a pixel or two off should still correlate.
-    z = [normalise_exposure(cv2.GaussianBlur(_grey8(im).astype(np.float32), (0, 0), 1.5), both,
-                            sigma_px=8.0) for im in strips.images]
     core = cv2.erode(both.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     if core.sum() < _MIN_AGREEMENT_ROWS * strips.n_cols:
         return 0.0  # too thin an overlap to tell (and to flow in)
-    a, b = z[0][core], z[1][core]
+    # Only the rows where both lenses see, and the band-limiting blur's reach beyond them: the
+    # exposure normalisation is zero outside them and blurs with a zero border, so its values
+    # there are those of the whole strip.
+    rows = np.flatnonzero(both.any(axis=1))
+    band = slice(max(int(rows[0]) - _BLUR_REACH_ROWS, 0), int(rows[-1]) + 1 + _BLUR_REACH_ROWS)
+    # Band-limited: a search start a pixel or two off should still correlate.
+    z = [normalise_exposure(cv2.GaussianBlur(_grey8(im[band]).astype(np.float32), (0, 0), 1.5),
+                            both[band], sigma_px=8.0) for im in strips.images]
+    a, b = z[0][core[band]], z[1][core[band]]
     return float(np.mean(a * b) / max(math.sqrt(np.mean(a * a) * np.mean(b * b)), 1e-9))
 
 
