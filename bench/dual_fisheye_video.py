@@ -23,7 +23,7 @@ keyframes every second, one remap per lens) and is measured with the generator's
   file (``--rig``: calibrated once per camera; the seams are solved every run) against a plain
   PyAV decode + encode of the same clip (libx264, same crf/preset, audio copied), in
   interleaved pairs, with the load average of each pair (the machine may be shared); the first
-  run, which calibrates, is timed by stage.
+  run, which calibrates, is timed by stage, and so is each ``--rig`` run (wall and CPU).
 
     .venv/bin/python bench/dual_fisheye_video.py [--seconds 4] [--pairs 3] [--width 1280]
 
@@ -221,10 +221,21 @@ def main() -> None:
                     wall, cpu = timed(lambda: plain_transcode(clip.video, tmp / "plain.mp4"))
                 else:
                     # the lenses from the first run's rig file (calibrated once per camera)
+                    starts: dict = {}
+                    t0, c0 = time.perf_counter(), time.process_time()
+
+                    def mark(p, starts=starts, t0=t0, c0=c0):
+                        starts.setdefault(p.stage, [time.perf_counter() - t0,
+                                                    time.process_time() - c0])
+
                     wall, cpu = timed(lambda: stabilize_video(
                         clip.video, tmp / "s.mp4", offset_ms=0.0, params=params,
-                        dual_fisheye=DualFisheyeOptions(rig=rig)))
+                        dual_fisheye=DualFisheyeOptions(rig=rig), progress=mark))
                 rec[name] = {"wall_s": wall, "cpu_s": cpu}
+                if name == "stabilize":
+                    # [wall, cpu] s at which the first seam keyframe and the first frame were
+                    # done: setup + one keyframe, then the other keyframes
+                    rec[name]["stage_done_s"] = starts
             rec["wall_ratio"] = rec["stabilize"]["wall_s"] / rec["transcode"]["wall_s"]
             rec["cpu_ratio"] = rec["stabilize"]["cpu_s"] / rec["transcode"]["cpu_s"]
             pairs.append(rec)

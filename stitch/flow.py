@@ -41,6 +41,7 @@ _NORM_SIGMA_PX = 6.0  # window of the exposure normalisation
 _LK_WINDOW_PX = 15  # window of the Lucas-Kanade refinement and the structure tensor
 _LK_STEPS = 5
 _LK_PRESMOOTH_PX = 1.0
+_LK_CHUNK = 512  # points refined together (their window arrays: 512 x 225 float64, ~1 MB each)
 _EROSION_PX = 4
 _RELATIVE_MIN_CONF = 0.3  # flow is unreliable next to the overlap's edge (zero padding outside)
 
@@ -188,32 +189,36 @@ def lk_refine_points(zi: np.ndarray, zj: np.ndarray, pts: np.ndarray, flow: np.n
     r = _LK_WINDOW_PX // 2
     oy, ox = np.mgrid[-r:r + 1, -r:r + 1]
     ox, oy = ox.ravel(), oy.ravel()
-    px = np.asarray(pts[:, 0], np.float64)[:, None] + ox
-    py = np.asarray(pts[:, 1], np.float64)[:, None] + oy
-    h, w = zi.shape
-    tmpl = cv2.remap(zi, px.astype(np.float32), py.astype(np.float32), cv2.INTER_NEAREST,
-                     borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
-    del h, w
-    f = np.asarray(flow, np.float64).copy()
-    for _ in range(steps):
-        mx = (px + f[:, :1]).astype(np.float32)
-        my = (py + f[:, 1:]).astype(np.float32)
-        jw = cv2.remap(zj, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        gx = cv2.remap(gxj, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        gy = cv2.remap(gyj, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        gx, gy = gx.astype(np.float64), gy.astype(np.float64)
-        e = tmpl - jw
-        gxx, gxy, gyy = (gx * gx).sum(1), (gx * gy).sum(1), (gy * gy).sum(1)
-        bx, by = (gx * e).sum(1), (gy * e).sum(1)
-        det = gxx * gyy - gxy * gxy
-        ok = det > 1e-9
-        safe = np.where(ok, det, 1.0)
-        dx = np.where(ok, (gyy * bx - gxy * by) / safe, 0.0)
-        dy = np.where(ok, (gxx * by - gxy * bx) / safe, 0.0)
-        # LK linearisation is trusted over a fraction of a pixel per step.
-        f[:, 0] += np.clip(dx, -0.5, 0.5)
-        f[:, 1] += np.clip(dy, -0.5, 0.5)
-    return f
+    pts = np.asarray(pts)
+    out = np.asarray(flow, np.float64).copy()
+    # A chunk of points at a time: every point's refinement is its own, and the window
+    # arrays of a chunk (a few MB) stay in cache where all points' (hundreds of MB) did not.
+    for k in range(0, len(pts), _LK_CHUNK):
+        sl = slice(k, k + _LK_CHUNK)
+        px = np.asarray(pts[sl, 0], np.float64)[:, None] + ox
+        py = np.asarray(pts[sl, 1], np.float64)[:, None] + oy
+        tmpl = cv2.remap(zi, px.astype(np.float32), py.astype(np.float32), cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
+        f = out[sl]
+        for _ in range(steps):
+            mx = (px + f[:, :1]).astype(np.float32)
+            my = (py + f[:, 1:]).astype(np.float32)
+            jw = cv2.remap(zj, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+            gx = cv2.remap(gxj, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            gy = cv2.remap(gyj, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            gx, gy = gx.astype(np.float64), gy.astype(np.float64)
+            e = tmpl - jw
+            gxx, gxy, gyy = (gx * gx).sum(1), (gx * gy).sum(1), (gy * gy).sum(1)
+            bx, by = (gx * e).sum(1), (gy * e).sum(1)
+            det = gxx * gyy - gxy * gxy
+            ok = det > 1e-9
+            safe = np.where(ok, det, 1.0)
+            dx = np.where(ok, (gyy * bx - gxy * by) / safe, 0.0)
+            dy = np.where(ok, (gxx * by - gxy * bx) / safe, 0.0)
+            # LK linearisation is trusted over a fraction of a pixel per step.
+            f[:, 0] += np.clip(dx, -0.5, 0.5)
+            f[:, 1] += np.clip(dy, -0.5, 0.5)
+    return out
 
 
 def dense_flow(zi: np.ndarray, zj: np.ndarray, method: str = "dis") -> np.ndarray:

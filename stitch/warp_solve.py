@@ -54,6 +54,9 @@ from .spline import axis_basis, basis_matrix
 
 __all__ = ["SplineWarp", "SolveInfo", "make_grid", "solve_warps", "solve_warps_info"]
 
+#: Rows of a layer per band of the fold check (``SplineWarp.min_jacobian_det``).
+_DET_BAND_ROWS = 64
+
 
 @dataclass(frozen=True, eq=False)
 class SplineWarp:
@@ -160,8 +163,35 @@ class SplineWarp:
 
     @cached_property
     def min_jacobian_det(self) -> float:
-        """Smallest Jacobian determinant over the layer."""
-        return float(self.jacobian_det().min())
+        """Smallest Jacobian determinant over the layer: ``jacobian_det().min()`` to rounding,
+        over the rows the moved control points reach (elsewhere the displacement is zero and
+        the determinant exactly 1), in bands of rows, each output pixel summing its four
+        control columns' terms: no dense basis product, whose BLAS threads spin against
+        other work on a busy machine (a 500 x 1800 dual-fisheye seam layer: 25-400 -> ~10 ms).
+        """
+        gh, gw = self.ctrl.shape[:2]
+        u = self.x0 + np.arange(self.width, dtype=np.float64)
+        v = self.y0 + np.arange(self.height, dtype=np.float64)
+        iu, wu, dwu = axis_basis(u, self.origin_u, self.spacing_u_px, gw, self.periodic)
+        iv, wv, dwv = axis_basis(v, self.origin_v, self.spacing_v_px, gh)
+        moved = np.any(self.ctrl != 0, axis=(1, 2))
+        reach = ((wv != 0) | (dwv != 0)) & moved[iv]
+        rows = np.flatnonzero(reach.any(axis=1))
+        worst = 1.0 if rows.size < self.height else math.inf
+
+        def down(weights, r):  # (rows, gw, 2): the control grid's rows combined for rows r
+            return sum(weights[r, k, None, None] * self.ctrl[iv[r, k]] for k in range(4))
+
+        def across(a, weights):  # (rows, width): a's columns combined for every pixel
+            return sum(a[:, iu[:, k]] * weights[:, k] for k in range(4))
+
+        val_all, dv_all = down(wv, rows), down(dwv, rows)  # (rows, gw, 2): small
+        for k in range(0, rows.size, _DET_BAND_ROWS):
+            val, dv = val_all[k:k + _DET_BAND_ROWS], dv_all[k:k + _DET_BAND_ROWS]
+            det = ((1 + across(val[..., 0], dwu)) * (1 + across(dv[..., 1], wu))
+                   - across(dv[..., 0], wu) * across(val[..., 1], dwu))
+            worst = min(worst, float(det.min()))
+        return float(worst)
 
     @cached_property
     def _magnitude(self) -> np.ndarray:
@@ -374,7 +404,14 @@ def _regulariser_terms(g: _Grid, smooth: float):
     sq, sq2 = math.sqrt(smooth), math.sqrt(2 * smooth)
     costs = []
     for r0 in range(0, g.gh, _TILE):
+        near_rows = g.active[max(r0 - 1, 0):r0 + _TILE + 1]
+        if not near_rows.any():
+            continue
         for a0 in range(0, g.gw, _TILE):
+            # a tile's terms reach one control point beyond it; none active there: no term kept
+            near = [c for c in map(g.col, range(a0 - 1, a0 + _TILE + 1)) if c is not None]
+            if not near_rows[:, near].any():
+                continue
             terms = []  # list of [(coef, (r, a)), ...]
             for r in range(r0, min(r0 + _TILE, g.gh)):
                 for a in range(a0, min(a0 + _TILE, g.gw)):

@@ -70,13 +70,21 @@ def test_fused_sample_and_blend_kernel_matches_its_numpy_twin():
     w = DualFisheyeWarper(pair, _seams(pair))
     m = w.map_rows(_turning_rows(), 0)
     rng = np.random.default_rng(2)
-    src = rng.integers(16, 236, (H, 2 * H)).astype(np.uint8)
-    out = np.empty_like(src)
-    args = w.dense_args(m, (2 * H, H))
-    _kernels._df_sample_blend(*args, src, 0.95, 1.05, 16.0, 255.0, out)
-    want = reference.sample_blend_reference(*args, src, 0.95, 1.05, 16.0, 255.0)
-    diff = np.abs(out - want)
-    assert diff.max() <= 1.0 and np.mean(diff > 0) < 1e-3  # float32 map rounding only
+    for size in ((2 * H, H), (H, H // 2)):  # luma, then U and V in one pass
+        u, v = (rng.integers(16, 236, size[::-1]).astype(np.uint8) for _ in range(2))
+        ou, ov = np.empty_like(u), np.empty_like(v)
+        args = w.dense_args(m, size)
+        _kernels._df_sample_blend(*args, u, 0.95, 1.05, 128.0, 255.0, ou, v, ov, 2)
+        for src, out in ((u, ou), (v, ov)):
+            want = reference.sample_blend_reference(*args, src, 0.95, 1.05, 128.0, 255.0)
+            diff = np.abs(out - want)
+            assert diff.max() <= 1.0 and np.mean(diff > 0) < 1e-3  # float rounding only
+    # one plane: the second is not touched
+    y = rng.integers(16, 236, (H, 2 * H)).astype(np.uint8)
+    keep = np.full((H, 2 * H), 7, np.uint8)
+    _kernels._df_sample_blend(*w.dense_args(m, (2 * H, H)), y, 1.0, 1.0, 16.0, 255.0,
+                              np.empty_like(y), y, keep, 1)
+    assert np.all(keep == 7)
 
 
 def test_bilinear_planes_warp_like_opencv_remap_and_blend():

@@ -1,5 +1,7 @@
 """Spline warp solve: recovers a known smooth misalignment, stays subtle, never folds."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,22 @@ def test_contradicting_matches_never_fold_the_warp():
     except SolveError:
         return
     assert min(w.min_jacobian_det for w in warps) > 0.8
+
+
+def test_the_fold_check_is_the_smallest_jacobian_determinant_over_the_layer():
+    # min_jacobian_det skips the rows no moved control point reaches and works in bands of
+    # rows: the same figure as the dense determinant's minimum
+    rng = np.random.default_rng(5)
+    layers = [_layer(0, 0, h=700), _layer(1, 200, h=700)]
+    pm = _matches(rng, 205, 295, field=lambda p: rng.normal(0, 2.0, p.shape))
+    warps = solve_warps(layers, [pm], StitchParams(width_px=W))
+    for w in warps:
+        moved = np.any(w.ctrl != 0, axis=(1, 2))
+        assert 0 < moved.sum() < moved.size  # some rows never move, some do
+        assert w.min_jacobian_det == pytest.approx(float(w.jacobian_det().min()), abs=1e-12)
+        assert w.min_jacobian_det < 1.0
+    still = dataclasses.replace(warps[0], ctrl=np.zeros_like(warps[0].ctrl))
+    assert still.min_jacobian_det == 1.0
 
 
 def test_nan_matches_are_rejected():

@@ -91,7 +91,8 @@ def front_weight(e0: np.ndarray, e1: np.ndarray) -> np.ndarray:
 
 def dense_reference(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far
                     ) -> tuple[np.ndarray, ...]:
-    """Numpy twin of ``_kernels._df_dense``: (mx0, my0, mx1, my1, w0) float64 planes."""
+    """Numpy twin of ``_kernels._df_dense``: (mx0, my0, mx1, my1, w0) float64 planes
+    (interpolated down the node columns, then across, as the kernel does)."""
     ny, nx = nodes.shape[:2]
     y = np.asarray(qv, np.float64) / node_dv
     x = np.asarray(qu, np.float64) / node_du
@@ -99,14 +100,14 @@ def dense_reference(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far
     j0 = np.minimum(x.astype(np.intp), nx - 2)
     b = (y - i0)[:, None, None]
     a = (x - j0)[None, :, None]
+    rows = (1 - b) * nodes[i0][..., :4] + b * nodes[i0 + 1][..., :4]  # (ph, nx, 4)
+    n = (1 - a) * rows[:, j0] + a * rows[:, j0 + 1]
     corners = (nodes[i0][:, j0], nodes[i0][:, j0 + 1], nodes[i0 + 1][:, j0],
                nodes[i0 + 1][:, j0 + 1])
-    n = ((1 - a) * (1 - b) * corners[0] + a * (1 - b) * corners[1]
-         + (1 - a) * b * corners[2] + a * b * corners[3])
     e = []
     for k in (0, 1):
         ek = (edges[k, 2] - np.hypot(n[..., 2 * k] - edges[k, 0],
-                                     n[..., 2 * k + 1] - edges[k, 1])) / edges[k, 3]
+                                     n[..., 2 * k + 1] - edges[k, 1])) * (1.0 / edges[k, 3])
         nearest = np.max(np.stack([c[..., 4 + k] for c in corners]), axis=0)
         e.append(np.where(nearest < -far, -far, ek))
     return ((n[..., 0] + 0.5) * sx - 0.5, (n[..., 1] + 0.5) * sy - 0.5,
@@ -122,7 +123,8 @@ def blend_reference(a0, a1, w0, g0, g1, base, top) -> np.ndarray:
 
 def sample_blend_reference(nodes, node_du, node_dv, qu, qv, sx, sy, edges, far, src, g0, g1,
                            base, top) -> np.ndarray:
-    """Numpy twin of ``_kernels._df_sample_blend`` (float64 result, rounded and clipped)."""
+    """Numpy twin of ``_kernels._df_sample_blend`` for one plane (float64 result, rounded and
+    clipped); the kernel's second plane is this of that plane."""
     mx0, my0, mx1, my1, w0 = dense_reference(nodes, node_du, node_dv, qu, qv, sx, sy, edges,
                                              far)
     a0 = bilinear_reference(src, mx0, my0)

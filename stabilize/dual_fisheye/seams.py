@@ -34,14 +34,20 @@ from sensors.errors import InputError, SolveError
 from sensors.progress import ProgressCallback, report
 from stitch.flow import overlap_correspondences
 from stitch.params import StitchParams
-from stitch.projection import find_overlaps, project_rig
+from stitch.projection import (
+    ProjectedLayer,
+    coverage_weight,
+    find_overlaps,
+    layer_maps,
+    plan_layers,
+)
 from stitch.warp_solve import solve_warps_info
 
 from .parallax import parallax_field, without_model
 from .rig import LensPair
 
-__all__ = ["SeamKeyframe", "SeamTrack", "solve_keyframe", "keyframe_indices", "plan_seams",
-           "seam_width_px", "seam_params", "FIELD_STEP_PX", "SEAM_ANCHOR_WEIGHT"]
+__all__ = ["SeamKeyframe", "SeamTrack", "SeamProjection", "solve_keyframe", "keyframe_indices",
+           "plan_seams", "seam_width_px", "seam_params", "FIELD_STEP_PX", "SEAM_ANCHOR_WEIGHT"]
 
 #: Spacing of a seam field's samples, stitch panorama px (half the spline's control spacing).
 FIELD_STEP_PX = 16
@@ -117,9 +123,58 @@ def _sampled(warp, layer, W: int, step: int) -> np.ndarray:
     return out
 
 
+class SeamProjection:
+    """Both lenses' layers of the seam panorama, computed once for every keyframe of a clip.
+
+    ``stitch.projection.project_rig`` of the seam rig, with what depends only on the lens pair
+    (each layer's crop, remap maps and coverage weight; about 40 % of a keyframe's solve at
+    1280 x 640) kept between frames: ``project(frame)`` then remaps the frame into both
+    layers, with the same result as ``project_rig``.
+
+    Parameters
+    ----------
+    pair : LensPair
+        The calibrated lenses.
+    width_px : int
+        Seam panorama width (``seam_width_px``).
+    params : StitchParams
+        ``feather_px`` and ``margin_px`` of the layers.
+    """
+
+    def __init__(self, pair: LensPair, width_px: int, params: StitchParams):
+        self.rig = pair.seam_rig()
+        self.width_px = int(width_px)
+        self.size = tuple(int(v) for v in pair.size)
+        self.layers = plan_layers(self.rig, self.width_px, params.margin_px)
+        self.maps = []
+        for cam, lay in zip(self.rig, self.layers, strict=True):
+            mx, my, ok = layer_maps(cam, lay)
+            mask = coverage_weight(ok, params.feather_px)
+            for a in (mx, my, ok, mask):
+                a.setflags(write=False)  # shared by every keyframe's layers
+            self.maps.append((mx, my, ok, mask))
+
+    def project(self, frame: np.ndarray) -> list[ProjectedLayer]:
+        """The frame (BGR, the pair's size) drawn into both layers."""
+        img = np.ascontiguousarray(frame)
+        if img.shape[:2] != self.size[::-1]:
+            raise InputError(f"frame {img.shape[1]}x{img.shape[0]} is not the "
+                             f"{self.size[0]}x{self.size[1]} of the lens pair")
+        out = []
+        for k, (lay, (mx, my, ok, mask)) in enumerate(zip(self.layers, self.maps, strict=True)):
+            pix = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            if pix.ndim == 2 and img.ndim == 3:
+                pix = pix[..., None]
+            pix[~ok] = 0
+            out.append(ProjectedLayer(k, lay.x0, lay.y0, pix, mask, self.width_px))
+        return out
+
+
 def solve_keyframe(frame: np.ndarray, pair: LensPair, width_px: int | None = None,
-                   params: StitchParams | None = None, index: int = 0) -> SeamKeyframe:
-    """Seam fields and gain ratio of one frame (see the module docstring).
+                   params: StitchParams | None = None, index: int = 0,
+                   projection: SeamProjection | None = None) -> SeamKeyframe:
+    """Seam fields and gain ratio of one frame (see the module docstring); ``projection``
+    (of this pair, width and ``params``) is computed when not given.
 
     Raises
     ------
@@ -128,9 +183,9 @@ def solve_keyframe(frame: np.ndarray, pair: LensPair, width_px: int | None = Non
     """
     W = seam_width_px(pair) if width_px is None else int(width_px)
     params = (params or seam_params()).with_(width_px=W, heldout_fraction=0.0)
-    rig = pair.seam_rig()
-    img = np.ascontiguousarray(frame)
-    layers = project_rig(rig, [img, img], W, params.feather_px, params.margin_px)
+    if projection is None:
+        projection = SeamProjection(pair, W, params)
+    layers = projection.project(frame)
     overlaps = find_overlaps(layers)
     if not overlaps:
         raise SolveError("the lenses do not overlap on the panorama (check the rig's field of "
@@ -246,6 +301,8 @@ def plan_seams(video, pair: LensPair, n_frames: int, fps: float, interval_s: flo
     want = keyframe_indices(n_frames, fps, interval_s)
     todo = set(want)
     W = seam_width_px(pair)
+    params = (params or seam_params()).with_(width_px=W, heldout_fraction=0.0)
+    projection = SeamProjection(pair, W, params)
     keys: list[SeamKeyframe] = []
     notes: list[str] = []
     done = 0
@@ -256,7 +313,7 @@ def plan_seams(video, pair: LensPair, n_frames: int, fps: float, interval_s: flo
             if i in todo:
                 try:
                     keys.append(solve_keyframe(fr.to_ndarray(format="bgr24"), pair, W, params,
-                                               i))
+                                               i, projection))
                 except SolveError as exc:
                     notes.append(f"dual-fisheye: seam of frame {i} not solved ({exc}); its "
                                  "neighbours' is used")

@@ -18,9 +18,10 @@ pixel is defined), with the lenses' gains matched about black (luma) and neutral
 The exact mapping is computed on a grid of output nodes (``step_px``) and interpolated
 bilinearly in between; the blend weight is taken per sample from where it lands in each disc,
 so no sample beyond a disc's edge is weighted. With bilinear sampling (the default) the maps,
-the sampling and the blend are one pass over each plane, reading a lens only where it is
-weighted; other interpolations remap each lens with OpenCV and blend (numba kernels in
-``_kernels``, numpy twins in ``reference``).
+the sampling and the blend are one pass over the luma plane and one over both chroma planes
+(interpolated down the node columns once per row, then across); other interpolations remap
+each lens with OpenCV and blend (numba kernels in ``_kernels``, numpy twins in
+``reference``).
 """
 
 from __future__ import annotations
@@ -190,28 +191,25 @@ class DualFisheyeWarper:
                 self._edges, FAR_RAD)
 
     # -- resampling -----------------------------------------------------------------------
-    def _warp_planes(self, srcs: list[np.ndarray], m: DualFisheyeMap, bases: list[float],
+    def _warp_planes(self, srcs: list[np.ndarray], m: DualFisheyeMap, base: float,
                      dsts: list[np.ndarray | None]) -> list[np.ndarray]:
+        """Warp planes of one size and sample type whose gains act about ``base``."""
         ph, pw = srcs[0].shape[:2]
+        outs = [np.empty_like(s) if d is None else d for s, d in zip(srcs, dsts, strict=True)]
         if self.flag == cv2.INTER_LINEAR and all(s.ndim == 2 for s in srcs):
-            # bilinear planes: maps, sampling and blend in one pass, each lens read only where
-            # it is weighted
+            # bilinear planes: maps, sampling and blend in one pass, two planes at a time (U
+            # and V: their mapping computed once)
             args = self.dense_args(m, (pw, ph))
-            outs = []
-            for src, base, dst in zip(srcs, bases, dsts, strict=True):
-                if dst is None:
-                    dst = np.empty_like(src)
-                _kernels._df_sample_blend(*args, src, m.gains[0], m.gains[1], base,
-                                          _top(src), dst)
-                outs.append(dst)
+            for k in range(0, len(srcs), 2):
+                k2 = min(k + 1, len(srcs) - 1)
+                _kernels._df_sample_blend(*args, srcs[k], m.gains[0], m.gains[1], base,
+                                          _top(srcs[k]), outs[k], srcs[k2], outs[k2],
+                                          k2 - k + 1)
             return outs
         mx0, my0, mx1, my1, w0 = self.dense_maps(m, (pw, ph))
-        outs = []
-        for src, base, dst in zip(srcs, bases, dsts, strict=True):
+        for src, dst in zip(srcs, outs, strict=True):
             a0 = cv2.remap(src, mx0, my0, self.flag, borderMode=cv2.BORDER_REPLICATE)
             a1 = cv2.remap(src, mx1, my1, self.flag, borderMode=cv2.BORDER_REPLICATE)
-            if dst is None:
-                dst = np.empty_like(src)
             top = _top(src)
             if src.ndim == 3:
                 for c in range(src.shape[2]):
@@ -222,7 +220,6 @@ class DualFisheyeWarper:
                     dst[..., c] = tmp
             else:
                 _kernels._df_blend(a0, a1, w0, m.gains[0], m.gains[1], base, top, dst)
-            outs.append(dst)
         return outs
 
     def warp_bgr(self, img: np.ndarray, m: DualFisheyeMap) -> np.ndarray:
@@ -231,7 +228,7 @@ class DualFisheyeWarper:
         if img.shape[:2] != (self.size[1], self.size[0]):
             raise InputError(f"frame {img.shape[1]}x{img.shape[0]} is not the "
                              f"{self.size[0]}x{self.size[1]} the clip's rig is for")
-        return self._warp_planes([img], m, [0.0], [None])[0]
+        return self._warp_planes([img], m, 0.0, [None])[0]
 
     def warp_gray(self, img: np.ndarray, m: DualFisheyeMap, border_value: float = 0
                   ) -> np.ndarray:
@@ -252,6 +249,6 @@ class DualFisheyeWarper:
             raise InputError(f"planes {y.shape[:2]}, {u.shape[:2]}, {v.shape[:2]} are not "
                              f"4:2:0 or 4:2:2 YUV of a {w}x{h} frame")
         oy, ou, ov = (None, None, None) if out is None else out
-        (yo,) = self._warp_planes([y], m, [float(black[0])], [oy])
-        uo, vo = self._warp_planes([u, v], m, [float(black[1])] * 2, [ou, ov])
+        (yo,) = self._warp_planes([y], m, float(black[0]), [oy])
+        uo, vo = self._warp_planes([u, v], m, float(black[1]), [ou, ov])
         return yo, uo, vo

@@ -40,6 +40,7 @@ _THETA_HALF_SPAN_RAD = math.radians(30.0)
 _SIFT_RATIO = 0.8
 _WRAP_PAD_PX = 48
 _MIN_AGREEMENT_ROWS = 4
+_BLUR_REACH_ROWS = 8  # rows a Gaussian blur of sigma 1.5 px reads each side (OpenCV: 6)
 STRIP_OVERSAMPLE = 2.0
 
 
@@ -78,11 +79,29 @@ class RingStrips:
         s = np.sin(th)
         return np.column_stack([s * np.cos(phi), s * np.sin(phi), np.cos(th)])
 
+    def grid_rays(self, n_rows: int, n_cols: int) -> np.ndarray:
+        """``rays`` of every strip pixel (n_rows * n_cols, 3), row by row: the same values,
+        with the angles' sines and cosines taken once per row and column."""
+        phi = np.arange(n_cols, dtype=np.float64) * self.step_rad
+        th = self.theta_lo_rad + np.arange(n_rows, dtype=np.float64)[:, None] * self.step_rad
+        s = np.sin(th)
+        out = np.empty((n_rows, n_cols, 3))
+        out[..., 0] = s * np.cos(phi)
+        out[..., 1] = s * np.sin(phi)
+        out[..., 2] = np.cos(th)
+        return out.reshape(-1, 3)
+
     def frame_pixels(self, cr: np.ndarray, lens: int) -> np.ndarray:
         """Frame pixels (N, 2) of strip points (N, 2) as lens ``lens`` drew them."""
-        rays = self.rays(cr)
+        return self.ray_pixels(self.rays(cr), lens)
+
+    def ray_pixels(self, rays: np.ndarray, lens: int) -> np.ndarray:
+        """Frame pixels (N, 2) of front-lens rays (N, 3) as lens ``lens`` drew them."""
         if lens == 1:
-            rays = rays @ self.R_rig_from_back  # R^T d for row vectors
+            # R^T d for row vectors, summed here: a BLAS product of hundreds of thousands of
+            # rays starts threads that spin against other work on a busy machine
+            R = self.R_rig_from_back
+            rays = rays[:, 0, None] * R[0] + rays[:, 1, None] * R[1] + rays[:, 2, None] * R[2]
         L = self.lenses[lens]
         return rays_to_pixels(rays, L.f_px, L.cx_px, L.cy_px, L.k1)[0]
 
@@ -125,13 +144,12 @@ def ring_strips_many(images, lenses: tuple[FisheyeLens, FisheyeLens],
                             + math.radians(4.0))
     th_lo = math.pi / 2 - half_span_rad
     n_rows = int(round(2 * half_span_rad / step)) + 1
-    C, R = np.meshgrid(np.arange(n_cols, dtype=np.float64), np.arange(n_rows, dtype=np.float64))
     strips = RingStrips((None, None), (None, None), th_lo, step, lenses,
                         np.asarray(R_rig_from_back, dtype=np.float64))
-    cr = np.column_stack([C.ravel(), R.ravel()])
+    rays = strips.grid_rays(n_rows, n_cols)
     maps, valid = [], []
     for k in (0, 1):
-        px = strips.frame_pixels(cr, k).reshape(n_rows, n_cols, 2)
+        px = strips.ray_pixels(rays, k).reshape(n_rows, n_cols, 2)
         circ = circles[k]
         inside = np.hypot(px[..., 0] - circ.cx_px, px[..., 1] - circ.cy_px) \
             < circ.radius_px - edge_px
@@ -163,13 +181,18 @@ def ring_agreement(strips: RingStrips) -> float:
     both = strips.valid[0] & strips.valid[1]
     if both.sum() < 64:
         return 0.0
-    # Band-limited: a search start a pixel or two off should still correlate.
-    z = [normalise_exposure(cv2.GaussianBlur(_grey8(im).astype(np.float32), (0, 0), 1.5), both,
-                            sigma_px=8.0) for im in strips.images]
     core = cv2.erode(both.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     if core.sum() < _MIN_AGREEMENT_ROWS * strips.n_cols:
         return 0.0  # too thin an overlap to tell (and to flow in)
-    a, b = z[0][core], z[1][core]
+    # Only the rows where both lenses see, and the band-limiting blur's reach beyond them: the
+    # exposure normalisation is zero outside them and blurs with a zero border, so its values
+    # there are those of the whole strip.
+    rows = np.flatnonzero(both.any(axis=1))
+    band = slice(max(int(rows[0]) - _BLUR_REACH_ROWS, 0), int(rows[-1]) + 1 + _BLUR_REACH_ROWS)
+    # Band-limited: a search start a pixel or two off should still correlate.
+    z = [normalise_exposure(cv2.GaussianBlur(_grey8(im[band]).astype(np.float32), (0, 0), 1.5),
+                            both[band], sigma_px=8.0) for im in strips.images]
+    a, b = z[0][core[band]], z[1][core[band]]
     return float(np.mean(a * b) / max(math.sqrt(np.mean(a * a) * np.mean(b * b)), 1e-9))
 
 
