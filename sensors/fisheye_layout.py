@@ -41,10 +41,10 @@ def to_side_by_side(img: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     Examples
     --------
     >>> import numpy as np
-    >>> stacked = np.vstack([np.zeros((2, 4)), np.ones((2, 4))])   # front on top
+    >>> stacked = np.vstack([np.zeros((2, 2)), np.ones((2, 2))])   # front on top
     >>> to_side_by_side(stacked)
-    array([[0., 0., 0., 0., 1., 1., 1., 1.],
-           [0., 0., 0., 0., 1., 1., 1., 1.]])
+    array([[0., 0., 1., 1.],
+           [0., 0., 1., 1.]])
     """
     a = np.asarray(img)
     h, w = a.shape[:2]
