@@ -84,9 +84,12 @@ def _sample_projections() -> list[str]:
                    "spherical metadata and no lens profile; dual-fisheye: a 360 camera's two "
                    "back-to-back fisheye lenses side by side, W = 2H, the calibration in the "
                    "truth.")
+@click.option("--stacked", is_flag=True,
+              help="dual-fisheye: the two lenses stacked, front on top (H = 2W, --width/2 "
+                   "wide), instead of side by side.")
 @_script_options
 def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset_ms, lens, ois,
-                focus_breathing, motion_blur, no_audio, projection):
+                focus_breathing, motion_blur, no_audio, projection, stacked):
     """Write generated ground-truth samples to OUT_DIR.
 
     Per kind: <kind>_s<seed>.mp4, .gcsv, .lens.json (flat clips), .truth.npz/.json (and a
@@ -104,9 +107,13 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
 
     from sensors.progress import report
 
+    if stacked and projection != "dual-fisheye":
+        raise InputError("--stacked goes with --projection dual-fisheye")
     if projection in ("equirect", "dual-fisheye"):
         width = width // 4 * 4
         height = width // 2
+        if stacked:
+            width, height = height, width
     else:
         height = int(round(width * 9 / 16 / 2)) * 2
         width = width // 2 * 2
@@ -122,7 +129,7 @@ def samples_cmd(out_dir, kinds, width, duration_s, fps, seed, readout_ms, offset
                 duration_s=duration_s, readout_s=readout_ms / 1000.0, lens=lens, ois=ois,
                 focus_breathing=focus_breathing, motion_blur=motion_blur,
                 log_offset_s=offset_ms / 1000.0, audio=not no_audio, progress=tick,
-                projection=projection)
+                projection=projection, layout="stacked" if stacked else "side_by_side")
             _say(f"\n{clip.video}  ({clip.n_frames} frames, {width}x{height})", err=True)
     _say(f"wrote {len(names)} sample(s) to {out_dir}")
 

@@ -49,9 +49,11 @@ import numpy as np
 
 from .errors import InputError
 from .fisheye import FisheyeLens, pixels_to_rays
+from .fisheye_layout import layout_of, to_side_by_side
 from .progress import ProgressCallback, report
 from .rolling_shutter import row_fraction
 from .types import CameraModel
+from .video import probe_video
 from .video_motion import LK_WIN, FlowSamples, _flow_pairs, _make_dis, flow_samples_from_video
 
 __all__ = [
@@ -183,6 +185,7 @@ def dual_fisheye_flow_samples_from_frames(
     Parameters
     ----------
     frames : iterable of (h, 2h) uint8 or None
+        (or stacked, (2h, h): ``sensors.fisheye_layout``, rearranged side by side)
         Frames as stored (both discs side by side) in time order; ``None`` marks a gap (no pair
         is formed across it).
     frame_t_s : (F,) float64 or list
@@ -228,7 +231,7 @@ def dual_fisheye_flow_samples_from_frames(
         if img is None:
             prev = None
             continue
-        img = np.ascontiguousarray(img)
+        img = np.ascontiguousarray(to_side_by_side(img))  # a stacked frame, side by side
         if cam is None:
             h, w = img.shape[:2]
             if w != 2 * h:
@@ -280,5 +283,15 @@ def dual_fisheye_flow_samples_from_video(
     """Decode a dual-fisheye clip at ~``target_width`` px wide and return its ``FlowSamples``
     (``video_motion.flow_samples_from_video``'s decoding, windows and progress; ``kwargs`` go
     to it)."""
-    return flow_samples_from_video(path, camera, target_width=target_width,
-                                   analyse=dual_fisheye_flow_samples_from_frames, **kwargs)
+    info = probe_video(path)
+    if layout_of((info.width, info.height)) != "stacked":
+        return flow_samples_from_video(path, camera, target_width=target_width,
+                                       analyse=dual_fisheye_flow_samples_from_frames, **kwargs)
+
+    # A stacked clip's frames are rearranged side by side in the analysis, so the camera (of
+    # that arrangement) goes to it directly rather than through the decoder's aspect check.
+    def analyse(frames, times, _camera, **kw):
+        return dual_fisheye_flow_samples_from_frames(frames, times, camera, **kw)
+
+    return flow_samples_from_video(path, None, target_width=target_width // 2,
+                                   analyse=analyse, **kwargs)

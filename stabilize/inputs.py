@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from sensors.errors import InputError, SteadyrigError
+from sensors.fisheye_layout import layout_of, side_by_side_size
 from sensors.lens_profile import load_lens_profile
 from sensors.progress import get_logger, note
 from sensors.readers import read_log
@@ -315,13 +316,16 @@ def resolve_projection(projection: str, video: str | os.PathLike, size: tuple[in
     if check_projection(projection) != "auto":
         return projection
     found, why = detect_projection(video, size, log.camera)
-    if size[0] == 2 * size[1] and not why.startswith("spherical metadata"):
+    layout = layout_of(size)
+    if layout is not None and not why.startswith("spherical metadata"):
         # an unstitched frame: two fisheye discs on black (its first frame decoded to tell)
         from .dual_fisheye.detect import first_frame, looks_dual_fisheye
 
         frame = first_frame(video)
         if frame is not None and looks_dual_fisheye(frame):
-            found, why = "dual-fisheye", "a 2:1 frame of two fisheye discs on black"
+            found, why = "dual-fisheye", (
+                "a 2:1 frame of two fisheye discs on black" if layout == "side_by_side" else
+                "a 1:2 frame of two fisheye discs on black, stacked (taken side by side)")
     if found != "flat":
         _note(notes, f"projection {found}: {why}")
     return found
@@ -343,7 +347,7 @@ def dual_fisheye_motion_camera(video: str | os.PathLike, projection: str, log: S
     from .dual_fisheye.motion_lenses import motion_camera
 
     opts = options or DualFisheyeOptions()
-    return motion_camera(video, size, opts.rig, opts.fov_deg, log.camera)
+    return motion_camera(video, side_by_side_size(size), opts.rig, opts.fov_deg, log.camera)
 
 
 def resolve_inputs(video: str | os.PathLike,
@@ -390,12 +394,14 @@ def resolve_inputs(video: str | os.PathLike,
 
         if lens is not None:
             _note(notes, f"{projection}: the lens profile given is not used")
-        cam = equirect_camera(size)
         if projection == "dual-fisheye":
             from .dual_fisheye.motion_lenses import motion_camera
 
+            # a stacked clip is worked on side by side; its output is that size's equirect
+            size = side_by_side_size(size)
             opts = dual_fisheye or DualFisheyeOptions()
             motion_cam = motion_camera(video, size, opts.rig, opts.fov_deg, log.camera)
+        cam = equirect_camera(size)
     else:
         cam = resolve_camera(known, video, size, notes, log=log, info=info)
     if plan.undo and readout_ms is None:

@@ -348,7 +348,8 @@ def stabilize_video(
     refuse_dual_fisheye_options(dual_fisheye, clip)
     # The decoder and the encoder start now, beside the analysis and the plan.
     with atomic_output(out_path) as tmp:
-        with Transcoder(video, clip.info, tmp, params, strict) as transcoder:
+        with Transcoder(video, clip.info, tmp, params, strict,
+                        side_by_side=dual) as transcoder:
             for n in transcoder.notes:
                 note(notes, _log, n)
             plan = plan_clip(clip, params, strict, level_sphere=level_sphere)

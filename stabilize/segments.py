@@ -98,7 +98,8 @@ def encode_segment(video: str, plan: ClipPlan, info, params: StabilizeParams,
             raise InputError("a dual-fisheye segment needs the clip's lens pair and seams",
                              video)
         warper = dual_fisheye_plan.warper(params.interpolation)
-    with Transcoder(Path(video), info, Path(out_path), params, segment=segment) as tc:
+    with Transcoder(Path(video), info, Path(out_path), params, segment=segment,
+                    side_by_side=projection == "dual-fisheye") as tc:
         written = tc.run(plan.motion, plan.path, plan.frames, None, None, warper)
     if written != segment[1] - segment[0]:
         raise InputError(f"segment {segment[0]}..{segment[1] - 1} decoded {written} frames, "

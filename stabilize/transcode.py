@@ -25,6 +25,7 @@ import numpy as np
 
 from sensors.damage import DecodeDamage
 from sensors.errors import InputError
+from sensors.fisheye_layout import layout_of, side_by_side_size, to_side_by_side
 from sensors.progress import ProgressCallback, report
 from sensors.video import VideoInfo
 
@@ -61,12 +62,12 @@ _SINGLE_THREAD_DECODERS = frozenset({"h264", "hevc"})
 
 
 def _add_video_stream(out: av.container.OutputContainer, info: VideoInfo, in_stream,
-                      params: StabilizeParams, samples: Samples):
+                      params: StabilizeParams, samples: Samples, size: tuple[int, int]):
     rate = in_stream.average_rate or Fraction(info.fps).limit_denominator(1001)
-    opts = encoder_options(params.codec, params.crf, params.preset, info.width, info.height,
+    opts = encoder_options(params.codec, params.crf, params.preset, size[0], size[1],
                            params.rc_lookahead)
     s = out.add_stream(ENCODERS[params.codec], rate=rate, options=opts)
-    s.width, s.height = info.width, info.height
+    s.width, s.height = size
     s.pix_fmt = "yuv422p10le" if params.codec == "prores" else samples.pix_fmt
     # keep the colour description: full-range (yuvj, e.g. GoPro) samples are copied unscaled,
     # so the output must say full range too or players stretch the contrast
@@ -158,12 +159,17 @@ class Transcoder:
     first frames are ready when the plan is. ``run`` then warps and encodes; ``close`` (or the
     ``with`` block) stops the threads and closes both files, also when the caller fails first.
     With ``segment=(s, e)`` only frames ``s .. e - 1`` are written, without audio (see the
-    module docstring).
+    module docstring). With ``side_by_side`` a stacked dual-fisheye frame is rearranged side by
+    side as it is decoded (``sensors.fisheye_layout``): the warp and the output have that size.
     """
 
     def __init__(self, video: Path, info: VideoInfo, out_path: Path, params: StabilizeParams,
-                 strict: bool = False, segment: tuple[int, int] | None = None):
+                 strict: bool = False, segment: tuple[int, int] | None = None,
+                 side_by_side: bool = False):
         self.video, self.info, self.params = video, info, params
+        self.rearrange = side_by_side and layout_of((info.width, info.height)) == "stacked"
+        self.out_size = (side_by_side_size((info.width, info.height)) if self.rearrange
+                         else (info.width, info.height))
         self.damage = DecodeDamage.for_video(info, strict=strict)  # damaged input (or refuse)
         self.segment = segment
         full = info.pix_fmt.startswith("yuvj") or info.color_range == 2
@@ -193,7 +199,8 @@ class Transcoder:
             self.ain = (self.src.streams.audio[0] if self.src.streams.audio and segment is None
                         else None)
             self.out = av.open(str(out_path), "w", format=None)
-            self.vout = _add_video_stream(self.out, info, self.vin, params, self.samples)
+            self.vout = _add_video_stream(self.out, info, self.vin, params, self.samples,
+                                          self.out_size)
             self.aout = (self.out.add_stream_from_template(self.ain) if self.ain is not None
                          else None)
             copy_metadata(self.src, self.out, ((self.vin, self.vout), (self.ain, self.aout)))
@@ -267,7 +274,16 @@ class Transcoder:
         _put(self.decoded, _END, self.stop)
 
     def _picture(self, fr: av.VideoFrame) -> _Picture:
-        """The decoded frame in the warp's sample format."""
+        """The decoded frame in the warp's sample format (and arrangement)."""
+        pic = self._samples_of(fr)
+        if self.rearrange:
+            if pic.pooled:
+                self.pool.put(pic.planes)  # the pool keeps the decoder's shapes
+            pic = _Picture(tuple(to_side_by_side(p) for p in pic.planes), pic.pts,
+                           pic.time_base)
+        return pic
+
+    def _samples_of(self, fr: av.VideoFrame) -> _Picture:
         bits = DEEP_420.get(fr.format.name)
         if bits is None or self.samples.dtype != np.uint8:
             return _Picture(frame_planes(fr, self.samples), fr.pts, fr.time_base)
@@ -312,7 +328,7 @@ class Transcoder:
             try:
                 nf, planes = self.spare.get_nowait()
             except queue.Empty:
-                nf = av.VideoFrame(info.width, info.height, sm.pix_fmt)
+                nf = av.VideoFrame(self.out_size[0], self.out_size[1], sm.pix_fmt)
                 planes = writable_planes(nf, sm.dtype)
             if i0 <= index < i1:
                 # a stand-in is warped from the camera that took its picture

@@ -19,6 +19,7 @@ import numpy as np
 from ..atomic import atomic_output
 from ..equirect import equirect_camera
 from ..errors import InputError
+from ..fisheye_layout import LAYOUTS
 from ..lens_profile import write_lens_profile
 from ..progress import ProgressCallback
 from ..rolling_shutter import row_time_s
@@ -193,6 +194,7 @@ def generate_clip(
     dual_fisheye: DualFisheyeCalibration | None = None,
     scene: DualFisheyeScene | None = None,
     panorama: np.ndarray | None = None,
+    layout: str = "side_by_side",
 ) -> GeneratedClip:
     """Render and write a complete ground-truth sample.
 
@@ -240,6 +242,10 @@ def generate_clip(
         1.5 m below).
     panorama : (H, 2H, 3) uint8, optional
         The world's equirectangular photo (default ``load_panorama()``, the bundled one).
+    layout : str
+        A dual-fisheye clip's frame: ``side_by_side`` or ``stacked`` (``height = 2 * width``,
+        front lens on top, ``sensors.fisheye_layout``); the calibration and the truth are those
+        of the side-by-side arrangement (``width`` and ``height`` swapped).
 
     Returns
     -------
@@ -259,6 +265,15 @@ def generate_clip(
                          + ", ".join(CLIP_PROJECTIONS))
     sphere = projection == "equirect"
     dual = projection == DUAL_FISHEYE
+    if layout not in LAYOUTS or (layout == "stacked" and not dual):
+        raise InputError(f"layout {layout!r} is for dual-fisheye clips, one of "
+                         + ", ".join(LAYOUTS))
+    file_size = (width, height)
+    if layout == "stacked":
+        if height != 2 * width:
+            raise InputError(f"a stacked dual-fisheye clip is twice as high as wide, got "
+                             f"{width}x{height}")
+        width, height = height, width  # rendered side by side, stored stacked
     if (sphere or dual) and width != 2 * height:
         raise InputError(f"an {projection} clip is twice as wide as high, got {width}x{height}")
     if (sphere or dual) and (ois or focus_breathing or motion_blur):
@@ -310,7 +325,9 @@ def generate_clip(
                              ois=ois_log, exposure_s=exposure_s, motion_blur=motion_blur,
                              grid_step=grid_step, progress=progress)
     video = out / f"{name}.mp4"
-    _encode(video, frames, n_frames, (width, height), fps, audio, crf, spherical=sphere)
+    if layout == "stacked":
+        frames = (np.vstack([f[:, :height], f[:, height:]]) for f in frames)
+    _encode(video, frames, n_frames, file_size, fps, audio, crf, spherical=sphere)
 
     clock = log_offset_s - still_lead_s  # t_log = t_path + clock
     gyro = synthesize_gyro(path, rate_hz=gyro_rate_hz, noise_rad_s=noise_rad_s,
@@ -365,14 +382,14 @@ def generate_clip(
             arrays["frame_focus"] = ois_log.focus_at(frame_t_path)
     summary = {
         "name": name, "kind": label, "parts": [[k, d] for k, d in parts], "seed": seed,
-        "width": width, "height": height, "fps": fps, "n_frames": n_frames,
+        "width": file_size[0], "height": file_size[1], "fps": fps, "n_frames": n_frames,
         "duration_s": video_s, "readout_s": readout_s, "readout_direction": "top_to_bottom",
         "exposure_s": exposure_s, "offset_s": log_offset_s, "still_lead_s": still_lead_s,
         "gyro_rate_hz": gyro_rate_hz, "gyro_jitter_s": gyro_jitter_s, "gcsv_orientation": axes,
         "noise_rad_s_sqrt_hz": noise_rad_s, "bias_rad_s": list(map(float, bias_rad_s)),
         "lens_model": DUAL_FISHEYE if dual else cam.model, "K": cam.K.tolist(),
         "dist": cam.dist.tolist(), "hfov_deg": None if (sphere or dual) else hfov_deg,
-        "projection": projection, "ois": bool(ois),
+        "projection": projection, "layout": layout if dual else None, "ois": bool(ois),
         "focus_breathing": bool(focus_breathing),
         "motion_blur": bool(motion_blur),
         "clocks": "t_video = t_log - offset_s; frame time = centre of exposure of middle row",

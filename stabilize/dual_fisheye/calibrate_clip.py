@@ -19,6 +19,7 @@ import av
 import numpy as np
 
 from sensors.errors import InputError, SolveError
+from sensors.fisheye_layout import to_side_by_side
 from stitch.dual_fisheye.calibrate import (
     dense_round,
     edge_margin_px,
@@ -63,8 +64,8 @@ def pick_calibration_frames(rate_rad_s: np.ndarray, n: int = 3) -> list[int]:
 
 
 def read_frames(video, indices: Sequence[int]) -> dict[int, np.ndarray]:
-    """Decode frames ``indices`` of ``video`` (BGR uint8), in one pass that stops after the
-    last one."""
+    """Decode frames ``indices`` of ``video`` (BGR uint8, side by side:
+    ``sensors.fisheye_layout``), in one pass that stops after the last one."""
     want = set(int(i) for i in indices)
     out: dict[int, np.ndarray] = {}
     if not want:
@@ -75,7 +76,7 @@ def read_frames(video, indices: Sequence[int]) -> dict[int, np.ndarray]:
         stream.thread_type = "AUTO"
         for i, fr in enumerate(src.decode(stream)):
             if i in want:
-                out[i] = fr.to_ndarray(format="bgr24")
+                out[i] = to_side_by_side(fr.to_ndarray(format="bgr24"))
             if i >= last:
                 break
     return out

@@ -1,4 +1,5 @@
-"""Is a video frame two fisheye discs side by side? (``projection="auto"``)
+"""Is a video frame two fisheye discs side by side (or stacked, rearranged side by side as
+``first_frame`` decodes it)? (``projection="auto"``)
 
 Cheap on purpose: the first frame is decoded, and a 2:1 frame counts as dual-fisheye when the
 four corners of each half (outside any disc inscribed in it) are black while the halves' centres
@@ -11,6 +12,7 @@ import av
 import numpy as np
 
 from sensors.errors import InputError
+from sensors.fisheye_layout import to_side_by_side
 from stitch.dual_fisheye.circles import find_circles
 
 __all__ = ["first_frame", "looks_dual_fisheye"]
@@ -23,11 +25,12 @@ _CENTRE_CONTRAST = 20.0
 
 
 def first_frame(video) -> np.ndarray | None:
-    """The first decodable frame of ``video`` (BGR uint8), or None."""
+    """The first decodable frame of ``video`` (BGR uint8; a stacked frame side by side,
+    ``sensors.fisheye_layout``), or None."""
     try:
         with av.open(str(video)) as src:
             for fr in src.decode(src.streams.video[0]):
-                return fr.to_ndarray(format="bgr24")
+                return to_side_by_side(fr.to_ndarray(format="bgr24"))
     except (av.FFmpegError, IndexError, OSError):
         return None
     return None

@@ -72,7 +72,8 @@ def motion_camera(video: str | os.PathLike, size: tuple[int, int],
         raise InputError("no frame could be decoded to find the lens discs in", src)
     layout, circles = find_circles(frame, None, src)
     if layout != "side_by_side":
-        raise InputError("a dual-fisheye video holds its lenses side by side (W = 2H)", src)
+        raise InputError("a dual-fisheye video holds its lenses side by side (W = 2H) or "
+                         "stacked (H = 2W)", src)
     if fov_deg is None:
         hint = hint_for(camera_name, camera_name)
         fov_deg = hint.fov_deg if hint is not None else DEFAULT_FOV_DEG

@@ -103,8 +103,8 @@ def plan_dual_fisheye(video, motion: MotionTrack, size: tuple[int, int], fps: fl
     options.check(src)
     w, h = int(size[0]), int(size[1])
     if w != 2 * h:
-        raise InputError(f"a dual-fisheye video holds its lenses side by side (W = 2H); "
-                         f"got {w}x{h}", src)
+        raise InputError(f"a dual-fisheye video holds its lenses side by side (W = 2H) or "
+                         f"stacked (H = 2W); got {w}x{h}", src)
     notes: list[str] = []
     pair = lens_pair(video, motion, (w, h), options, camera_name, notes)
     if options.rig is None:

@@ -31,6 +31,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from sensors.errors import InputError, SolveError
+from sensors.fisheye_layout import to_side_by_side
 from sensors.progress import ProgressCallback, report
 from stitch.flow import overlap_correspondences
 from stitch.params import StitchParams
@@ -312,7 +313,8 @@ def plan_seams(video, pair: LensPair, n_frames: int, fps: float, interval_s: flo
         for i, fr in enumerate(src.decode(stream)):
             if i in todo:
                 try:
-                    keys.append(solve_keyframe(fr.to_ndarray(format="bgr24"), pair, W, params,
+                    keys.append(solve_keyframe(to_side_by_side(fr.to_ndarray(format="bgr24")),
+                                               pair, W, params,
                                                i, projection))
                 except SolveError as exc:
                     notes.append(f"dual-fisheye: seam of frame {i} not solved ({exc}); its "
