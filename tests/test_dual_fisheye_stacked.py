@@ -84,3 +84,20 @@ def test_a_stacked_clip_syncs_its_log_from_its_own_picture(tmp_path):
     inputs = resolve_inputs(clip.video, projection="auto")
     assert inputs.projection == "dual-fisheye" and inputs.camera.size == (480, 240)
     assert abs(inputs.offset_s - 0.3) < 1e-3
+
+
+def test_a_rig_saved_from_a_stacked_still_serves_the_stacked_clip(twins, tmp_path):
+    import cv2
+
+    stacked = twins[1]
+    still, rig = tmp_path / "still.png", tmp_path / "rig.json"
+    cv2.imwrite(str(still), _frames(stacked.video)[0])
+    r = CliRunner().invoke(main, ["stitch", "--dual-fisheye", str(still), "-o",
+                                  str(tmp_path / "pano.jpg"), "--save-rig", str(rig), "-q"])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "o.mp4"
+    r = CliRunner().invoke(main, ["stabilize", str(stacked.video), "--dual-fisheye", "--rig",
+                                  str(rig), "--offset-ms", "0", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    with av.open(str(out)) as c:
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (W, H)

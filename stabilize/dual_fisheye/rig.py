@@ -85,20 +85,26 @@ def _from_rig(rig: Rig, size: tuple[int, int], source: str) -> LensPair:
         raise InputError(f"a dual-fisheye rig has two cameras, front and back (got "
                          f"{', '.join(rig.ids)})", source)
     lenses = []
-    for cam in rig:
+    w, h = int(size[0]), int(size[1])
+    for k, cam in enumerate(rig):
         cm = cam.camera
         if cm.model != "opencv_fisheye" or cam.fov_rad is None:
             raise InputError(f"camera {cam.id} is not a circular fisheye "
                              "(write the rig with steadyrig stitch --dual-fisheye --save-rig)",
                              source)
-        if tuple(cm.size) != tuple(size):
+        # a rig of the stacked frame (a stacked still's): its back lens moves with the bottom
+        # half, beside the top one (sensors.fisheye_layout)
+        stacked = tuple(cm.size) == (h, w) and w == 2 * h
+        if tuple(cm.size) != (w, h) and not stacked:
             raise InputError(f"the rig is for {cm.size[0]}x{cm.size[1]} frames, the clip's are "
-                             f"{size[0]}x{size[1]}", source)
+                             f"{w}x{h}", source)
         if np.any(np.abs(np.asarray(cm.dist, dtype=np.float64)[1:]) > 0):
             raise InputError(f"camera {cam.id}: only the first radial term (k1) of a fisheye is "
                              "supported", source)
-        lenses.append(FisheyeLens(float(cm.K[0, 0]), float(cm.K[0, 2]), float(cm.K[1, 2]),
-                                  float(cm.dist[0]), float(cam.fov_rad)))
+        shift = h if stacked and k == 1 else 0
+        lenses.append(FisheyeLens(float(cm.K[0, 0]), float(cm.K[0, 2]) + shift,
+                                  float(cm.K[1, 2]) - shift, float(cm.dist[0]),
+                                  float(cam.fov_rad)))
     R0 = rig[0].R_rig_from_cam
     # the front lens is the camera frame: the rig is expressed relative to it
     return LensPair((lenses[0], lenses[1]), R0.T @ rig[1].R_rig_from_cam, tuple(size),
