@@ -54,7 +54,14 @@ from .progress import ProgressCallback, report
 from .rolling_shutter import row_fraction
 from .types import CameraModel
 from .video import probe_video
-from .video_motion import LK_WIN, FlowSamples, _flow_pairs, _make_dis, flow_samples_from_video
+from .video_motion import (
+    LK_WIN,
+    FlowSamples,
+    _flow_pairs,
+    _make_dis,
+    flow_samples_from_video,
+    frame_times,
+)
 
 __all__ = [
     "ANALYSIS_WIDTH",
@@ -263,11 +270,7 @@ def dual_fisheye_flow_samples_from_frames(
         prev = img
         n += 1
         report(progress, "motion", n, total_frames)
-    t = np.asarray(frame_t_s, dtype=np.float64)
-    if n != t.size:
-        raise InputError(f"{n} frames but {t.size} timestamps", source)
-    if n < 3:
-        raise InputError(f"{n} frames; sync needs at least 3", source)
+    t = frame_times(frame_t_s, n, source)
     cat = np.concatenate
     return FlowSamples(t, cat(pairs), cat(r0s), cat(r1s), cat(f0s), cat(f1s), cam, False,
                        source)

@@ -231,14 +231,22 @@ def flow_samples_from_frames(
         n += 1
         report(progress, "motion", n, total_frames)
     # Read the times only now: a streaming decoder fills them while the frames are consumed.
+    t = frame_times(frame_t_s, n, source)
+    cat = np.concatenate
+    return FlowSamples(t, cat(pairs), cat(r0s), cat(r1s), cat(f0s), cat(f1s), cam, assumed,
+                       source, cat(px0s), cat(px1s))
+
+
+def frame_times(frame_t_s, n: int, source: str | None = None) -> np.ndarray:
+    """The ``n`` analysed frames' times as an array, or ``InputError`` when they do not match
+    the frames or are too few to sync on (read after the frames: a streaming decoder fills
+    them while the frames are consumed)."""
     t = np.asarray(frame_t_s, dtype=np.float64)
     if n != t.size:
         raise InputError(f"{n} frames but {t.size} timestamps", source)
     if n < 3:
         raise InputError(f"{n} frames; sync needs at least 3", source)
-    cat = np.concatenate
-    return FlowSamples(t, cat(pairs), cat(r0s), cat(r1s), cat(f0s), cat(f1s), cam, assumed,
-                       source, cat(px0s), cat(px1s))
+    return t
 
 
 def flow_samples_from_video(
